@@ -1,0 +1,3 @@
+from localwork.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""The app's parts wired together, shared by every transport (window, HTTP, scripts)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from localwork.chat.service import ChatService
+from localwork.engine.runtime import ModelRuntime
+from localwork.events import EventBus
+from localwork.models.registry import ModelRegistry
+from localwork.paths import AppPaths
+from localwork.settings import SettingsStore
+from localwork.store import ConversationStore
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    def __init__(self, paths: AppPaths) -> None:
+        paths.create()
+        self.paths = paths
+        self.events = EventBus()
+        self.settings = SettingsStore(paths.settings_file)
+        self.store = ConversationStore(paths.database_file)
+        self.registry = ModelRegistry(paths.models_dir)
+        self.runtime = ModelRuntime(
+            self.registry, self.settings, self.events, paths.engine_log_file
+        )
+        self.chat = ChatService(self.store, self.settings, self.runtime, self.events)
+        # Set on the frontend's first bridge call: the self-test waits for it.
+        self.frontend_connected = threading.Event()
+
+    def start(self) -> None:
+        self.chat.start()
+        self.runtime.load(self.settings.current.selected_model)
+
+    def close(self) -> None:
+        self.chat.close()
+        self.runtime.close()
+        self.store.close()

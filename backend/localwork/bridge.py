@@ -1,0 +1,156 @@
+"""The bridge facade: the only functions the frontend can call, on either transport.
+
+Each public method validates its arguments (pydantic) and returns JSON-ready data.
+``dispatch`` wraps every call as ``{"ok": true, "data": ...}`` or
+``{"ok": false, "error": {"code", "message"}}``; tracebacks go to the log file only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, ValidationError, validate_call
+
+from localwork import APP_NAME, __version__
+from localwork.app import App
+from localwork.errors import InvalidRequest, LocalWorkError
+from localwork.settings import describe_validation_error
+from localwork.store import TITLE_MAX
+
+log = logging.getLogger(__name__)
+
+ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+_validated = validate_call(config={"strict": False})
+
+
+class Bridge:
+    """Methods callable from the frontend. Holds only private references."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    @_validated
+    def app_info(self) -> dict[str, Any]:
+        paths = self._app.paths
+        return {
+            "name": APP_NAME,
+            "version": __version__,
+            "data_dir": str(paths.data_dir),
+            "log_file": str(paths.log_file),
+            "notice": self._app.settings.notice,
+        }
+
+    @_validated
+    def get_status(self) -> dict[str, Any]:
+        return {
+            **self._app.runtime.status(),
+            "busy": self._app.chat.busy_conversations(),
+            "last_seq": self._app.events.last_seq,
+        }
+
+    @_validated
+    def poll_events(
+        self,
+        after: Annotated[int, Field(ge=0)] = 0,
+        timeout: Annotated[float, Field(ge=0, le=25)] = 0.0,
+    ) -> dict[str, Any]:
+        events = self._app.events.poll(after, timeout)
+        return {"events": events, "last_seq": events[-1]["seq"] if events else after}
+
+    @_validated
+    def list_conversations(self) -> list[dict[str, Any]]:
+        return self._app.store.list_conversations()
+
+    @_validated
+    def create_conversation(self) -> dict[str, Any]:
+        return self._app.store.create_conversation()
+
+    @_validated
+    def get_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        store = self._app.store
+        return {
+            "conversation": store.get_conversation(conversation_id),
+            "messages": store.messages(conversation_id),
+            "busy": conversation_id in self._app.chat.busy_conversations(),
+        }
+
+    @_validated
+    def rename_conversation(self, conversation_id: ConversationId, title: Title) -> dict[str, Any]:
+        return self._app.store.rename_conversation(conversation_id, title)
+
+    @_validated
+    def delete_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        self._app.chat.stop(conversation_id)
+        self._app.store.delete_conversation(conversation_id)
+        return {"deleted": conversation_id}
+
+    @_validated
+    def send_message(self, conversation_id: ConversationId | None, text: str) -> dict[str, Any]:
+        return self._app.chat.send(conversation_id, text)
+
+    @_validated
+    def stop_generation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return {"stopped": self._app.chat.stop(conversation_id)}
+
+    @_validated
+    def retry_reply(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.chat.retry(conversation_id)
+
+    @_validated
+    def list_models(self) -> dict[str, Any]:
+        return {
+            "models": [model.to_dict() for model in self._app.registry.installed()],
+            "selected": self._app.settings.current.selected_model,
+        }
+
+    @_validated
+    def get_settings(self) -> dict[str, Any]:
+        return self._app.settings.current.model_dump()
+
+    @_validated
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        before = self._app.settings.current
+        after = self._app.settings.update(changes)
+        if (after.selected_model, after.context) != (before.selected_model, before.context):
+            self._app.runtime.load(after.selected_model)  # new context or model: reload
+        return after.model_dump()
+
+
+EXPOSED_METHODS: frozenset[str] = frozenset(
+    name for name, value in vars(Bridge).items() if not name.startswith("_") and callable(value)
+)
+
+
+def dispatch(bridge: Bridge, method: str, params: Any) -> dict[str, Any]:
+    """Call one bridge method by name; the single entry point of both transports."""
+    try:
+        if method not in EXPOSED_METHODS:
+            raise InvalidRequest(f"Unknown bridge method {method!r}.")
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise InvalidRequest("Bridge parameters must be a JSON object.")
+        bridge._app.frontend_connected.set()
+        return {"ok": True, "data": getattr(bridge, method)(**params)}
+    except ValidationError as error:
+        message = describe_validation_error(error)
+        return {"ok": False, "error": InvalidRequest(f"Invalid request: {message}").to_dict()}
+    except LocalWorkError as error:
+        return {"ok": False, "error": error.to_dict()}
+    except Exception:
+        log.exception("bridge method %s failed", method)
+        log_file = bridge._app.paths.log_file
+        message = f"Something went wrong inside LocalWork Hero. Details are in {log_file}."
+        return {"ok": False, "error": LocalWorkError(message).to_dict()}
+
+
+class WindowApi:
+    """What pywebview exposes as ``window.pywebview.api``: one method, the same dispatch."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+
+    def call(self, method: str, params: Any = None) -> dict[str, Any]:
+        return dispatch(self._bridge, method, params)

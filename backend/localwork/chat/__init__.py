@@ -1,0 +1,1 @@
+"""Conversations with the model: prompt building, token budget, the reply queue."""

@@ -1,0 +1,193 @@
+"""The reply queue: one conversation turn at a time, streamed to the frontend as events."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from localwork.chat.budget import fit_conversation
+from localwork.engine.runtime import ModelRuntime
+from localwork.errors import EngineCrashed, InvalidRequest, LocalWorkError
+from localwork.events import EventBus
+from localwork.settings import SettingsStore
+from localwork.store import DEFAULT_TITLE, ConversationStore, title_from_message
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 1_000_000
+
+
+@dataclass
+class ReplyJob:
+    conversation_id: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: ConversationStore,
+        settings: SettingsStore,
+        runtime: ModelRuntime,
+        events: EventBus,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._runtime = runtime
+        self._events = events
+        self._jobs: queue.Queue[ReplyJob | None] = queue.Queue()
+        self._active: dict[str, ReplyJob] = {}
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, name="chat-replies", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+
+    # --- requests from the bridge ---------------------------------------------------------------
+    def send(self, conversation_id: str | None, text: str) -> dict[str, Any]:
+        """Store the user's message and queue the reply.
+
+        Raises:
+            InvalidRequest: the message is empty or a reply is already running here.
+            NotFound: the conversation does not exist.
+        """
+        if not text.strip():
+            raise InvalidRequest("The message is empty: type something first.")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise InvalidRequest(
+                f"The message is {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}."
+            )
+        if conversation_id is None:
+            conversation = self._store.create_conversation(title_from_message(text))
+        else:
+            conversation = self._store.get_conversation(conversation_id)
+            self._refuse_if_busy(conversation["id"])
+            if conversation["title"] == DEFAULT_TITLE:
+                conversation = self._store.rename_conversation(
+                    conversation["id"], title_from_message(text)
+                )
+        message = self._store.add_message(conversation["id"], "user", text)
+        job = self._enqueue(conversation["id"])
+        return {"conversation": conversation, "message": message, "job_id": job.id}
+
+    def retry(self, conversation_id: str) -> dict[str, Any]:
+        """Answer the last user message again (after a crash or an error)."""
+        messages = self._store.messages(conversation_id)
+        if not messages or messages[-1]["role"] != "user":
+            raise InvalidRequest("There is no unanswered message to retry in this conversation.")
+        self._refuse_if_busy(conversation_id)
+        return {"job_id": self._enqueue(conversation_id).id}
+
+    def stop(self, conversation_id: str) -> bool:
+        """Stop the reply for this conversation, keeping what was generated."""
+        with self._lock:
+            job = self._active.get(conversation_id)
+        if job is None:
+            return False
+        job.cancelled.set()
+        self._runtime.cancel()
+        return True
+
+    def busy_conversations(self) -> list[str]:
+        with self._lock:
+            return list(self._active)
+
+    def _refuse_if_busy(self, conversation_id: str) -> None:
+        with self._lock:
+            if conversation_id in self._active:
+                raise InvalidRequest("A reply is still being written here; stop it or wait.")
+
+    def _enqueue(self, conversation_id: str) -> ReplyJob:
+        job = ReplyJob(conversation_id)
+        with self._lock:
+            self._active[conversation_id] = job
+        self._events.publish("reply_queued", conversation_id=conversation_id, job_id=job.id)
+        self._jobs.put(job)
+        return job
+
+    # --- the reply thread ---------------------------------------------------------------------
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                self._reply(job)
+            finally:
+                with self._lock:
+                    self._active.pop(job.conversation_id, None)
+
+    def _reply(self, job: ReplyJob) -> None:
+        base = {"conversation_id": job.conversation_id, "job_id": job.id}
+        if job.cancelled.is_set():
+            self._events.publish("reply_done", **base, message=None, stopped=True)
+            return
+        self._events.publish("reply_started", **base)
+        parts: list[str] = []
+        try:
+            result = self._generate(job, parts)
+        except LocalWorkError as error:
+            self._fail(base, error)
+            return
+        except Exception:
+            log.exception("reply failed in %s", job.conversation_id)
+            self._fail(base, LocalWorkError("Writing the reply failed unexpectedly; see the log."))
+            return
+        stopped = job.cancelled.is_set() or result["stop_reason"] == "cancelled"
+        text = "".join(parts)
+        message = None
+        if text:
+            meta = {"stats": result, "stopped": stopped}
+            message = self._store.add_message(job.conversation_id, "assistant", text, meta)
+        self._events.publish("reply_done", **base, message=message, stopped=stopped, stats=result)
+
+    def _generate(self, job: ReplyJob, parts: list[str]) -> dict[str, Any]:
+        settings = self._settings.current
+        loaded = self._runtime.ensure_ready()
+        history = [
+            {"role": m["role"], "content": m["content"]}
+            for m in self._store.messages(job.conversation_id)
+        ]
+        system_prompt = settings.generation.system_prompt.strip()
+        prompt = fit_conversation(
+            system={"role": "system", "content": system_prompt} if system_prompt else None,
+            history=history,
+            n_ctx=loaded.plan.n_ctx,
+            max_tokens=settings.generation.max_tokens,
+            render=loaded.template.render,
+            count=self._runtime.count_tokens,
+            overflow=settings.overflow,
+        )
+        if prompt.dropped_messages:
+            self._events.publish(
+                "history_trimmed",
+                conversation_id=job.conversation_id,
+                job_id=job.id,
+                dropped_messages=prompt.dropped_messages,
+            )
+
+        def on_token(text: str) -> None:
+            parts.append(text)
+            self._events.publish(
+                "token", conversation_id=job.conversation_id, job_id=job.id, text=text
+            )
+
+        sampling = settings.generation.model_dump(
+            include={"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"}
+        )
+        result = self._runtime.generate(prompt.text, prompt.max_tokens, sampling, on_token)
+        return {**result, "dropped_messages": prompt.dropped_messages}
+
+    def _fail(self, base: dict[str, str], error: LocalWorkError) -> None:
+        detail = error.to_dict()
+        if isinstance(error, EngineCrashed):
+            detail["message"] = (
+                f"{error.message}. Your conversation is safe; the model is restarting. "
+                "Press Retry to send your message again."
+            )
+        self._events.publish("reply_failed", **base, error=detail)

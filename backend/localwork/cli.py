@@ -1,0 +1,97 @@
+"""The ``localwork-hero`` command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+
+from localwork import APP_NAME, __version__
+from localwork.paths import DATA_DIR_ENV, resolve_paths
+
+_WORKER_FLAG = "--engine-worker"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localwork-hero",
+        description=f"{APP_NAME}: a private assistant running open models on this computer.",
+    )
+    parser.add_argument("--version", action="version", version=f"localwork-hero {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"keep settings, models, conversations and logs in DIR (or set {DATA_DIR_ENV})",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the app to a browser on 127.0.0.1 instead of opening a window; "
+        "prints the address to open as the first line",
+    )
+    mode.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window, send one message to the model, exit 0 when the reply shows",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port for --serve (default: a random free port)"
+    )
+    parser.add_argument(_WORKER_FLAG, action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.engine_worker:  # a bundled app re-runs itself as the engine worker
+        from localwork.engine.worker import main as worker_main
+
+        return worker_main()
+    if args.port is not None and not args.serve:
+        build_parser().error("--port needs --serve")
+    if args.port is not None and not 0 <= args.port <= 65535:
+        build_parser().error("--port must be between 0 and 65535")
+
+    from localwork.app import App
+    from localwork.logs import setup_logging
+
+    paths = resolve_paths(args.data_dir)
+    setup_logging(paths)
+    app = App(paths)
+    try:
+        app.start()
+        if args.serve:
+            return _serve(app, args.port or 0)
+        from localwork.desktop import run_window
+
+        return run_window(app, self_test=args.self_test)
+    finally:
+        app.close()
+
+
+def _serve(app: object, port: int) -> int:
+    from localwork.bridge import Bridge
+    from localwork.resources import frontend_dir
+    from localwork.server import BridgeServer
+
+    try:
+        server = BridgeServer(Bridge(app), frontend_dir(), port)  # type: ignore[arg-type]
+    except OSError as error:
+        print(f"localwork-hero: cannot listen on 127.0.0.1:{port}: {error}", file=sys.stderr)
+        return 1
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print(server.url, flush=True)
+    print("Open that address in a browser; press Ctrl+C to stop.", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,115 @@
+"""The desktop window (pywebview) and ``--self-test``, which proves the real window works."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from localwork import APP_NAME
+from localwork.app import App
+from localwork.bridge import Bridge, WindowApi
+from localwork.resources import frontend_dir
+
+log = logging.getLogger(__name__)
+
+SELF_TEST_PROMPT = "Say hello in one short sentence."
+SELF_TEST_TIMEOUT = 180.0
+
+_JS_SEND = """(() => {
+  const input = document.querySelector('[data-testid="composer-input"]');
+  input.value = %s;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  document.querySelector('[data-testid="send-button"]').click();
+  return true;
+})()"""
+_JS_LAST_REPLY = """(() => {
+  const replies = document.querySelectorAll('[data-testid="message-assistant"]');
+  const last = replies[replies.length - 1];
+  if (!last) return null;
+  const text = last.querySelector('[data-testid="message-text"]').textContent;
+  return {state: last.dataset.state, text};
+})()"""
+
+
+@dataclass
+class SelfTestOutcome:
+    exit_code: int = 0
+    report: str = ""
+
+
+def _prepare_qt() -> None:
+    os.environ.setdefault("QT_API", "pyside6")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium (inside Qt WebEngine) refuses to start as root with its sandbox on.
+        flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+        if "--no-sandbox" not in flags:
+            os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
+
+
+def run_window(app: App, self_test: bool = False) -> int:
+    """Open the window and block until it closes; returns the process exit code."""
+    on_linux = sys.platform.startswith("linux")
+    if on_linux:
+        _prepare_qt()
+    import webview
+
+    started = time.monotonic()
+    window = webview.create_window(
+        APP_NAME,
+        url=str(frontend_dir() / "index.html"),
+        js_api=WindowApi(Bridge(app)),
+        width=1200,
+        height=800,
+        min_size=(640, 480),
+        text_select=True,
+    )
+    outcome = SelfTestOutcome()
+    webview.start(
+        func=_self_test if self_test else None,
+        args=(window, app, outcome, started),
+        gui="qt" if on_linux else None,
+        http_server=True,
+        private_mode=True,
+    )
+    if self_test:
+        stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
+        print(outcome.report, file=stream, flush=True)
+    return outcome.exit_code
+
+
+def _self_test(window: Any, app: App, outcome: SelfTestOutcome, started: float) -> None:
+    try:
+        outcome.report = _drive_self_test(window, app, started)
+    except Exception as error:
+        log.exception("self-test failed")
+        outcome.exit_code = 1
+        outcome.report = f"self-test failed: {error}"
+    finally:
+        window.destroy()
+
+
+def _drive_self_test(window: Any, app: App, started: float) -> str:
+    deadline = started + SELF_TEST_TIMEOUT
+    if not app.frontend_connected.wait(timeout=60):
+        raise RuntimeError("the page never called the bridge (frontend did not start)")
+    connected = time.monotonic() - started
+    app.runtime.ensure_ready(timeout=max(1.0, deadline - time.monotonic()))
+    window.evaluate_js(_JS_SEND % json.dumps(SELF_TEST_PROMPT))
+    sent = time.monotonic()
+    while time.monotonic() < deadline:
+        reply = window.evaluate_js(_JS_LAST_REPLY)
+        if reply and reply.get("state") == "failed":
+            raise RuntimeError(f"the reply failed: {reply.get('text')}")
+        if reply and reply.get("state") == "done" and reply.get("text", "").strip():
+            return (
+                f"self-test passed: window opened and the page called the bridge after "
+                f"{connected:.1f} s; a {len(reply['text'])}-character model reply streamed "
+                f"into the page in {time.monotonic() - sent:.1f} s"
+            )
+        time.sleep(0.2)
+    raise RuntimeError(f"no model reply appeared within {SELF_TEST_TIMEOUT:.0f} s")

@@ -1,0 +1,219 @@
+"""The UI side of the engine: starts the worker process and talks to it over pipes.
+
+The worker is a separate process so that a native crash in llama.cpp cannot take the window
+down. When the worker dies, every waiting call raises ``EngineCrashed`` with a plain-words
+reason, and ``on_exit`` tells the owner so it can start a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from localwork.engine import protocol
+from localwork.errors import EngineCrashed, EngineNotReady, from_dict
+
+log = logging.getLogger(__name__)
+
+_STARTUP_TIMEOUT = 60.0
+_STDERR_TAIL_BYTES = 8192
+_DEATH = object()
+
+# What a dying llama.cpp leaves in its log, in the words a user can act on.
+_LOG_HINTS = (
+    ("GGML_ASSERT", "llama.cpp hit an internal check (GGML_ASSERT)"),
+    ("failed to allocate", "it could not allocate memory"),
+    ("out of memory", "it ran out of memory"),
+)
+
+
+def worker_command() -> list[str]:
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle re-runs its own executable
+        return [sys.executable, "--engine-worker"]
+    return [sys.executable, "-m", "localwork.engine.worker"]
+
+
+def describe_exit(returncode: int | None, log_tail: str = "") -> str:
+    """Say in plain words why the worker stopped."""
+    if returncode is not None and returncode < 0:
+        number = -returncode
+        if number == signal.SIGSEGV:
+            what = "crashed (segmentation fault)"
+        elif number == signal.SIGABRT:
+            what = "aborted"
+        elif number == getattr(signal, "SIGKILL", 9):
+            what = "was killed, most likely because the computer ran out of memory"
+        else:
+            what = f"was stopped by signal {signal.Signals(number).name}"
+    else:
+        what = f"stopped unexpectedly (exit code {returncode})"
+    hints = [hint for marker, hint in _LOG_HINTS if marker.lower() in log_tail.lower()]
+    detail = f"; {hints[0]}" if hints else ""
+    return f"The model engine {what}{detail}"
+
+
+class EngineClient:
+    def __init__(
+        self,
+        log_file: Path,
+        on_exit: Callable[[str], None] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        self._log_file = log_file
+        self._on_exit = on_exit
+        self._command = command or worker_command()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._writer: protocol.LineWriter | None = None
+        self._pending: dict[int, queue.Queue[Any]] = {}
+        self._ids = itertools.count(1)
+        self._call_lock = threading.Lock()
+        self._current_id: int | None = None
+        self._hello = threading.Event()
+        self._closing = False
+        self.exit_reason: str | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self.exit_reason is None
+
+    def start(self, timeout: float = _STARTUP_TIMEOUT) -> None:
+        """Start the worker and wait for its hello.
+
+        Raises:
+            EngineCrashed: the worker died or stayed silent while starting.
+        """
+        self._log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._log_file, "ab") as log_handle:
+            self._proc = subprocess.Popen(
+                self._command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_handle,
+                start_new_session=(os.name == "posix"),
+            )
+        assert self._proc.stdin and self._proc.stdout
+        self._writer = protocol.LineWriter(self._proc.stdin)
+        threading.Thread(
+            target=self._read_replies, args=(self._proc.stdout,), name="engine-reader", daemon=True
+        ).start()
+        if not self._hello.wait(timeout):
+            self.close()
+            raise EngineCrashed(
+                self.exit_reason or "The model engine did not start in time; see the engine log."
+            )
+        if self.exit_reason:
+            raise EngineCrashed(self.exit_reason)
+        log.info("engine worker %s started", self._proc.pid)
+
+    def call(
+        self,
+        operation: str,
+        payload: dict[str, Any],
+        on_token: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Send one request and wait for its result; calls are served one at a time.
+
+        Raises:
+            EngineCrashed: the worker died before answering.
+            LocalWorkError: the worker answered with an error (its code is kept).
+        """
+        with self._call_lock:
+            if not self.alive or self._writer is None:
+                raise EngineNotReady(self.exit_reason or "The model engine is not running.")
+            request_id = next(self._ids)
+            replies: queue.Queue[Any] = queue.Queue()
+            self._pending[request_id] = replies
+            self._current_id = request_id
+            try:
+                self._send({"id": request_id, "op": operation, **payload})
+                while True:
+                    reply = replies.get()
+                    if reply is _DEATH:
+                        raise EngineCrashed(self.exit_reason or "The model engine stopped.")
+                    event = reply.get("event")
+                    if event == protocol.EVENT_TOKEN and on_token:
+                        on_token(reply["text"])
+                    elif event == protocol.EVENT_RESULT:
+                        return reply["result"]
+                    elif event == protocol.EVENT_ERROR:
+                        raise from_dict(reply["error"])
+            finally:
+                self._current_id = None
+                self._pending.pop(request_id, None)
+
+    def cancel(self) -> None:
+        """Ask the worker to stop the request in progress, keeping what it produced."""
+        request_id = self._current_id
+        if request_id is not None and self.alive:
+            self._send({"op": protocol.OP_CANCEL, "id": request_id})
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._closing = True
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.stdin:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()  # EOF is the worker's signal to exit
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._writer is not None
+        # On a broken pipe the reader thread notices the death and wakes every waiting call.
+        with contextlib.suppress(ValueError, OSError):
+            self._writer.send(message)
+
+    def _read_replies(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            try:
+                message = protocol.decode(line)
+            except ValueError:
+                log.warning("engine sent a malformed line: %r", line[:200])
+                continue
+            if message.get("event") == protocol.EVENT_HELLO:
+                self._hello.set()
+                continue
+            replies = self._pending.get(message.get("id", -1))
+            if replies is not None:
+                replies.put(message)
+        self._handle_exit()
+
+    def _handle_exit(self) -> None:
+        assert self._proc is not None
+        returncode = self._proc.wait()
+        self.exit_reason = describe_exit(returncode, self._log_tail())
+        self._hello.set()
+        for replies in list(self._pending.values()):
+            replies.put(_DEATH)
+        if self._closing:
+            log.info("engine worker %s exited (%s)", self._proc.pid, returncode)
+            return
+        log.error("engine worker %s died: %s", self._proc.pid, self.exit_reason)
+        if self._on_exit:
+            self._on_exit(self.exit_reason)
+
+    def _log_tail(self) -> str:
+        try:
+            with open(self._log_file, "rb") as handle:
+                handle.seek(max(0, handle.seek(0, os.SEEK_END) - _STDERR_TAIL_BYTES))
+                return handle.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""

@@ -1,0 +1,245 @@
+"""The engine worker process: the only process that loads llama.cpp's native code.
+
+A segfault, abort or out-of-memory kill here ends this process only; the UI process sees
+its pipe close, tells the user and starts a new worker.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import queue
+import random
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from localwork.engine import protocol
+from localwork.errors import (
+    ContextOverflow,
+    GenerationFailed,
+    InvalidRequest,
+    LocalWorkError,
+    ModelLoadFailed,
+)
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Worker:
+    def __init__(self, out: protocol.LineWriter) -> None:
+        self._out = out
+        self._llm: Any = None
+        self._bos_text = ""
+        self._cancel = threading.Event()
+        self._current_id: int | None = None
+
+    # --- called from the stdin reader thread ---------------------------------------------
+    def cancel(self, request_id: int | None) -> None:
+        if request_id is None or request_id == self._current_id:
+            self._cancel.set()
+
+    # --- called from the main thread, one request at a time -------------------------------
+    def handle(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        self._current_id = request_id
+        self._cancel.clear()
+        try:
+            operation = message.get("op")
+            if operation == protocol.OP_LOAD:
+                result = self._load(message["model_path"], message["params"])
+            elif operation == protocol.OP_COUNT:
+                result = {"tokens": len(self._tokenize(message["text"]))}
+            elif operation == protocol.OP_GENERATE:
+                result = self._generate(request_id, message)
+            else:
+                raise InvalidRequest(f"unknown engine operation {operation!r}")
+            self._out.send({"id": request_id, "event": protocol.EVENT_RESULT, "result": result})
+        except LocalWorkError as error:
+            self._out.send(
+                {"id": request_id, "event": protocol.EVENT_ERROR, "error": error.to_dict()}
+            )
+        except Exception as error:  # reported to the UI, which logs it; the worker lives on
+            failure = GenerationFailed(f"The model engine reported an error: {error}")
+            self._out.send(
+                {"id": request_id, "event": protocol.EVENT_ERROR, "error": failure.to_dict()}
+            )
+        finally:
+            self._current_id = None
+
+    def _load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
+        from llama_cpp import Llama
+
+        self._llm = None
+        try:
+            # Every context parameter is explicit: library defaults caused the seed's crash.
+            llm = Llama(
+                model_path=model_path,
+                n_ctx=int(params["n_ctx"]),
+                n_batch=int(params["n_batch"]),
+                n_ubatch=int(params["n_ubatch"]),
+                n_threads=int(params["n_threads"]),
+                n_threads_batch=int(params["n_threads_batch"]),
+                use_mmap=bool(params["use_mmap"]),
+                n_gpu_layers=0,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelLoadFailed(
+                f"llama.cpp could not load {os.path.basename(model_path)}: {error}. The file may "
+                "be damaged or its architecture unsupported; try another model."
+            ) from None
+        self._llm = llm
+        model = llm._model
+        self._bos_text = model.token_get_text(model.token_bos()) if model.token_bos() >= 0 else ""
+        eos = model.token_eos()
+        return {
+            "n_ctx": llm.n_ctx(),
+            "n_batch": llm.n_batch,
+            "bos_token": self._bos_text,
+            "eos_token": model.token_get_text(eos) if eos >= 0 else "",
+        }
+
+    def _require_model(self) -> Any:
+        if self._llm is None:
+            raise InvalidRequest("no model is loaded in the engine")
+        return self._llm
+
+    def _tokenize(self, text: str) -> list[int]:
+        llm = self._require_model()
+        # A template that writes the BOS token itself must not get a second one.
+        add_bos = not (self._bos_text and text.startswith(self._bos_text))
+        return llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def _generate(self, request_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        llm = self._require_model()
+        tokens = self._tokenize(message["prompt"])
+        max_tokens = int(message["max_tokens"])
+        n_ctx = llm.n_ctx()
+        if not tokens:
+            raise InvalidRequest("the prompt is empty")
+        if max_tokens < 1 or len(tokens) + max_tokens > n_ctx:
+            raise ContextOverflow(
+                f"The prompt is {len(tokens)} tokens and the reply needs room for {max_tokens}, "
+                f"but the context holds {n_ctx}."
+            )
+        sampling = message["sampling"]
+        seed = int(sampling.get("seed", -1))
+        llm.set_seed(seed if seed >= 0 else random.randrange(2**31))
+
+        started = time.perf_counter()
+        try:
+            reused = self._prefill(llm, tokens)
+        except Cancelled:
+            return _generation_stats("cancelled", tokens, 0, 0, started, None)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        vocab = llm._model.vocab
+        from llama_cpp import llama_vocab_is_eog
+
+        generated, first_token_at, stop_reason = 0, None, "length"
+        for token in llm.generate(
+            tokens,
+            temp=float(sampling["temperature"]),
+            top_p=float(sampling["top_p"]),
+            top_k=int(sampling["top_k"]),
+            min_p=float(sampling["min_p"]),
+            repeat_penalty=float(sampling["repeat_penalty"]),
+        ):
+            first_token_at = first_token_at or time.perf_counter()
+            if llama_vocab_is_eog(vocab, token):
+                stop_reason = "eos"
+                break
+            generated += 1
+            text = decoder.decode(llm.detokenize([token]))
+            if text:
+                self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": text})
+            if self._cancel.is_set():
+                stop_reason = "cancelled"
+                break
+            if generated >= max_tokens:
+                break
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": tail})
+        return _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
+
+    def _prefill(self, llm: Any, tokens: Sequence[int]) -> int:
+        """Evaluate all but the last prompt token in n_batch chunks, reusing the cached prefix.
+
+        Chunking keeps every decode within n_batch (the classic GGML_ASSERT crash) and lets
+        Stop interrupt a long prompt between chunks. Returns how many tokens were reused.
+        """
+        cached = 0
+        if not (getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False)):
+            for previous, current in zip(llm._input_ids[: llm.n_tokens], tokens[:-1], strict=False):
+                if previous != current:
+                    break
+                cached += 1
+        llm.n_tokens = cached
+        pending = list(tokens[cached:-1])
+        for start in range(0, len(pending), llm.n_batch):
+            if self._cancel.is_set():
+                raise Cancelled
+            llm.eval(pending[start : start + llm.n_batch])
+        return cached
+
+
+def _generation_stats(
+    stop_reason: str,
+    tokens: Sequence[int],
+    reused: int,
+    generated: int,
+    started: float,
+    first_token_at: float | None,
+) -> dict[str, Any]:
+    finished = time.perf_counter()
+    first_token_at = first_token_at or finished
+    generation_seconds = finished - first_token_at
+    # The first token's time belongs to prompt processing; speed counts the ones after it.
+    speed = (generated - 1) / generation_seconds if generated > 1 and generation_seconds else None
+    return {
+        "stop_reason": stop_reason,
+        "prompt_tokens": len(tokens),
+        "prompt_tokens_reused": reused,
+        "completion_tokens": generated,
+        "time_to_first_token_ms": round((first_token_at - started) * 1000, 1),
+        "generation_seconds": round(generation_seconds, 4),
+        "tokens_per_second": round(speed, 2) if speed else None,
+    }
+
+
+def _read_commands(worker: Worker, commands: queue.Queue[dict[str, Any] | None]) -> None:
+    for line in sys.stdin.buffer:
+        try:
+            message = protocol.decode(line)
+        except ValueError:
+            continue
+        if message.get("op") == protocol.OP_CANCEL:
+            worker.cancel(message.get("id"))
+        else:
+            commands.put(message)
+    commands.put(None)  # the UI process closed our stdin: time to go
+
+
+def main() -> int:
+    # Keep the protocol on a private copy of stdout; native code printing to fd 1 lands in
+    # stderr (the engine log) instead of corrupting the message stream.
+    protocol_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    out = protocol.LineWriter(protocol_out)
+    worker = Worker(out)
+    commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    threading.Thread(target=_read_commands, args=(worker, commands), daemon=True).start()
+    out.send({"event": protocol.EVENT_HELLO, "pid": os.getpid()})
+    while (message := commands.get()) is not None:
+        worker.handle(message)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

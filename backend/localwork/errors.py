@@ -1,0 +1,99 @@
+"""Errors with stable codes, shown to the user as ``{code, message}``.
+
+The tree::
+
+    LocalWorkError                      internal
+    ├── InvalidRequest (ValueError)     invalid_request
+    ├── NotFound (LookupError)          not_found
+    ├── SettingsError (ValueError)      settings_invalid
+    ├── ModelError                      model_error
+    │   ├── ModelNotFound               model_not_found   (FileNotFoundError)
+    │   └── ModelLoadFailed             model_load_failed
+    ├── EngineError                     engine_error
+    │   ├── EngineCrashed               engine_crashed
+    │   ├── EngineNotReady              engine_not_ready
+    │   └── GenerationFailed            generation_failed
+    └── ContextOverflow                 context_overflow
+
+Codes are part of the bridge's public contract: the frontend and scripts switch on them,
+so a code never changes meaning. Messages say what happened and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class LocalWorkError(Exception):
+    """Base of every error the app reports to the user."""
+
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidRequest(LocalWorkError, ValueError):
+    code = "invalid_request"
+
+
+class NotFound(LocalWorkError, LookupError):
+    code = "not_found"
+
+
+class SettingsError(LocalWorkError, ValueError):
+    code = "settings_invalid"
+
+
+class ModelError(LocalWorkError):
+    code = "model_error"
+
+
+class ModelNotFound(ModelError, FileNotFoundError):
+    code = "model_not_found"
+
+
+class ModelLoadFailed(ModelError):
+    code = "model_load_failed"
+
+
+class EngineError(LocalWorkError):
+    code = "engine_error"
+
+
+class EngineCrashed(EngineError):
+    code = "engine_crashed"
+
+
+class EngineNotReady(EngineError):
+    code = "engine_not_ready"
+
+
+class GenerationFailed(EngineError):
+    code = "generation_failed"
+
+
+class ContextOverflow(LocalWorkError):
+    """A request cannot fit the model's context window, even after trimming history."""
+
+    code = "context_overflow"
+
+
+_BY_CODE: dict[str, type[LocalWorkError]] = {}
+
+
+def _index(cls: type[LocalWorkError]) -> None:
+    _BY_CODE[cls.code] = cls
+    for sub in cls.__subclasses__():
+        _index(sub)
+
+
+_index(LocalWorkError)
+
+
+def from_dict(payload: dict[str, str]) -> LocalWorkError:
+    """Rebuild an error that crossed a process boundary as ``{code, message}``."""
+    cls = _BY_CODE.get(payload.get("code", ""), LocalWorkError)
+    return cls(payload.get("message", "Unknown error."))

@@ -1,0 +1,37 @@
+"""The event queue both transports carry to the frontend (tokens, replies, model status)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+_MAX_EVENTS = 10_000
+
+
+class EventBus:
+    """Numbered events in a bounded buffer; readers long-poll for everything after a number."""
+
+    def __init__(self, capacity: int = _MAX_EVENTS) -> None:
+        self._events: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self._next_seq = 1
+        self._changed = threading.Condition()
+
+    def publish(self, kind: str, **payload: Any) -> dict[str, Any]:
+        with self._changed:
+            event = {"seq": self._next_seq, "type": kind, **payload}
+            self._next_seq += 1
+            self._events.append(event)
+            self._changed.notify_all()
+        return event
+
+    @property
+    def last_seq(self) -> int:
+        with self._changed:
+            return self._next_seq - 1
+
+    def poll(self, after: int, timeout: float) -> list[dict[str, Any]]:
+        """Events numbered above ``after``, waiting up to ``timeout`` seconds for the first."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._next_seq - 1 > after, timeout=timeout)
+            return [event for event in self._events if event["seq"] > after]

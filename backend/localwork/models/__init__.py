@@ -1,0 +1,1 @@
+"""Model files: GGUF metadata, the bundled model, and what is installed."""

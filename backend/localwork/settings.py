@@ -1,0 +1,156 @@
+"""User settings: pydantic models persisted atomically as JSON under the config dir.
+
+A file that cannot be read or validated is never lost: it is moved aside as a backup, the
+app starts with defaults, and ``SettingsStore.notice`` says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from localwork.atomic import atomic_write_bytes
+from localwork.errors import SettingsError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are LocalWork Hero, a helpful assistant that runs privately on the user's own "
+    "computer. Answer clearly and concisely."
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ContextSettings(_Strict):
+    """How the llama.cpp context is created. Nothing here is ever left to library defaults."""
+
+    n_ctx: int | Literal["auto"] = Field("auto", description="Context length in tokens")
+    n_batch: int = Field(512, ge=8, le=8192, description="Prompt tokens per decode call")
+    n_ubatch: int = Field(512, ge=8, le=8192, description="Physical micro-batch")
+    n_threads: int | None = Field(None, ge=1, description="Generation threads (None: cores)")
+    n_threads_batch: int | None = Field(None, ge=1, description="Prompt threads (None: cores)")
+    use_mmap: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContextSettings:
+        if isinstance(self.n_ctx, int):
+            if not 128 <= self.n_ctx <= 1_048_576:
+                raise ValueError("context length must be between 128 and 1048576 tokens")
+            if self.n_batch > self.n_ctx:
+                raise ValueError(
+                    f"batch size ({self.n_batch}) cannot be larger than the context ({self.n_ctx})"
+                )
+        if self.n_ubatch > self.n_batch:
+            raise ValueError(
+                f"micro-batch ({self.n_ubatch}) cannot be larger than the batch ({self.n_batch})"
+            )
+        cores = os.cpu_count() or 1
+        for name in ("n_threads", "n_threads_batch"):
+            value = getattr(self, name)
+            if value is not None and value > cores:
+                raise ValueError(f"{name} ({value}) is more than this machine's {cores} cores")
+        return self
+
+
+class GenerationSettings(_Strict):
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    top_k: int = Field(40, ge=0, le=1000)
+    min_p: float = Field(0.05, ge=0.0, le=1.0)
+    repeat_penalty: float = Field(1.1, ge=0.5, le=2.0)
+    max_tokens: int = Field(1024, ge=1, le=32768, description="Longest reply, in tokens")
+    seed: int = Field(-1, ge=-1, description="-1 picks a random seed per reply")
+    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=16_000)
+
+
+class AppSettings(_Strict):
+    version: int = 1
+    selected_model: str | None = Field(None, description="Model id; None is the bundled model")
+    context: ContextSettings = Field(default_factory=ContextSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    overflow: Literal["trim_oldest", "stop"] = "trim_oldest"
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "settings"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+class SettingsStore:
+    """Loads, validates and atomically saves ``AppSettings``; thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self.notice: str | None = None
+        self._settings = self._load()
+
+    @property
+    def current(self) -> AppSettings:
+        return self._settings
+
+    def update(self, patch: dict[str, Any]) -> AppSettings:
+        """Apply a partial change; nothing is saved unless the result validates.
+
+        Raises:
+            SettingsError: the merged settings are invalid; the message names the fields.
+        """
+        with self._lock:
+            merged = _merge(self._settings.model_dump(), patch)
+            try:
+                updated = AppSettings.model_validate(merged)
+            except ValidationError as error:
+                raise SettingsError(describe_validation_error(error)) from None
+            self._write(updated)
+            self._settings = updated
+            return updated
+
+    def _load(self) -> AppSettings:
+        if not self._path.exists():
+            return AppSettings()
+        try:
+            return AppSettings.model_validate(json.loads(self._path.read_text("utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as error:
+            backup = self._path.with_name(
+                f"{self._path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}"
+            )
+            os.replace(self._path, backup)
+            reason = (
+                describe_validation_error(error)
+                if isinstance(error, ValidationError)
+                else str(error)
+            )
+            self.notice = (
+                f"Your settings file could not be read ({reason}). It was kept as "
+                f"{backup.name} and LocalWork Hero started with default settings."
+            )
+            log.warning("settings reset to defaults: %s", reason)
+            return AppSettings()
+
+    def _write(self, settings: AppSettings) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(settings.model_dump(), indent=2).encode("utf-8")
+        atomic_write_bytes(self._path, payload)

@@ -1,0 +1,243 @@
+// Starts the app: connects to the bridge, wires the views to the event stream.
+
+import { connect } from "./api.js";
+import { ChatView } from "./chat.js";
+import { confirmDialog, promptDialog } from "./dialog.js";
+import { EventStream } from "./events.js";
+import { Sidebar } from "./sidebar.js";
+import { StatusLine } from "./status.js";
+
+const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
+
+class App {
+  constructor(api) {
+    this.api = api;
+    this.activeId = null;
+    this.conversations = [];
+    this.busy = new Set();
+    this.streams = new Map(); // conversation id → text streamed so far
+    this.chat = new ChatView($("messages"), { onRetry: (id) => this.retry(id) });
+    this.sidebar = new Sidebar($("conversation-list"), $("conversation-list-empty"), {
+      onOpen: (id) => this.open(id),
+    });
+    this.status = new StatusLine($("status"));
+    this.input = $("composer-input");
+  }
+
+  async start() {
+    const [info, status] = await Promise.all([
+      this.api.call("app_info"),
+      this.api.call("get_status"),
+    ]);
+    if (info.notice) this.notify(info.notice);
+    this.status.showModel(status);
+    for (const id of status.busy) this.busy.add(id);
+    this.bindControls();
+    this.listen(status.last_seq);
+    await this.refreshList();
+    if (this.conversations.length) await this.open(this.conversations[0].id);
+    this.input.focus();
+  }
+
+  bindControls() {
+    $("composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.send();
+      }
+    });
+    this.input.addEventListener("input", () => this.autosize());
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.activeId && this.busy.has(this.activeId)) this.stop();
+    });
+    $("stop-button").addEventListener("click", () => this.stop());
+    $("new-chat-button").addEventListener("click", () => this.newChat());
+    $("rename-button").addEventListener("click", () => this.rename());
+    $("delete-button").addEventListener("click", () => this.remove());
+    document.querySelector(".notice-close").addEventListener("click", () => {
+      $("notice").hidden = true;
+    });
+  }
+
+  listen(after) {
+    const events = new EventStream(this.api, after);
+    const here = (event) => event.conversation_id === this.activeId;
+    events.on("model_status", (event) => this.status.showModel(event.status));
+    events.on("engine_crashed", (event) => this.notify(`${event.message}. Restarting it…`));
+    events.on("reply_queued", (event) => {
+      this.setBusy(event.conversation_id, true);
+      this.streams.set(event.conversation_id, "");
+      if (here(event)) this.chat.beginReply();
+    });
+    events.on("token", (event) => {
+      this.streams.set(event.conversation_id, (this.streams.get(event.conversation_id) ?? "") + event.text);
+      if (here(event)) this.chat.appendToken(event.text);
+    });
+    events.on("history_trimmed", (event) => {
+      if (here(event)) this.chat.markTrimmed(event.dropped_messages);
+    });
+    events.on("reply_done", (event) => {
+      this.streams.delete(event.conversation_id);
+      this.setBusy(event.conversation_id, false);
+      if (event.stats) this.status.showSpeed(event.stats);
+      if (here(event)) this.chat.finishReply(event);
+      this.refreshList();
+    });
+    events.on("reply_failed", (event) => {
+      this.streams.delete(event.conversation_id);
+      this.setBusy(event.conversation_id, false);
+      if (here(event)) this.chat.failReply(event.error, event.conversation_id);
+    });
+    events.start();
+  }
+
+  setBusy(conversationId, busy) {
+    if (busy) this.busy.add(conversationId);
+    else this.busy.delete(conversationId);
+    this.updateComposer();
+    this.renderList();
+  }
+
+  updateComposer() {
+    const busy = this.activeId !== null && this.busy.has(this.activeId);
+    $("send-button").hidden = busy;
+    $("stop-button").hidden = !busy;
+  }
+
+  autosize() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+  }
+
+  async refreshList() {
+    this.conversations = await this.api.call("list_conversations");
+    this.renderList();
+  }
+
+  renderList() {
+    this.sidebar.render(this.conversations, this.activeId, this.busy);
+  }
+
+  showHeader(conversation) {
+    $("chat-title").textContent = conversation ? conversation.title : "New chat";
+    $("rename-button").hidden = !conversation;
+    $("delete-button").hidden = !conversation;
+  }
+
+  async open(conversationId) {
+    try {
+      const { conversation, messages } = await this.api.call("get_conversation", { conversation_id: conversationId });
+      this.activeId = conversation.id;
+      this.showHeader(conversation);
+      this.chat.showMessages(messages);
+      if (this.busy.has(conversation.id)) this.chat.beginReply(this.streams.get(conversation.id) ?? "");
+      this.updateComposer();
+      this.renderList();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  newChat() {
+    this.activeId = null;
+    this.showHeader(null);
+    this.chat.clear();
+    this.updateComposer();
+    this.renderList();
+    this.input.focus();
+  }
+
+  async send() {
+    const text = this.input.value;
+    if (!text.trim()) return;
+    if (this.activeId && this.busy.has(this.activeId)) return;
+    try {
+      const sent = await this.api.call("send_message", { conversation_id: this.activeId, text });
+      this.input.value = "";
+      this.autosize();
+      if (this.activeId !== sent.conversation.id) {
+        this.activeId = sent.conversation.id;
+        this.showHeader(sent.conversation);
+      }
+      this.chat.addMessage(sent.message);
+      // The reply bubble may already exist if reply_queued arrived first: keep it last.
+      if (this.chat.pending) this.chat.root.append(this.chat.pending);
+      else if (this.busy.has(this.activeId)) this.chat.beginReply(this.streams.get(this.activeId) ?? "");
+      this.chat.scrollToEnd(true);
+      this.updateComposer();
+      await this.refreshList();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  async stop() {
+    if (!this.activeId) return;
+    try {
+      await this.api.call("stop_generation", { conversation_id: this.activeId });
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  async retry(conversationId) {
+    try {
+      await this.api.call("retry_reply", { conversation_id: conversationId });
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  async rename() {
+    const current = this.conversations.find((c) => c.id === this.activeId);
+    const title = await promptDialog({ title: "Rename conversation", value: current?.title ?? "", confirmLabel: "Rename" });
+    if (!title || !title.trim()) return;
+    try {
+      const renamed = await this.api.call("rename_conversation", { conversation_id: this.activeId, title });
+      this.showHeader(renamed);
+      await this.refreshList();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  async remove() {
+    const current = this.conversations.find((c) => c.id === this.activeId);
+    const confirmed = await confirmDialog({
+      title: "Delete this conversation?",
+      text: `“${current?.title ?? "This conversation"}” and all its messages will be deleted.`,
+      confirmLabel: "Delete",
+      danger: true,
+    });
+    if (!confirmed) return;
+    try {
+      await this.api.call("delete_conversation", { conversation_id: this.activeId });
+      this.newChat();
+      await this.refreshList();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  notify(message) {
+    $("notice-text").textContent = message;
+    $("notice").hidden = false;
+  }
+}
+
+async function main() {
+  const api = await connect();
+  const app = new App(api);
+  await app.start();
+  document.body.dataset.ready = "true";
+}
+
+main().catch((error) => {
+  const notice = document.querySelector('[data-testid="notice"]');
+  document.querySelector('[data-testid="notice-text"]').textContent = `LocalWork Hero could not start: ${error.message}`;
+  notice.hidden = false;
+});
