@@ -36,6 +36,7 @@ class App:
         self.runtime.load(self.settings.current.selected_model)
 
     def close(self) -> None:
+        self.events.close()
         self.chat.close()
         self.runtime.close()
         self.store.close()

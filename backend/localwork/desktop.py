@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 SELF_TEST_PROMPT = "Say hello in one short sentence."
 SELF_TEST_TIMEOUT = 180.0
 
+_JS_PAGE_READY = "document.body.dataset.ready === 'true'"
 _JS_SEND = """(() => {
   const input = document.querySelector('[data-testid="composer-input"]');
   input.value = %s;
@@ -98,6 +99,10 @@ def _drive_self_test(window: Any, app: App, started: float) -> str:
     if not app.frontend_connected.wait(timeout=60):
         raise RuntimeError("the page never called the bridge (frontend did not start)")
     connected = time.monotonic() - started
+    while not window.evaluate_js(_JS_PAGE_READY):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the page called the bridge but never finished starting")
+        time.sleep(0.1)
     app.runtime.ensure_ready(timeout=max(1.0, deadline - time.monotonic()))
     window.evaluate_js(_JS_SEND % json.dumps(SELF_TEST_PROMPT))
     sent = time.monotonic()

@@ -16,6 +16,7 @@ class EventBus:
         self._events: deque[dict[str, Any]] = deque(maxlen=capacity)
         self._next_seq = 1
         self._changed = threading.Condition()
+        self._closed = False
 
     def publish(self, kind: str, **payload: Any) -> dict[str, Any]:
         with self._changed:
@@ -33,5 +34,13 @@ class EventBus:
     def poll(self, after: int, timeout: float) -> list[dict[str, Any]]:
         """Events numbered above ``after``, waiting up to ``timeout`` seconds for the first."""
         with self._changed:
-            self._changed.wait_for(lambda: self._next_seq - 1 > after, timeout=timeout)
+            self._changed.wait_for(
+                lambda: self._closed or self._next_seq - 1 > after, timeout=timeout
+            )
             return [event for event in self._events if event["seq"] > after]
+
+    def close(self) -> None:
+        """Release every waiting reader at once (their threads must not hold up exit)."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()

@@ -25,6 +25,7 @@ class App {
   }
 
   async start() {
+    this.bindControls();
     const [info, status] = await Promise.all([
       this.api.call("app_info"),
       this.api.call("get_status"),
@@ -32,7 +33,6 @@ class App {
     if (info.notice) this.notify(info.notice);
     this.status.showModel(status);
     for (const id of status.busy) this.busy.add(id);
-    this.bindControls();
     this.listen(status.last_seq);
     await this.refreshList();
     if (this.conversations.length) await this.open(this.conversations[0].id);

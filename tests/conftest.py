@@ -1,0 +1,103 @@
+"""Shared fixtures. Every test runs against temporary folders, never the user's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localwork.app import App
+from localwork.paths import AppPaths, resolve_paths
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+# Greedy decoding: real-model tests assert structure, and this keeps replies reproducible.
+DETERMINISTIC_GENERATION = {"temperature": 0.0, "seed": 42, "max_tokens": 256}
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every per-user location at a temp dir so no test touches real folders."""
+    home = tmp_path / "home"
+    for variable, sub in (
+        ("HOME", ""),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
+        folder = home / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(variable, str(folder))
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("LOCALWORK_DATA_DIR", str(data_dir))
+    return data_dir
+
+
+@pytest.fixture
+def paths(isolated_user_dirs: Path) -> AppPaths:
+    app_paths = resolve_paths(isolated_user_dirs)
+    app_paths.create()
+    return app_paths
+
+
+def write_settings(paths: AppPaths, settings: dict) -> None:
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    paths.settings_file.write_text(json.dumps(settings), encoding="utf-8")
+
+
+@pytest.fixture
+def app(paths: AppPaths) -> Iterator[App]:
+    """An App that is built but not started: no engine worker, for fast unit tests."""
+    application = App(paths)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def artifacts_dir(request: pytest.FixtureRequest) -> Path:
+    """A per-test folder for screenshots and logs, kept after the run."""
+    name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
+    folder = ARTIFACTS / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def localwork_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "localwork", *args]
+
+
+@pytest.fixture(scope="session")
+def virtual_display() -> Iterator[str]:
+    """A display for the real window: the existing one, or a fresh Xvfb."""
+    if os.environ.get("DISPLAY") and os.environ.get("LOCALWORK_TEST_USE_DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.fail("Xvfb is not installed; run the README's test command, which installs it")
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end) as announced:
+        number = announced.readline().strip()
+    if not number:
+        process.kill()
+        pytest.fail("Xvfb did not start")
+    yield f":{number}"
+    process.terminate()
+    process.wait(10)

@@ -1,0 +1,116 @@
+import inspect
+import logging
+
+import pytest
+
+from localwork.bridge import EXPOSED_METHODS, Bridge, WindowApi, dispatch
+from localwork.store import ConversationStore
+
+
+@pytest.fixture
+def bridge(app):
+    return Bridge(app)
+
+
+def test_method_list_is_explicit():
+    assert sorted(EXPOSED_METHODS) == [
+        "app_info",
+        "create_conversation",
+        "delete_conversation",
+        "get_conversation",
+        "get_settings",
+        "get_status",
+        "list_conversations",
+        "list_models",
+        "poll_events",
+        "rename_conversation",
+        "retry_reply",
+        "send_message",
+        "stop_generation",
+        "update_settings",
+    ]
+
+
+def test_pywebview_sees_only_one_method(bridge):
+    # pywebview exposes every public attribute recursively; nothing but `call` may be public.
+    api = WindowApi(bridge)
+    public = [name for name in dir(api) if not name.startswith("_")]
+    assert public == ["call"]
+    assert all(name.startswith("_") for name in vars(bridge))
+
+
+def test_ok_and_error_envelopes(bridge):
+    created = dispatch(bridge, "create_conversation", {})
+    assert created["ok"] and len(created["data"]["id"]) == 32
+    missing = dispatch(bridge, "get_conversation", {"conversation_id": "0" * 32})
+    assert missing == {
+        "ok": False,
+        "error": {"code": "not_found", "message": missing["error"]["message"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "fragment"),
+    [
+        ("no_such_method", {}, "Unknown bridge method"),
+        ("_app", {}, "Unknown bridge method"),
+        ("__init__", {}, "Unknown bridge method"),
+        ("list_conversations", [1, 2], "must be a JSON object"),
+        ("get_conversation", {"conversation_id": "../../etc"}, "conversation_id"),
+        ("get_conversation", {}, "conversation_id"),
+        ("rename_conversation", {"conversation_id": "a" * 32, "title": "   "}, "title"),
+        ("poll_events", {"after": -1}, "after"),
+        ("poll_events", {"timeout": 600}, "timeout"),
+        ("list_conversations", {"surprise": 1}, "surprise"),
+        ("send_message", {"conversation_id": None, "text": 5}, "text"),
+    ],
+)
+def test_every_call_is_validated(bridge, method, params, fragment):
+    reply = dispatch(bridge, method, params)
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "invalid_request"
+    assert fragment in reply["error"]["message"]
+
+
+def test_empty_message_is_refused_and_nothing_is_stored(bridge, app):
+    reply = dispatch(bridge, "send_message", {"conversation_id": None, "text": "  \n "})
+    assert reply["error"] == {
+        "code": "invalid_request",
+        "message": "The message is empty: type something first.",
+    }
+    assert app.store.list_conversations() == []
+
+
+def test_unexpected_errors_hide_the_traceback_and_log_it(bridge, app, monkeypatch, caplog):
+    def explode(self):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(ConversationStore, "list_conversations", explode)
+    with caplog.at_level(logging.ERROR):
+        reply = dispatch(bridge, "list_conversations", {})
+    assert reply["error"]["code"] == "internal"
+    assert "secret internal detail" not in reply["error"]["message"]
+    assert str(app.paths.log_file) in reply["error"]["message"]
+    assert "secret internal detail" in caplog.text
+
+
+def test_settings_round_trip_and_validation(bridge):
+    updated = dispatch(bridge, "update_settings", {"changes": {"generation": {"top_k": 7}}})
+    assert updated["ok"] and updated["data"]["generation"]["top_k"] == 7
+    bad = dispatch(bridge, "update_settings", {"changes": {"generation": {"top_k": -3}}})
+    assert bad["error"]["code"] == "settings_invalid"
+    assert "generation.top_k" in bad["error"]["message"]
+    assert dispatch(bridge, "get_settings", {})["data"]["generation"]["top_k"] == 7
+
+
+def test_first_call_marks_the_frontend_connected(bridge, app):
+    assert not app.frontend_connected.is_set()
+    dispatch(bridge, "app_info", {})
+    assert app.frontend_connected.is_set()
+
+
+def test_bridge_methods_have_docstring_free_signatures_with_types():
+    for name in EXPOSED_METHODS:
+        signature = inspect.signature(getattr(Bridge, name))
+        for parameter in list(signature.parameters.values())[1:]:
+            assert parameter.annotation is not inspect.Parameter.empty, (name, parameter.name)

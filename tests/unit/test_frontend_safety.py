@@ -1,0 +1,39 @@
+"""Static guards on the frontend: model output must never become code or markup."""
+
+import re
+
+from localwork.resources import frontend_dir
+
+FRONTEND = frontend_dir()
+SINKS = re.compile(
+    r"\beval\s*\(|new\s+Function\b|\.innerHTML\b|\.outerHTML\b|insertAdjacentHTML|document\.write"
+    r"|setTimeout\(\s*['\"`]|setInterval\(\s*['\"`]"
+)
+
+
+def test_no_script_sinks_in_our_javascript():
+    offenders = []
+    for script in FRONTEND.rglob("*.js"):
+        for number, line in enumerate(script.read_text("utf-8").splitlines(), 1):
+            if SINKS.search(line):
+                offenders.append(f"{script.name}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_csp_forbids_inline_script_and_remote_sources():
+    page = (FRONTEND / "index.html").read_text("utf-8")
+    policy = re.search(r'http-equiv="Content-Security-Policy"\s+content="([^"]+)"', page).group(1)
+    directives = dict(
+        (part.split()[0], part.split()[1:]) for part in policy.split(";") if part.strip()
+    )
+    assert directives["default-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in directives["script-src"]
+    assert directives["object-src"] == ["'none'"]
+    for sources in directives.values():
+        assert not any(source.startswith(("http", "*", "//")) for source in sources), sources
+    assert "<script>" not in page  # only external module scripts
+
+
+def test_no_inline_event_handlers_in_markup():
+    page = (FRONTEND / "index.html").read_text("utf-8")
+    assert not re.search(r"\son[a-z]+\s*=", page)

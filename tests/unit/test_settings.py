@@ -1,0 +1,75 @@
+import json
+import os
+
+import pytest
+
+from localwork.errors import SettingsError
+from localwork.settings import AppSettings, ContextSettings, SettingsStore
+
+
+def test_defaults_when_no_file(paths):
+    store = SettingsStore(paths.settings_file)
+    assert store.current == AppSettings()
+    assert store.notice is None
+    assert not paths.settings_file.exists()
+
+
+def test_update_is_saved_and_reloaded(paths):
+    store = SettingsStore(paths.settings_file)
+    store.update({"generation": {"temperature": 0.2}, "context": {"n_ctx": 2048}})
+    reloaded = SettingsStore(paths.settings_file).current
+    assert reloaded.generation.temperature == 0.2
+    assert reloaded.context.n_ctx == 2048
+    assert reloaded.generation.top_p == AppSettings().generation.top_p  # untouched fields kept
+
+
+def test_invalid_update_names_the_field_and_changes_nothing(paths):
+    store = SettingsStore(paths.settings_file)
+    store.update({"context": {"n_ctx": 1024}})
+    before = paths.settings_file.read_bytes()
+    with pytest.raises(SettingsError, match=r"batch size \(2048\) cannot be larger than the context \(1024\)"):
+        store.update({"context": {"n_batch": 2048}})
+    assert paths.settings_file.read_bytes() == before
+    assert store.current.context.n_batch == 512
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"n_ubatch": 1024, "n_batch": 512}, "micro-batch"),
+        ({"n_threads": (os.cpu_count() or 1) + 1}, "cores"),
+        ({"n_ctx": 64}, "between 128"),
+        ({"n_batch": 0}, "greater than or equal"),
+    ],
+)
+def test_context_rules(change, message):
+    with pytest.raises(ValueError, match=message):
+        ContextSettings(**change)
+
+
+def test_unknown_keys_are_refused(paths):
+    with pytest.raises(SettingsError, match="Extra inputs"):
+        SettingsStore(paths.settings_file).update({"nonsense": 1})
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b'{"context": {"n_batch": "many"}}', b"\xff\xfe\x00garbage", b"[]"],
+)
+def test_broken_file_is_kept_as_backup_and_defaults_are_used(paths, content):
+    paths.settings_file.write_bytes(content)
+    store = SettingsStore(paths.settings_file)
+    assert store.current == AppSettings()
+    assert store.notice and "could not be read" in store.notice
+    backups = list(paths.config_dir.glob("settings.json.broken-*"))
+    assert len(backups) == 1
+    assert backups[0].read_bytes() == content  # the user's file is intact
+    assert not paths.settings_file.exists()
+
+
+def test_writes_leave_no_temp_files(paths):
+    store = SettingsStore(paths.settings_file)
+    for temperature in (0.1, 0.2, 0.3):
+        store.update({"generation": {"temperature": temperature}})
+    assert [p.name for p in paths.config_dir.iterdir()] == ["settings.json"]
+    assert json.loads(paths.settings_file.read_text())["generation"]["temperature"] == 0.3
