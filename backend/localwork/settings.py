@@ -36,7 +36,9 @@ class ContextSettings(_Strict):
 
     n_ctx: int | Literal["auto"] = Field("auto", description="Context length in tokens")
     n_batch: int = Field(512, ge=8, le=8192, description="Prompt tokens per decode call")
-    n_ubatch: int = Field(512, ge=8, le=8192, description="Physical micro-batch")
+    n_ubatch: int | None = Field(
+        None, ge=8, le=8192, description="Physical micro-batch (None: the batch, at most 512)"
+    )
     n_threads: int | None = Field(None, ge=1, description="Generation threads (None: cores)")
     n_threads_batch: int | None = Field(None, ge=1, description="Prompt threads (None: cores)")
     use_mmap: bool = True
@@ -50,7 +52,7 @@ class ContextSettings(_Strict):
                 raise ValueError(
                     f"batch size ({self.n_batch}) cannot be larger than the context ({self.n_ctx})"
                 )
-        if self.n_ubatch > self.n_batch:
+        if self.n_ubatch is not None and self.n_ubatch > self.n_batch:
             raise ValueError(
                 f"micro-batch ({self.n_ubatch}) cannot be larger than the batch ({self.n_batch})"
             )

@@ -50,3 +50,12 @@ def test_every_parameter_is_explicit(info):
         "n_threads_batch": physical_cores(),
         "use_mmap": True,
     }
+
+
+def test_micro_batch_follows_the_batch_unless_set(info):
+    small = plan_context(ContextSettings(n_ctx=1024, n_batch=64), info, 1, available_bytes=16 * GIB)
+    large = plan_context(
+        ContextSettings(n_ctx=4096, n_batch=2048), info, 1, available_bytes=16 * GIB
+    )
+    assert (small.n_batch, small.n_ubatch) == (64, 64)
+    assert (large.n_batch, large.n_ubatch) == (2048, 512)

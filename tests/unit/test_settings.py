@@ -27,7 +27,9 @@ def test_invalid_update_names_the_field_and_changes_nothing(paths):
     store = SettingsStore(paths.settings_file)
     store.update({"context": {"n_ctx": 1024}})
     before = paths.settings_file.read_bytes()
-    with pytest.raises(SettingsError, match=r"batch size \(2048\) cannot be larger than the context \(1024\)"):
+    with pytest.raises(
+        SettingsError, match=r"batch size \(2048\) cannot be larger than the context \(1024\)"
+    ):
         store.update({"context": {"n_batch": 2048}})
     assert paths.settings_file.read_bytes() == before
     assert store.current.context.n_batch == 512

@@ -17,6 +17,7 @@ from localwork.settings import ContextSettings
 
 AUTO_CONTEXT_CAP = 8192
 MIN_CONTEXT = 512
+DEFAULT_UBATCH = 512
 _CONTEXT_STEP = 256
 # Share of available memory the KV cache may take after the weights.
 _KV_MEMORY_SHARE = 0.5
@@ -81,7 +82,7 @@ def plan_context(
     return ContextPlan(
         n_ctx=n_ctx,
         n_batch=n_batch,
-        n_ubatch=min(settings.n_ubatch, n_batch),
+        n_ubatch=min(settings.n_ubatch or DEFAULT_UBATCH, n_batch),
         n_threads=settings.n_threads or cores,
         n_threads_batch=settings.n_threads_batch or cores,
         use_mmap=settings.use_mmap,

@@ -43,6 +43,7 @@ class LoadedModel:
     info: GgufInfo
     plan: ContextPlan
     template: ChatTemplate
+    engine_context: dict[str, int]  # what llama.cpp reports it actually built
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,7 +164,8 @@ class ModelRuntime:
             ) from None
         template = ChatTemplate(info.chat_template, worker["bos_token"], worker["eos_token"])
         log.info("loaded %s with %s", model.id, plan)
-        return LoadedModel(model=model, info=info, plan=plan, template=template)
+        engine_context = {"n_ctx": worker["n_ctx"], "n_batch": worker["n_batch"]}
+        return LoadedModel(model, info, plan, template, engine_context)
 
     def ensure_ready(self, timeout: float = 300.0) -> LoadedModel:
         """Wait for a load in progress and return the model.
