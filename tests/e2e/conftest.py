@@ -1,0 +1,114 @@
+"""A real ``localwork-hero --serve`` process driven by Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from localwork.paths import AppPaths
+from tests.conftest import DETERMINISTIC_GENERATION, localwork_command, write_settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SERVER_START_TIMEOUT = 60.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.e2e)
+
+
+@dataclass
+class ServedApp:
+    url: str
+    process: subprocess.Popen[str]
+    paths: AppPaths
+
+
+def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return line[0].strip() if line else ""
+
+
+@pytest.fixture
+def served(paths: AppPaths, artifacts_dir: Path) -> Iterator[ServedApp]:
+    write_settings(paths, {"generation": {**DETERMINISTIC_GENERATION, "max_tokens": 1500}})
+    stderr_log = artifacts_dir / "server-stderr.log"
+    with open(stderr_log, "w") as stderr:
+        process = subprocess.Popen(
+            localwork_command("--serve", "--data-dir", str(paths.data_dir)),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    url = _first_line(process, SERVER_START_TIMEOUT)
+    if not url.startswith("http://127.0.0.1:"):
+        process.kill()
+        process.wait()
+        pytest.fail(f"--serve did not print its URL (got {url!r}):\n{stderr_log.read_text()}")
+    yield ServedApp(url=url, process=process, paths=paths)
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"--serve did not stop on SIGTERM:\n{stderr_log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; the README's test command installs Debian's chromium")
+    chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, served: ServedApp, artifacts_dir: Path) -> Iterator[Page]:
+    """A page on the served app; any request leaving 127.0.0.1 is blocked and fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    escaped: list[str] = []
+
+    def guard(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            escaped.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    browser_page = context.new_page()
+    page_errors: list[str] = []
+    browser_page.on("pageerror", lambda error: page_errors.append(str(error)))
+    browser_page.goto(served.url)
+    yield browser_page
+    browser_page.screenshot(path=str(artifacts_dir / "final.png"))
+    context.close()
+    assert escaped == [], f"requests tried to leave the machine: {escaped}"
+    assert page_errors == [], f"uncaught errors in the page: {page_errors}"
