@@ -13,13 +13,15 @@ RECORD_STREAMING = """() => {
   new MutationObserver(() => {
     const replies = messages.querySelectorAll('[data-testid="message-assistant"]');
     const last = replies[replies.length - 1];
-    if (last) window.__textLengths.push(last.querySelector('[data-testid="message-text"]').textContent.length);
+    if (!last) return;
+    window.__textLengths.push(last.querySelector('[data-testid="message-text"]').textContent.length);
   }).observe(messages, {subtree: true, childList: true, characterData: true});
 }"""
 
 
 def wait_until_ready(page: Page) -> None:
-    expect(page.get_by_test_id("status-model")).to_contain_text("ready", timeout=MODEL_READY_TIMEOUT)
+    status = page.get_by_test_id("status-model")
+    expect(status).to_contain_text("ready", timeout=MODEL_READY_TIMEOUT)
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
 
 

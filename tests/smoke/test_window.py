@@ -19,7 +19,8 @@ def test_self_test_passes_in_the_real_window(virtual_display, paths, artifacts_d
         timeout=240,
         env={**os.environ, "DISPLAY": virtual_display},
     )
-    (artifacts_dir / "self-test.log").write_text(f"{result.stdout}\n--- stderr ---\n{result.stderr}")
+    log = f"{result.stdout}\n--- stderr ---\n{result.stderr}"
+    (artifacts_dir / "self-test.log").write_text(log)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("self-test passed:")
     # The message typed into the real page went through the bridge and was stored.
