@@ -38,6 +38,7 @@ class ServedApp:
     url: str
     process: subprocess.Popen[str]
     paths: AppPaths
+    stderr_log: Path
 
 
 def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -48,11 +49,9 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
     return line[0].strip() if line else ""
 
 
-@pytest.fixture
-def served(paths: AppPaths, artifacts_dir: Path) -> Iterator[ServedApp]:
-    write_settings(paths, {"generation": {**DETERMINISTIC_GENERATION, "max_tokens": 1500}})
-    stderr_log = artifacts_dir / "server-stderr.log"
-    with open(stderr_log, "w") as stderr:
+def start_server(paths: AppPaths, stderr_log: Path) -> ServedApp:
+    """Start ``--serve`` on a free port; fail the test with its stderr if it does not come up."""
+    with open(stderr_log, "a") as stderr:
         process = subprocess.Popen(
             localwork_command("--serve", "--data-dir", str(paths.data_dir)),
             stdout=subprocess.PIPE,
@@ -65,13 +64,25 @@ def served(paths: AppPaths, artifacts_dir: Path) -> Iterator[ServedApp]:
         process.kill()
         process.wait()
         pytest.fail(f"--serve did not print its URL (got {url!r}):\n{stderr_log.read_text()}")
-    yield ServedApp(url=url, process=process, paths=paths)
-    process.terminate()
+    return ServedApp(url=url, process=process, paths=paths, stderr_log=stderr_log)
+
+
+def stop_server(served: ServedApp) -> None:
+    served.process.terminate()
     try:
-        process.wait(15)
+        served.process.wait(15)
     except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail(f"--serve did not stop on SIGTERM:\n{stderr_log.read_text()}")
+        served.process.kill()
+        pytest.fail(f"--serve did not stop on SIGTERM:\n{served.stderr_log.read_text()}")
+
+
+@pytest.fixture
+def served(paths: AppPaths, artifacts_dir: Path) -> Iterator[ServedApp]:
+    write_settings(paths, {"generation": {**DETERMINISTIC_GENERATION, "max_tokens": 1500}})
+    server = start_server(paths, artifacts_dir / "server-stderr.log")
+    yield server
+    if server.process.poll() is None:
+        stop_server(server)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import start_server, stop_server
 from tests.model.conftest import LONG_REPLY_PROMPT
 
 MODEL_READY_TIMEOUT = 90_000
@@ -137,3 +138,21 @@ def test_new_rename_and_delete_conversations(page):
     wait_until_ready(page)
     expect(page.get_by_test_id("conversation-item")).to_have_count(0)
     expect(page.get_by_test_id("conversation-list-empty")).to_be_visible()
+
+
+def test_conversations_are_there_after_the_app_restarts(page, served):
+    wait_until_ready(page)
+    send(page, "Remember me after a restart.")
+    expect(page.get_by_test_id("message-assistant").first).to_have_attribute(
+        "data-state", "done", timeout=REPLY_TIMEOUT
+    )
+    stop_server(served)
+    restarted = start_server(served.paths, served.stderr_log)
+    try:
+        page.goto(restarted.url)
+        wait_until_ready(page)
+        expect(page.get_by_role("button", name="Remember me after a restart.")).to_be_visible()
+        expect(page.get_by_test_id("message-user")).to_have_count(1)  # opened automatically
+        expect(page.get_by_test_id("message-assistant")).to_have_count(1)
+    finally:
+        stop_server(restarted)

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 import threading
 
 import pytest
@@ -31,6 +32,8 @@ def test_two_turn_conversation_streams_and_persists(start_app, watch):
     roles = [m["role"] for m in app.store.messages(conversation_id)]
     assert roles == ["user", "assistant", "user", "assistant"]
     assert app.store.get_conversation(conversation_id)["title"] == "Hello! What is 2+2?"
+    # The reply came from the worker process: llama.cpp never entered this (the UI) process.
+    assert "llama_cpp" not in sys.modules
 
 
 def test_multi_turn_after_a_long_message_trims_and_says_so(start_app, watch):
