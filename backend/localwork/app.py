@@ -10,6 +10,7 @@ from localwork.engine.runtime import ModelRuntime
 from localwork.events import EventBus
 from localwork.models.registry import ModelRegistry
 from localwork.paths import AppPaths
+from localwork.profiles import ProfileService
 from localwork.settings import SettingsStore
 from localwork.store import ConversationStore
 
@@ -28,6 +29,7 @@ class App:
             self.registry, self.settings, self.events, paths.engine_log_file
         )
         self.chat = ChatService(self.store, self.settings, self.runtime, self.events)
+        self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         # Set on the frontend's first bridge call: the self-test waits for it.
         self.frontend_connected = threading.Event()
 

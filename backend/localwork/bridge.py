@@ -8,19 +8,20 @@ Each public method validates its arguments (pydantic) and returns JSON-ready dat
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, validate_call
 
 from localwork import APP_NAME, __version__
 from localwork.app import App
 from localwork.errors import InvalidRequest, LocalWorkError
-from localwork.settings import describe_validation_error
+from localwork.settings import PresetName, describe_validation_error
 from localwork.store import TITLE_MAX
 
 log = logging.getLogger(__name__)
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+ModelId = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 _validated = validate_call(config={"strict": False})
 
@@ -106,16 +107,30 @@ class Bridge:
         }
 
     @_validated
-    def get_settings(self) -> dict[str, Any]:
-        return self._app.settings.current.model_dump()
+    def settings_pane(self, model_id: ModelId | None = None) -> dict[str, Any]:
+        return self._app.profiles.describe(model_id)
 
     @_validated
-    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        before = self._app.settings.current
-        after = self._app.settings.update(changes)
-        if (after.selected_model, after.context) != (before.selected_model, before.context):
-            self._app.runtime.load(after.selected_model)  # new context or model: reload
-        return after.model_dump()
+    def preview_profile(self, model_id: ModelId | None, profile: dict[str, Any]) -> dict[str, Any]:
+        return self._app.profiles.preview(model_id, profile)
+
+    @_validated
+    def save_profile(
+        self,
+        model_id: ModelId | None,
+        scope: Literal["defaults", "model"],
+        profile: dict[str, Any],
+        overflow: Literal["trim_oldest", "stop"],
+    ) -> dict[str, Any]:
+        return self._app.profiles.save(model_id, scope, profile, overflow)
+
+    @_validated
+    def save_preset(self, name: PresetName, profile: dict[str, Any]) -> dict[str, Any]:
+        return self._app.profiles.save_preset(name, profile)
+
+    @_validated
+    def delete_preset(self, name: PresetName) -> dict[str, Any]:
+        return self._app.profiles.delete_preset(name)
 
 
 EXPOSED_METHODS: frozenset[str] = frozenset(

@@ -21,6 +21,8 @@ so a code never changes meaning. Messages say what happened and what to do next.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LocalWorkError(Exception):
     """Base of every error the app reports to the user."""
@@ -31,7 +33,7 @@ class LocalWorkError(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
 
 
@@ -44,7 +46,16 @@ class NotFound(LocalWorkError, LookupError):
 
 
 class SettingsError(LocalWorkError, ValueError):
+    """Settings that do not validate; ``fields`` maps dotted field paths to their problem."""
+
     code = "settings_invalid"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "fields": self.fields}
 
 
 class ModelError(LocalWorkError):

@@ -12,9 +12,16 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from localwork.atomic import atomic_write_bytes
 from localwork.errors import SettingsError
@@ -25,6 +32,14 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are LocalWork Hero, a helpful assistant that runs privately on the user's own "
     "computer. Answer clearly and concisely."
 )
+
+
+class FieldProblem(ValueError):
+    """A rule spanning several fields, reported on the field the user should change."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class _Strict(BaseModel):
@@ -41,26 +56,36 @@ class ContextSettings(_Strict):
     )
     n_threads: int | None = Field(None, ge=1, description="Generation threads (None: cores)")
     n_threads_batch: int | None = Field(None, ge=1, description="Prompt threads (None: cores)")
+    n_gpu_layers: int = Field(0, ge=-1, le=1000, description="Layers on the GPU (-1: all)")
+    flash_attn: bool = False
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
     use_mmap: bool = True
+    use_mlock: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ContextSettings:
         if isinstance(self.n_ctx, int):
             if not 128 <= self.n_ctx <= 1_048_576:
-                raise ValueError("context length must be between 128 and 1048576 tokens")
+                raise FieldProblem("n_ctx", "context length must be between 128 and 1048576")
             if self.n_batch > self.n_ctx:
-                raise ValueError(
-                    f"batch size ({self.n_batch}) cannot be larger than the context ({self.n_ctx})"
+                raise FieldProblem(
+                    "n_batch",
+                    f"batch size ({self.n_batch}) cannot be larger than the context ({self.n_ctx})",
                 )
         if self.n_ubatch is not None and self.n_ubatch > self.n_batch:
-            raise ValueError(
-                f"micro-batch ({self.n_ubatch}) cannot be larger than the batch ({self.n_batch})"
+            raise FieldProblem(
+                "n_ubatch",
+                f"micro-batch ({self.n_ubatch}) cannot be larger than the batch ({self.n_batch})",
             )
         cores = os.cpu_count() or 1
         for name in ("n_threads", "n_threads_batch"):
             value = getattr(self, name)
             if value is not None and value > cores:
-                raise ValueError(f"{name} ({value}) is more than this machine's {cores} cores")
+                raise FieldProblem(
+                    name, f"{value} threads is more than this machine's {cores} cores"
+                )
+        if self.kv_cache_type != "f16" and not self.flash_attn:
+            raise FieldProblem("kv_cache_type", "a quantized KV cache needs flash attention on")
         return self
 
 
@@ -75,12 +100,30 @@ class GenerationSettings(_Strict):
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=16_000)
 
 
+class Profile(_Strict):
+    """How a model is run: its context and its generation settings."""
+
+    context: ContextSettings = Field(default_factory=ContextSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+
+
+PresetName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+
+
 class AppSettings(_Strict):
     version: int = 1
     selected_model: str | None = Field(None, description="Model id; None is the bundled model")
+    # App-wide defaults, used by every model without a profile of its own.
     context: ContextSettings = Field(default_factory=ContextSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     overflow: Literal["trim_oldest", "stop"] = "trim_oldest"
+    model_profiles: dict[str, Profile] = Field(default_factory=dict)
+    presets: dict[PresetName, Profile] = Field(default_factory=dict)
+
+    def profile_for(self, model_id: str) -> Profile:
+        return self.model_profiles.get(model_id) or Profile(
+            context=self.context, generation=self.generation
+        )
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -93,12 +136,27 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    parts = []
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Validation errors keyed by dotted field path, ready to show next to each field."""
+    problems: dict[str, str] = {}
     for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "settings"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
+        where = [str(part) for part in item["loc"]]
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblem):
+            where.append(cause.field)
+            message = str(cause)
+        else:
+            message = item["msg"]
+        problems.setdefault(".".join(where) or "settings", message)
+    return problems
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    return "; ".join(f"{where}: {message}" for where, message in field_errors(error).items())
+
+
+def settings_error(error: ValidationError) -> SettingsError:
+    return SettingsError(describe_validation_error(error), fields=field_errors(error))
 
 
 class SettingsStore:
@@ -118,17 +176,24 @@ class SettingsStore:
         """Apply a partial change; nothing is saved unless the result validates.
 
         Raises:
-            SettingsError: the merged settings are invalid; the message names the fields.
+            SettingsError: the merged settings are invalid; ``fields`` names each problem.
         """
         with self._lock:
             merged = _merge(self._settings.model_dump(), patch)
             try:
                 updated = AppSettings.model_validate(merged)
             except ValidationError as error:
-                raise SettingsError(describe_validation_error(error)) from None
+                raise settings_error(error) from None
             self._write(updated)
             self._settings = updated
             return updated
+
+    def replace(self, settings: AppSettings) -> AppSettings:
+        """Save an already validated whole settings object."""
+        with self._lock:
+            self._write(settings)
+            self._settings = settings
+            return settings
 
     def _load(self) -> AppSettings:
         if not self._path.exists():

@@ -17,17 +17,20 @@ def test_method_list_is_explicit():
         "app_info",
         "create_conversation",
         "delete_conversation",
+        "delete_preset",
         "get_conversation",
-        "get_settings",
         "get_status",
         "list_conversations",
         "list_models",
         "poll_events",
+        "preview_profile",
         "rename_conversation",
         "retry_reply",
+        "save_preset",
+        "save_profile",
         "send_message",
+        "settings_pane",
         "stop_generation",
-        "update_settings",
     ]
 
 
@@ -92,15 +95,6 @@ def test_unexpected_errors_hide_the_traceback_and_log_it(bridge, app, monkeypatc
     assert "secret internal detail" not in reply["error"]["message"]
     assert str(app.paths.log_file) in reply["error"]["message"]
     assert "secret internal detail" in caplog.text
-
-
-def test_settings_round_trip_and_validation(bridge):
-    updated = dispatch(bridge, "update_settings", {"changes": {"generation": {"top_k": 7}}})
-    assert updated["ok"] and updated["data"]["generation"]["top_k"] == 7
-    bad = dispatch(bridge, "update_settings", {"changes": {"generation": {"top_k": -3}}})
-    assert bad["error"]["code"] == "settings_invalid"
-    assert "generation.top_k" in bad["error"]["message"]
-    assert dispatch(bridge, "get_settings", {})["data"]["generation"]["top_k"] == 7
 
 
 def test_first_call_marks_the_frontend_connected(bridge, app):

@@ -48,8 +48,24 @@ def test_every_parameter_is_explicit(info):
         "n_ubatch": 64,
         "n_threads": physical_cores(),
         "n_threads_batch": physical_cores(),
+        "n_gpu_layers": 0,
+        "flash_attn": False,
+        "kv_cache_type": "f16",
         "use_mmap": True,
+        "use_mlock": False,
     }
+
+
+def test_quantized_kv_cache_takes_less_memory(info):
+    memory = 16 * GIB
+    f16 = plan_context(ContextSettings(n_ctx=4096), info, 1, available_bytes=memory)
+    q8 = plan_context(
+        ContextSettings(n_ctx=4096, flash_attn=True, kv_cache_type="q8_0"),
+        info,
+        1,
+        available_bytes=memory,
+    )
+    assert q8.kv_bytes == pytest.approx(f16.kv_bytes * 17 / 32, rel=0.01)
 
 
 def test_micro_batch_follows_the_batch_unless_set(info):

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from localwork.errors import SettingsError
-from localwork.settings import AppSettings, ContextSettings, SettingsStore
+from localwork.settings import AppSettings, ContextSettings, Profile, SettingsStore
 
 
 def test_defaults_when_no_file(paths):
@@ -42,6 +42,7 @@ def test_invalid_update_names_the_field_and_changes_nothing(paths):
         ({"n_threads": (os.cpu_count() or 1) + 1}, "cores"),
         ({"n_ctx": 64}, "between 128"),
         ({"n_batch": 0}, "greater than or equal"),
+        ({"kv_cache_type": "q8_0"}, "needs flash attention"),
     ],
 )
 def test_context_rules(change, message):
@@ -75,3 +76,22 @@ def test_writes_leave_no_temp_files(paths):
         store.update({"generation": {"temperature": temperature}})
     assert [p.name for p in paths.config_dir.iterdir()] == ["settings.json"]
     assert json.loads(paths.settings_file.read_text())["generation"]["temperature"] == 0.3
+
+
+def test_field_errors_point_at_the_field_to_change(paths):
+    store = SettingsStore(paths.settings_file)
+    with pytest.raises(SettingsError) as caught:
+        store.update({"context": {"n_ctx": 256, "n_batch": 512}, "generation": {"top_p": 3}})
+    assert caught.value.fields == {
+        "context.n_batch": "batch size (512) cannot be larger than the context (256)",
+        "generation.top_p": "Input should be less than or equal to 1",
+    }
+    assert caught.value.to_dict()["fields"] == caught.value.fields
+
+
+def test_a_model_profile_overrides_the_defaults_for_that_model_only():
+    custom = Profile.model_validate({"context": {"n_ctx": 1024}, "generation": {"top_k": 5}})
+    settings = AppSettings(model_profiles={"local/a.gguf": custom})
+    assert settings.profile_for("local/a.gguf").context.n_ctx == 1024
+    assert settings.profile_for("local/b.gguf").context.n_ctx == "auto"
+    assert settings.profile_for("local/b.gguf").generation == settings.generation

@@ -149,16 +149,17 @@ class ChatService:
     def _generate(self, job: ReplyJob, parts: list[str]) -> dict[str, Any]:
         settings = self._settings.current
         loaded = self._runtime.ensure_ready()
+        generation = settings.profile_for(loaded.model.id).generation
         history = [
             {"role": m["role"], "content": m["content"]}
             for m in self._store.messages(job.conversation_id)
         ]
-        system_prompt = settings.generation.system_prompt.strip()
+        system_prompt = generation.system_prompt.strip()
         prompt = fit_conversation(
             system={"role": "system", "content": system_prompt} if system_prompt else None,
             history=history,
             n_ctx=loaded.plan.n_ctx,
-            max_tokens=settings.generation.max_tokens,
+            max_tokens=generation.max_tokens,
             render=loaded.template.render,
             count=self._runtime.count_tokens,
             overflow=settings.overflow,
@@ -177,7 +178,7 @@ class ChatService:
                 "token", conversation_id=job.conversation_id, job_id=job.id, text=text
             )
 
-        sampling = settings.generation.model_dump(
+        sampling = generation.model_dump(
             include={"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"}
         )
         result = self._runtime.generate(prompt.text, prompt.max_tokens, sampling, on_token)

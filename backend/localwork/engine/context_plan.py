@@ -21,6 +21,8 @@ DEFAULT_UBATCH = 512
 _CONTEXT_STEP = 256
 # Share of available memory the KV cache may take after the weights.
 _KV_MEMORY_SHARE = 0.5
+# Bytes per cached value: f16, and the block sizes of the quantized GGML types.
+KV_BYTES_PER_VALUE = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,14 @@ class ContextPlan:
     n_ubatch: int
     n_threads: int
     n_threads_batch: int
+    n_gpu_layers: int
+    flash_attn: bool
+    kv_cache_type: str
     use_mmap: bool
+    use_mlock: bool
     kv_bytes: int
 
-    def worker_params(self) -> dict[str, int | bool]:
+    def worker_params(self) -> dict[str, int | bool | str]:
         params = asdict(self)
         params.pop("kv_bytes")
         return params
@@ -56,7 +62,7 @@ def plan_context(
         ModelLoadFailed: not even the minimum context fits in the memory that is free.
     """
     available = psutil.virtual_memory().available if available_bytes is None else available_bytes
-    per_token = info.kv_bytes_per_token() or 1
+    per_token = info.kv_bytes_per_token(KV_BYTES_PER_VALUE[settings.kv_cache_type]) or 1
     trained = info.context_length or AUTO_CONTEXT_CAP
     memory_tokens = int((available * _KV_MEMORY_SHARE - weights_bytes) // per_token)
 
@@ -72,10 +78,11 @@ def plan_context(
     else:
         n_ctx = settings.n_ctx
         if n_ctx > trained:
-            raise SettingsError(
-                f"context.n_ctx: {n_ctx} tokens is beyond this model's training length "
-                f"({trained} tokens); choose {trained} or less, or Auto."
+            problem = (
+                f"{n_ctx} tokens is beyond this model's training length ({trained} tokens); "
+                f"choose {trained} or less, or Auto"
             )
+            raise SettingsError(f"context.n_ctx: {problem}", fields={"context.n_ctx": problem})
 
     n_batch = min(settings.n_batch, n_ctx)
     cores = physical_cores()
@@ -85,6 +92,10 @@ def plan_context(
         n_ubatch=min(settings.n_ubatch or DEFAULT_UBATCH, n_batch),
         n_threads=settings.n_threads or cores,
         n_threads_batch=settings.n_threads_batch or cores,
+        n_gpu_layers=settings.n_gpu_layers,
+        flash_attn=settings.flash_attn,
+        kv_cache_type=settings.kv_cache_type,
         use_mmap=settings.use_mmap,
-        kv_bytes=n_ctx * per_token,
+        use_mlock=settings.use_mlock,
+        kv_bytes=int(n_ctx * per_token),
     )

@@ -84,6 +84,7 @@ class ModelRuntime:
         self._client: EngineClient | None = None
         self._crashes: deque[float] = deque(maxlen=_CRASH_LIMIT)
         self._last_stats: dict[str, Any] | None = None
+        self._gpu_offload = False  # whether this llama.cpp build can use a GPU
 
     # --- status -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -95,6 +96,7 @@ class ModelRuntime:
                 "error": self._error,
                 "last_stats": self._last_stats,
                 "engine_pid": self._client.pid if self._client and self._client.alive else None,
+                "gpu_offload": self._gpu_offload,
             }
 
     def _set_state(self, state: State, error: LocalWorkError | None = None) -> None:
@@ -147,7 +149,9 @@ class ModelRuntime:
     def _start_engine(self, model_id: str | None) -> LoadedModel:
         model = self._registry.find(model_id)
         info = read_gguf(model.path)
-        plan = plan_context(self._settings.current.context, info, model.size_bytes)
+        plan = plan_context(
+            self._settings.current.profile_for(model.id).context, info, model.size_bytes
+        )
         if self._client is not None:
             self._client.close()
         client = self._client_factory(self._engine_log, self._on_worker_exit)
@@ -165,6 +169,8 @@ class ModelRuntime:
         template = ChatTemplate(info.chat_template, worker["bos_token"], worker["eos_token"])
         log.info("loaded %s with %s", model.id, plan)
         engine_context = {"n_ctx": worker["n_ctx"], "n_batch": worker["n_batch"]}
+        with self._changed:
+            self._gpu_offload = bool(worker["gpu_offload"])
         return LoadedModel(model, info, plan, template, engine_context)
 
     def ensure_ready(self, timeout: float = 300.0) -> LoadedModel:

@@ -13,7 +13,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from localwork.engine import protocol
@@ -24,6 +24,9 @@ from localwork.errors import (
     LocalWorkError,
     ModelLoadFailed,
 )
+
+# GGML type ids of the KV cache types offered in settings.
+_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
 
 
 class Cancelled(Exception):
@@ -37,6 +40,7 @@ class Worker:
         self._bos_text = ""
         self._cancel = threading.Event()
         self._current_id: int | None = None
+        self._abort_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
 
     # --- called from the stdin reader thread ---------------------------------------------
     def cancel(self, request_id: int | None) -> None:
@@ -72,12 +76,13 @@ class Worker:
             self._current_id = None
 
     def _load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
-        from llama_cpp import Llama
+        import llama_cpp
 
         self._llm = None
+        cache_type = _CACHE_TYPES[params["kv_cache_type"]]
         try:
             # Every context parameter is explicit: library defaults caused the seed's crash.
-            llm = Llama(
+            llm = llama_cpp.Llama(
                 model_path=model_path,
                 n_ctx=int(params["n_ctx"]),
                 n_batch=int(params["n_batch"]),
@@ -85,7 +90,11 @@ class Worker:
                 n_threads=int(params["n_threads"]),
                 n_threads_batch=int(params["n_threads_batch"]),
                 use_mmap=bool(params["use_mmap"]),
-                n_gpu_layers=0,
+                use_mlock=bool(params["use_mlock"]),
+                n_gpu_layers=int(params["n_gpu_layers"]),
+                flash_attn=bool(params["flash_attn"]),
+                type_k=cache_type,
+                type_v=cache_type,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as error:
@@ -94,6 +103,9 @@ class Worker:
                 "be damaged or its architecture unsupported; try another model."
             ) from None
         self._llm = llm
+        # llama.cpp polls this between graph nodes: Stop interrupts even a long prompt chunk.
+        self._abort_callback = llama_cpp.ggml_abort_callback(lambda _: self._cancel.is_set())
+        llama_cpp.llama_set_abort_callback(llm._ctx.ctx, self._abort_callback, None)
         model = llm._model
         self._bos_text = model.token_get_text(model.token_bos()) if model.token_bos() >= 0 else ""
         eos = model.token_eos()
@@ -102,6 +114,7 @@ class Worker:
             "n_batch": llm.n_batch,
             "bos_token": self._bos_text,
             "eos_token": model.token_get_text(eos) if eos >= 0 else "",
+            "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
         }
 
     def _require_model(self) -> Any:
@@ -141,14 +154,15 @@ class Worker:
         from llama_cpp import llama_vocab_is_eog
 
         generated, first_token_at, stop_reason = 0, None, "length"
-        for token in llm.generate(
+        stream = llm.generate(
             tokens,
             temp=float(sampling["temperature"]),
             top_p=float(sampling["top_p"]),
             top_k=int(sampling["top_k"]),
             min_p=float(sampling["min_p"]),
             repeat_penalty=float(sampling["repeat_penalty"]),
-        ):
+        )
+        for token in self._until_aborted(stream):
             first_token_at = first_token_at or time.perf_counter()
             if llama_vocab_is_eog(vocab, token):
                 stop_reason = "eos"
@@ -162,10 +176,20 @@ class Worker:
                 break
             if generated >= max_tokens:
                 break
+        if self._cancel.is_set():
+            stop_reason = "cancelled"
         tail = decoder.decode(b"", final=True)
         if tail:
             self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": tail})
         return _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
+
+    def _until_aborted(self, stream: Iterator[int]) -> Iterator[int]:
+        """Yield tokens; a decode aborted by Stop ends the stream instead of failing it."""
+        try:
+            yield from stream
+        except RuntimeError:
+            if not self._cancel.is_set():
+                raise
 
     def _prefill(self, llm: Any, tokens: Sequence[int]) -> int:
         """Evaluate all but the last prompt token in n_batch chunks, reusing the cached prefix.
@@ -182,9 +206,14 @@ class Worker:
         llm.n_tokens = cached
         pending = list(tokens[cached:-1])
         for start in range(0, len(pending), llm.n_batch):
+            try:
+                llm.eval(pending[start : start + llm.n_batch])
+            except RuntimeError:
+                if self._cancel.is_set():  # the abort callback interrupted this chunk
+                    raise Cancelled from None
+                raise
             if self._cancel.is_set():
                 raise Cancelled
-            llm.eval(pending[start : start + llm.n_batch])
         return cached
 
 

@@ -125,7 +125,7 @@ class GgufInfo:
             return None
         return FILE_TYPES.get(int(file_type), f"type {file_type}")
 
-    def kv_bytes_per_token(self, bytes_per_value: int = 2) -> int:
+    def kv_bytes_per_token(self, bytes_per_value: float = 2.0) -> float:
         """Memory one token of context takes in the KV cache (K and V, f16 by default)."""
         if not (self.head_count and self.embedding_length):
             return 0
