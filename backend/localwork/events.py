@@ -37,7 +37,14 @@ class EventBus:
             self._changed.wait_for(
                 lambda: self._closed or self._next_seq - 1 > after, timeout=timeout
             )
-            return [event for event in self._events if event["seq"] > after]
+            # Walk back from the newest event: the cost is the new events, not the buffer.
+            fresh = []
+            for event in reversed(self._events):
+                if event["seq"] <= after:
+                    break
+                fresh.append(event)
+            fresh.reverse()
+            return fresh
 
     def close(self) -> None:
         """Release every waiting reader at once (their threads must not hold up exit)."""

@@ -37,6 +37,7 @@ class ProfileService:
             "model": model.to_dict(),
             "scope": "model" if model.id in current.model_profiles else "defaults",
             "profile": profile,
+            "factory_defaults": Profile().model_dump(),
             "overflow": current.overflow,
             "presets": {name: p.model_dump() for name, p in sorted(current.presets.items())},
             "machine": {

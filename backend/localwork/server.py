@@ -55,6 +55,9 @@ class BridgeServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: BridgeServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, a kept-alive connection
+    # waits for the peer's delayed ACK (~40 ms) before sending the body of every reply.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s", format % args)

@@ -2,9 +2,10 @@
 // the desktop window's pywebview js_api, or loopback HTTP with the per-launch token.
 
 export class ApiError extends Error {
-  constructor(code, message) {
+  constructor(code, message, details = {}) {
     super(message);
     this.code = code;
+    this.details = details; // e.g. {fields: {"context.n_batch": "..."}} for settings_invalid
   }
 }
 
@@ -47,7 +48,7 @@ export async function connect() {
       const reply = await send(method, params);
       if (!reply || !reply.ok) {
         const error = reply?.error ?? { code: "transport", message: "No answer from the app." };
-        throw new ApiError(error.code, error.message);
+        throw new ApiError(error.code, error.message, error);
       }
       return reply.data;
     },

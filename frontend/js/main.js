@@ -4,6 +4,7 @@ import { connect } from "./api.js";
 import { ChatView } from "./chat.js";
 import { confirmDialog, promptDialog } from "./dialog.js";
 import { EventStream } from "./events.js";
+import { SettingsPane } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { StatusLine } from "./status.js";
 
@@ -21,6 +22,9 @@ class App {
       onOpen: (id) => this.open(id),
     });
     this.status = new StatusLine($("status"));
+    this.settings = new SettingsPane(api, {
+      onSaved: () => this.notifyBriefly("Settings saved. The model reloads if its context changed."),
+    });
     this.input = $("composer-input");
   }
 
@@ -58,6 +62,9 @@ class App {
     $("new-chat-button").addEventListener("click", () => this.newChat());
     $("rename-button").addEventListener("click", () => this.rename());
     $("delete-button").addEventListener("click", () => this.remove());
+    $("settings-button").addEventListener("click", () => {
+      this.settings.open().catch((error) => this.notify(error.message));
+    });
     document.querySelector(".notice-close").addEventListener("click", () => {
       $("notice").hidden = true;
     });
@@ -226,6 +233,13 @@ class App {
   notify(message) {
     $("notice-text").textContent = message;
     $("notice").hidden = false;
+  }
+
+  notifyBriefly(message) {
+    this.notify(message);
+    setTimeout(() => {
+      if ($("notice-text").textContent === message) $("notice").hidden = true;
+    }, 4000);
   }
 }
 

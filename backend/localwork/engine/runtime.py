@@ -110,6 +110,11 @@ class ModelRuntime:
     def load(self, model_id: str | None) -> None:
         """Load a model in the background; progress arrives as ``model_status`` events."""
         with self._changed:
+            self._crashes.clear()  # the user chose again: earlier crashes no longer count
+        self._start_loading(model_id)
+
+    def _start_loading(self, model_id: str | None) -> None:
+        with self._changed:
             self._wanted = model_id
             self._state = "loading"
             self._error = None
@@ -253,4 +258,4 @@ class ModelRuntime:
             )
             return
         log.info("restarting the engine with %s", self._wanted)
-        self.load(self._wanted)
+        self._start_loading(self._wanted)

@@ -13,7 +13,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from localwork.engine import protocol
@@ -24,6 +24,10 @@ from localwork.errors import (
     LocalWorkError,
     ModelLoadFailed,
 )
+
+# Streamed text is sent at most this often (the first token at once): per-token messages
+# cost the UI process CPU that, on a small machine, llama.cpp's own threads need.
+STREAM_FLUSH_SECONDS = 0.04
 
 # GGML type ids of the KV cache types offered in settings.
 _CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
@@ -154,6 +158,11 @@ class Worker:
         from llama_cpp import llama_vocab_is_eog
 
         generated, first_token_at, stop_reason = 0, None, "length"
+        stream_out = _TextStream(
+            lambda text: self._out.send(
+                {"id": request_id, "event": protocol.EVENT_TOKEN, "text": text}
+            )
+        )
         stream = llm.generate(
             tokens,
             temp=float(sampling["temperature"]),
@@ -168,9 +177,7 @@ class Worker:
                 stop_reason = "eos"
                 break
             generated += 1
-            text = decoder.decode(llm.detokenize([token]))
-            if text:
-                self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": text})
+            stream_out.add(decoder.decode(llm.detokenize([token])))
             if self._cancel.is_set():
                 stop_reason = "cancelled"
                 break
@@ -178,9 +185,8 @@ class Worker:
                 break
         if self._cancel.is_set():
             stop_reason = "cancelled"
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": tail})
+        stream_out.add(decoder.decode(b"", final=True))
+        stream_out.flush()
         return _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
 
     def _until_aborted(self, stream: Iterator[int]) -> Iterator[int]:
@@ -215,6 +221,27 @@ class Worker:
             if self._cancel.is_set():
                 raise Cancelled
         return cached
+
+
+class _TextStream:
+    """Coalesces streamed text into messages at most every STREAM_FLUSH_SECONDS."""
+
+    def __init__(self, send: Callable[[str], None]) -> None:
+        self._send = send
+        self._pending: list[str] = []
+        self._last_flush = 0.0
+
+    def add(self, text: str) -> None:
+        if text:
+            self._pending.append(text)
+        if self._pending and time.perf_counter() - self._last_flush >= STREAM_FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._send("".join(self._pending))
+            self._pending.clear()
+        self._last_flush = time.perf_counter()
 
 
 def _generation_stats(

@@ -1,0 +1,236 @@
+// The settings pane: context and generation settings per model, presets, live validation.
+
+const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
+
+function formatBytes(bytes) {
+  if (bytes == null) return "?";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value >= 10 || unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+function getPath(object, path) {
+  return path.split(".").reduce((node, key) => node?.[key], object);
+}
+
+function setPath(object, path, value) {
+  const keys = path.split(".");
+  const last = keys.pop();
+  const parent = keys.reduce((node, key) => (node[key] ??= {}), object);
+  parent[last] = value;
+}
+
+function readInput(input) {
+  const raw = input.value.trim();
+  switch (input.dataset.kind) {
+    case "bool":
+      return input.checked;
+    case "text":
+      return input.value;
+    case "optional-int":
+      return raw === "" ? null : Number(raw);
+    default: // int, float: an empty or bad number goes to the backend, which names the problem
+      return raw === "" ? null : Number(raw);
+  }
+}
+
+export class SettingsPane {
+  constructor(api, { onSaved }) {
+    this.api = api;
+    this.onSaved = onSaved;
+    this.dialog = document.querySelector('[data-testid="settings-pane"]');
+    this.form = $(this.dialog, "settings-form");
+    this.ctxMode = $(this.dialog, "field-n_ctx_mode");
+    this.ctxInput = $(this.dialog, "field-context.n_ctx");
+    this.data = null;
+    this.previewTimer = null;
+    this.bind();
+  }
+
+  bind() {
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.save();
+    });
+    this.form.addEventListener("input", () => this.schedulePreview());
+    this.form.addEventListener("change", () => this.schedulePreview());
+    this.ctxMode.addEventListener("change", () => {
+      this.ctxInput.disabled = this.ctxMode.value === "auto";
+      if (!this.ctxInput.disabled) this.ctxInput.focus();
+    });
+    $(this.dialog, "settings-cancel").addEventListener("click", () => this.dialog.close());
+    $(this.dialog, "settings-reset").addEventListener("click", () => {
+      this.fill(this.data.factory_defaults);
+      this.schedulePreview();
+    });
+    $(this.dialog, "preset-apply").addEventListener("click", () => this.applyPreset());
+    $(this.dialog, "preset-save").addEventListener("click", () => this.savePreset());
+    $(this.dialog, "preset-delete").addEventListener("click", () => this.deletePreset());
+  }
+
+  async open() {
+    this.data = await this.api.call("settings_pane");
+    const { model, scope, profile, overflow, machine } = this.data;
+    $(this.dialog, "settings-model").textContent = `Model: ${model.label}`;
+    $(this.dialog, "scope-model-label").textContent = `Only ${model.name}`;
+    this.form.querySelector(`input[name="scope"][value="${scope}"]`).checked = true;
+    this.form.querySelector(`input[name="overflow"][value="${overflow}"]`).checked = true;
+    for (const field of this.dialog.querySelectorAll("[data-gpu-only]")) field.hidden = !machine.gpu_offload;
+    for (const id of ["field-context.n_threads", "field-context.n_threads_batch"]) {
+      const input = $(this.dialog, id);
+      input.placeholder = `auto (${machine.physical_cores} cores)`;
+      input.max = String(machine.logical_cores);
+    }
+    this.fill(profile);
+    this.renderPresets();
+    this.showPreview(this.data.preview);
+    this.message("");
+    this.dialog.showModal();
+    this.ctxMode.focus();
+  }
+
+  fill(profile) {
+    for (const input of this.form.querySelectorAll("[data-field]")) {
+      const value = getPath(profile, input.dataset.field);
+      if (input.dataset.kind === "bool") input.checked = Boolean(value);
+      else if (input.dataset.kind === "ctx") {
+        const auto = value === "auto";
+        this.ctxMode.value = auto ? "auto" : "custom";
+        input.disabled = auto;
+        input.value = auto ? (this.data.preview.plan?.n_ctx ?? "") : value;
+      } else input.value = value ?? "";
+    }
+  }
+
+  read() {
+    const profile = {};
+    for (const input of this.form.querySelectorAll("[data-field]")) {
+      const value = input.dataset.kind === "ctx"
+        ? (this.ctxMode.value === "auto" ? "auto" : readInput(input))
+        : readInput(input);
+      setPath(profile, input.dataset.field, value);
+    }
+    return profile;
+  }
+
+  scope() {
+    return this.form.querySelector('input[name="scope"]:checked').value;
+  }
+
+  overflow() {
+    return this.form.querySelector('input[name="overflow"]:checked').value;
+  }
+
+  schedulePreview() {
+    clearTimeout(this.previewTimer);
+    this.previewTimer = setTimeout(() => this.preview(), 250);
+  }
+
+  async preview() {
+    try {
+      const result = await this.api.call("preview_profile", { model_id: this.data.model.id, profile: this.read() });
+      this.showPreview(result);
+    } catch (error) {
+      this.message(error.message);
+    }
+  }
+
+  showPreview({ errors, plan }) {
+    for (const slot of this.form.querySelectorAll("[data-error-for]")) {
+      const problem = errors[slot.dataset.errorFor] ?? "";
+      slot.textContent = problem;
+      const input = this.form.querySelector(`[data-field="${slot.dataset.errorFor}"]`);
+      if (input) input.setAttribute("aria-invalid", problem ? "true" : "false");
+    }
+    const unplaced = Object.entries(errors).filter(([field]) => !this.form.querySelector(`[data-error-for="${field}"]`));
+    this.message(unplaced.map(([field, problem]) => `${field}: ${problem}`).join(" · "));
+    $(this.dialog, "settings-save").disabled = Object.keys(errors).length > 0;
+    const planText = $(this.dialog, "settings-plan");
+    planText.textContent = plan
+      ? `Context ${plan.n_ctx.toLocaleString()} tokens (model trained on ${plan.training_context?.toLocaleString() ?? "?"}) · ` +
+        `KV cache ${formatBytes(plan.kv_bytes)} · weights ${formatBytes(plan.weights_bytes)} · ` +
+        `${formatBytes(plan.memory_available)} free · ${plan.n_threads} threads`
+      : "";
+  }
+
+  async save() {
+    try {
+      await this.api.call("save_profile", {
+        model_id: this.data.model.id,
+        scope: this.scope(),
+        profile: this.read(),
+        overflow: this.overflow(),
+      });
+      this.dialog.close();
+      this.onSaved();
+    } catch (error) {
+      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
+      else this.message(error.message);
+    }
+  }
+
+  renderPresets() {
+    const select = $(this.dialog, "preset-select");
+    const names = Object.keys(this.data.presets);
+    select.replaceChildren(
+      ...(names.length ? names : ["No presets yet"]).map((name) => {
+        const option = document.createElement("option");
+        option.value = names.length ? name : "";
+        option.textContent = name;
+        return option;
+      }),
+    );
+    $(this.dialog, "preset-apply").disabled = !names.length;
+    $(this.dialog, "preset-delete").disabled = !names.length;
+  }
+
+  applyPreset() {
+    const preset = this.data.presets[$(this.dialog, "preset-select").value];
+    if (!preset) return;
+    this.fill(preset);
+    this.schedulePreview();
+    this.message("Preset applied: press Save to use it.");
+  }
+
+  async savePreset() {
+    const name = $(this.dialog, "preset-name").value.trim();
+    if (!name) {
+      this.message("Give the preset a name first.");
+      return;
+    }
+    try {
+      await this.api.call("save_preset", { name, profile: this.read() });
+      this.data = { ...this.data, presets: { ...this.data.presets, [name]: this.read() } };
+      this.renderPresets();
+      $(this.dialog, "preset-select").value = name;
+      $(this.dialog, "preset-name").value = "";
+      this.message(`Preset “${name}” saved.`);
+    } catch (error) {
+      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
+      else this.message(error.message);
+    }
+  }
+
+  async deletePreset() {
+    const name = $(this.dialog, "preset-select").value;
+    if (!name) return;
+    try {
+      await this.api.call("delete_preset", { name });
+      const { [name]: _removed, ...rest } = this.data.presets;
+      this.data = { ...this.data, presets: rest };
+      this.renderPresets();
+      this.message(`Preset “${name}” deleted.`);
+    } catch (error) {
+      this.message(error.message);
+    }
+  }
+
+  message(text) {
+    $(this.dialog, "settings-message").textContent = text;
+  }
+}
