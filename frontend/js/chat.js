@@ -41,6 +41,7 @@ export class ChatView {
   addMessage(message) {
     const meta = message.meta ?? {};
     const state = meta.stopped ? "stopped" : "done";
+    if (meta.stats?.dropped_messages) this.markTrimmed(meta.stats.dropped_messages);
     const node = this.buildMessage(message.role, message.content, state);
     if (message.role === "assistant") {
       node.querySelector(".message-meta").textContent = describeStats(meta.stats, meta.stopped);
@@ -114,6 +115,7 @@ export class ChatView {
   }
 
   markTrimmed(count) {
+    this.welcome.hidden = true;
     const marker = element("div", "trimmed", { "data-testid": "trimmed-marker", role: "note" });
     marker.textContent = `${count} older message${count === 1 ? " was" : "s were"} left out so the conversation fits the model's context.`;
     this.root.insertBefore(marker, this.pending ?? null);

@@ -73,8 +73,21 @@ class App {
   listen(after) {
     const events = new EventStream(this.api, after);
     const here = (event) => event.conversation_id === this.activeId;
-    events.on("model_status", (event) => this.status.showModel(event.status));
-    events.on("engine_crashed", (event) => this.notify(`${event.message}. Restarting it…`));
+    let restarting = false;
+    events.on("model_status", (event) => {
+      this.status.showModel(event.status);
+      if (restarting && event.status.state === "ready") {
+        restarting = false;
+        this.notifyBriefly("The model engine is running again: you can carry on.");
+      } else if (restarting && event.status.state === "error") {
+        restarting = false;
+        this.notify(event.status.error.message);
+      }
+    });
+    events.on("engine_crashed", (event) => {
+      restarting = true;
+      this.notify(`${event.message}. Restarting it…`);
+    });
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
       this.streams.set(event.conversation_id, "");

@@ -49,6 +49,19 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
     return line[0].strip() if line else ""
 
 
+def api_call(page: Page, method: str, **params: object) -> dict:
+    """Call the bridge as the page does, with the token the server wrote into the page."""
+    token = page.locator('meta[name="localwork-token"]').get_attribute("content")
+    response = page.request.post(
+        f"{page.url.rstrip('/')}/api/{method}",
+        data=params,
+        headers={"Content-Type": "application/json", "X-LocalWork-Token": token},
+    )
+    reply = response.json()
+    assert reply["ok"], reply
+    return reply["data"]
+
+
 def start_server(paths: AppPaths, stderr_log: Path) -> ServedApp:
     """Start ``--serve`` on a free port; fail the test with its stderr if it does not come up."""
     with open(stderr_log, "a") as stderr:
@@ -77,8 +90,14 @@ def stop_server(served: ServedApp) -> None:
 
 
 @pytest.fixture
-def served(paths: AppPaths, artifacts_dir: Path) -> Iterator[ServedApp]:
-    write_settings(paths, {"generation": {**DETERMINISTIC_GENERATION, "max_tokens": 1500}})
+def served_settings() -> dict:
+    """The settings file the served app starts with; a test module may override this."""
+    return {"generation": {**DETERMINISTIC_GENERATION, "max_tokens": 1500}}
+
+
+@pytest.fixture
+def served(paths: AppPaths, artifacts_dir: Path, served_settings: dict) -> Iterator[ServedApp]:
+    write_settings(paths, served_settings)
     server = start_server(paths, artifacts_dir / "server-stderr.log")
     yield server
     if server.process.poll() is None:

@@ -8,6 +8,13 @@ from localwork.settings import SettingsStore
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
 
+RECORD_STATUS = """() => {
+  window.__statusStates = [];
+  const dot = document.querySelector('[data-testid="status-dot"]');
+  new MutationObserver(() => window.__statusStates.push(dot.dataset.state))
+    .observe(dot, {attributes: true, attributeFilter: ["data-state"]});
+}"""
+
 
 def open_settings(page: Page):
     page.get_by_role("button", name="Settings").click()
@@ -37,6 +44,7 @@ def test_context_settings_validate_save_reload_and_chat(page, served, artifacts_
     pane.get_by_label("Temperature").fill("0")
     pane.get_by_label("Stop and tell me").check()
     page.screenshot(path=str(artifacts_dir / "settings.png"))
+    page.evaluate(RECORD_STATUS)
     pane.get_by_role("button", name="Save", exact=True).click()
     expect(pane).to_be_hidden()
 
@@ -44,6 +52,7 @@ def test_context_settings_validate_save_reload_and_chat(page, served, artifacts_
     expect(page.get_by_test_id("status-model")).to_contain_text("ready", timeout=60_000)
     status = page.get_by_test_id("status-model")
     expect(status).to_have_attribute("title", _context_title(1024), timeout=60_000)
+    assert "loading" in page.evaluate("window.__statusStates")  # the reload was shown
     send(page, "Say hello.")
     expect(page.get_by_test_id("message-assistant").first).to_have_attribute(
         "data-state", "done", timeout=REPLY_TIMEOUT
