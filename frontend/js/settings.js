@@ -1,5 +1,7 @@
 // The settings pane: context and generation settings per model, presets, live validation.
 
+import { renderFields } from "./settings-fields.js";
+
 const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
 
 function formatBytes(bytes) {
@@ -45,6 +47,7 @@ export class SettingsPane {
     this.onSaved = onSaved;
     this.dialog = document.querySelector('[data-testid="settings-pane"]');
     this.form = $(this.dialog, "settings-form");
+    renderFields(this.form);
     this.ctxMode = $(this.dialog, "field-n_ctx_mode");
     this.ctxInput = $(this.dialog, "field-context.n_ctx");
     this.data = null;

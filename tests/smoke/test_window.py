@@ -11,14 +11,18 @@ from tests.conftest import localwork_command
 pytestmark = pytest.mark.window
 
 
-def test_self_test_passes_in_the_real_window(virtual_display, paths, artifacts_dir):
-    result = subprocess.run(
+def run_self_test(paths, display):
+    return subprocess.run(
         localwork_command("--self-test", "--data-dir", str(paths.data_dir)),
         capture_output=True,
         text=True,
         timeout=240,
-        env={**os.environ, "DISPLAY": virtual_display},
+        env={**os.environ, "DISPLAY": display},
     )
+
+
+def test_self_test_passes_in_the_real_window(virtual_display, paths, artifacts_dir):
+    result = run_self_test(paths, virtual_display)
     log = f"{result.stdout}\n--- stderr ---\n{result.stderr}"
     (artifacts_dir / "self-test.log").write_text(log)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -35,13 +39,7 @@ def test_self_test_passes_in_the_real_window(virtual_display, paths, artifacts_d
 
 def test_self_test_fails_with_a_reason_when_no_model_can_load(virtual_display, paths):
     (paths.config_dir / "settings.json").write_text('{"selected_model": "local/missing.gguf"}')
-    result = subprocess.run(
-        localwork_command("--self-test", "--data-dir", str(paths.data_dir)),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, "DISPLAY": virtual_display},
-    )
+    result = run_self_test(paths, virtual_display)
     assert result.returncode == 1
     assert "self-test failed:" in result.stderr
     assert "is not installed" in result.stderr
