@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ DETERMINISTIC_GENERATION = {"temperature": 0.0, "seed": 42, "max_tokens": 256}
 
 
 @pytest.fixture(autouse=True)
-def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point every per-user location at a temp dir so no test touches real folders."""
     home = tmp_path / "home"
     for variable, sub in (
@@ -37,9 +38,14 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         folder = home / sub
         folder.mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(variable, str(folder))
+    # Sockets live in the runtime dir; it must stay short (AF_UNIX paths max out at 108 bytes).
+    runtime = Path(tempfile.mkdtemp(prefix="lwh-"))
+    runtime.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     data_dir = tmp_path / "data"
     monkeypatch.setenv("LOCALWORK_DATA_DIR", str(data_dir))
-    return data_dir
+    yield data_dir
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture

@@ -59,6 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     paths = resolve_paths(args.data_dir)
     setup_logging(paths)
+    single = None
+    if not (args.serve or args.self_test):
+        from localwork.single_instance import SingleInstance
+
+        single = SingleInstance(paths.data_dir)
+        if single.ask_running_instance_to_focus():
+            print(f"{APP_NAME} is already running; its window was brought to the front.")
+            return 0
     app = App(paths)
     try:
         app.start()
@@ -66,8 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(app, args.port or 0)
         from localwork.desktop import run_window
 
-        return run_window(app, self_test=args.self_test)
+        return run_window(app, self_test=args.self_test, single_instance=single)
     finally:
+        if single is not None:
+            single.close()
         app.close()
 
 

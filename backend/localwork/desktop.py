@@ -14,6 +14,7 @@ from localwork import APP_NAME
 from localwork.app import App
 from localwork.bridge import Bridge, WindowApi
 from localwork.resources import frontend_dir
+from localwork.single_instance import SingleInstance
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,9 @@ def _prepare_qt() -> None:
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
 
 
-def run_window(app: App, self_test: bool = False) -> int:
+def run_window(
+    app: App, self_test: bool = False, single_instance: SingleInstance | None = None
+) -> int:
     """Open the window and block until it closes; returns the process exit code."""
     on_linux = sys.platform.startswith("linux")
     if on_linux:
@@ -69,6 +72,8 @@ def run_window(app: App, self_test: bool = False) -> int:
         min_size=(640, 480),
         text_select=True,
     )
+    if single_instance is not None:
+        single_instance.listen(on_focus=lambda: _bring_to_front(window))
     outcome = SelfTestOutcome()
     webview.start(
         func=_self_test if self_test else None,
@@ -81,6 +86,11 @@ def run_window(app: App, self_test: bool = False) -> int:
         stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
         print(outcome.report, file=stream, flush=True)
     return outcome.exit_code
+
+
+def _bring_to_front(window: Any) -> None:
+    window.restore()
+    window.show()
 
 
 def _self_test(window: Any, app: App, outcome: SelfTestOutcome, started: float) -> None:

@@ -14,7 +14,7 @@ from tests.model.test_engine import SAMPLING, chat_prompt, generate
 
 def test_stop_interrupts_prompt_processing(start_app):
     app = start_app({"n_ctx": 8192, "n_batch": 2048})
-    prompt = chat_prompt(app, "Summarise: " + "the cat sat on the mat. " * 900)
+    prompt = chat_prompt(app, "Summarise: " + "the cat sat on the mat. " * 400)
     outcome = {}
 
     def run():

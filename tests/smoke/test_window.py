@@ -2,9 +2,11 @@
 
 import os
 import subprocess
+import time
 
 import pytest
 
+from localwork.single_instance import SingleInstance
 from localwork.store import ConversationStore
 from tests.conftest import localwork_command
 
@@ -43,3 +45,25 @@ def test_self_test_fails_with_a_reason_when_no_model_can_load(virtual_display, p
     assert result.returncode == 1
     assert "self-test failed:" in result.stderr
     assert "is not installed" in result.stderr
+
+
+def test_a_second_launch_brings_the_first_window_forward(virtual_display, paths):
+    env = {**os.environ, "DISPLAY": virtual_display}
+    command = localwork_command("--data-dir", str(paths.data_dir))
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        address = SingleInstance(paths.data_dir).address
+        deadline = time.monotonic() + 60
+        while not os.path.exists(address):
+            assert first.poll() is None, first.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the first window never started listening"
+            time.sleep(0.1)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stdout
+        log = paths.log_file.read_text()
+        assert "another launch asked this window to come to the front" in log
+        assert first.poll() is None  # the first window is still there
+    finally:
+        first.kill()
+        first.wait(10)

@@ -1,0 +1,5 @@
+"""The bundled app's entry point (PyInstaller runs this as the main script)."""
+
+from localwork.cli import main
+
+raise SystemExit(main())
