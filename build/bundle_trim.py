@@ -59,6 +59,8 @@ _DROPPED_DATA = re.compile(
 
 
 def keep_binary(name: str) -> bool:
+    if re.search(r"Qt[/\\]qml[/\\]", name):  # QML plugins: the window uses no QML
+        return False
     if qt_lib := re.search(r"libQt6(\w+)\.so", name):
         return qt_lib.group(1) in _QT_LIBS
     if pyside := re.search(r"PySide6[/\\](Qt\w+)\.(abi3|cpython)", name):

