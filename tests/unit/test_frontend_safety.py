@@ -3,6 +3,7 @@
 import re
 
 from localwork.resources import frontend_dir
+from tests.conftest import REPO_ROOT
 
 FRONTEND = frontend_dir()
 SINKS = re.compile(
@@ -37,3 +38,8 @@ def test_csp_forbids_inline_script_and_remote_sources():
 def test_no_inline_event_handlers_in_markup():
     page = (FRONTEND / "index.html").read_text("utf-8")
     assert not re.search(r"\son[a-z]+\s*=", page)
+
+
+def test_the_pages_logo_is_the_app_icon():
+    icon = REPO_ROOT / "assets" / "icon.svg"
+    assert (REPO_ROOT / "frontend" / "img" / "logo.svg").read_bytes() == icon.read_bytes()
