@@ -4,35 +4,41 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` via an fsync'd temp file in the same folder, then rename."""
-    folder = target.parent
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+
+def atomic_write_at(dir_fd: int, name: str, data: bytes, mode: int | None = None) -> None:
+    """Replace ``name`` in the folder ``dir_fd`` via an fsync'd temp file in that same folder.
+
+    Working relative to an open folder keeps the write in the folder that was checked.
+    """
+    if mode is None:
+        with contextlib.suppress(FileNotFoundError):
+            mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode & 0o7777
+    temp = f".{name[:200]}.{uuid.uuid4().hex[:12]}.tmp"
+    fd = os.open(temp, _CREATE, 0o600, dir_fd=dir_fd)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temp_name, os.stat(target).st_mode & 0o7777)
-        os.replace(temp_name, target)
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
+            os.unlink(temp, dir_fd=dir_fd)
         raise
-    _fsync_directory(folder)
+    os.fsync(dir_fd)  # makes the rename itself durable
 
 
-def _fsync_directory(folder: Path) -> None:
-    # Makes the rename itself durable; not possible (nor needed) on Windows.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Path form of ``atomic_write_at`` for the app's own files."""
+    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        os.fsync(fd)
+        atomic_write_at(dir_fd, target.name, data)
     finally:
-        os.close(fd)
+        os.close(dir_fd)

@@ -40,6 +40,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help="port for --serve (default: a random free port)"
     )
     parser.add_argument(_WORKER_FLAG, action="store_true", help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    tool = commands.add_parser(
+        "tool",
+        help="run one file tool call exactly as the assistant would, and print its JSON result",
+        description="Run one tool call through the same sandbox, approval and audit path the "
+        "assistant uses. Exit 0 when the tool succeeded, 1 when it returned an error, 2 for "
+        "bad usage.",
+    )
+    tool.add_argument("name", help="the tool, e.g. list_directory or write_file")
+    tool.add_argument("arguments", help='its arguments as a JSON object, e.g. \'{"path": "."}\'')
+    tool.add_argument(
+        "--grant",
+        action="append",
+        default=[],
+        metavar="DIR[:ro|:rw]",
+        help="a folder the tool may use (read-only unless :rw); repeatable",
+    )
+    tool.add_argument("--yes", action="store_true", help="approve a call that changes files")
+    tool.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
     return parser
 
 
@@ -49,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from localwork.engine.worker import main as worker_main
 
         return worker_main()
+    if args.command == "tool":
+        return _run_tool(args)
     if args.port is not None and not args.serve:
         build_parser().error("--port needs --serve")
     if args.port is not None and not 0 <= args.port <= 65535:
@@ -79,6 +100,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         if single is not None:
             single.close()
         app.close()
+
+
+def _run_tool(args: argparse.Namespace) -> int:
+    import json
+
+    from localwork.errors import InvalidRequest
+    from localwork.logs import setup_logging
+    from localwork.sandbox.fs import Sandbox
+    from localwork.sandbox.grants import parse_grant
+    from localwork.tools.audit import AuditLog
+    from localwork.tools.runner import ToolRunner
+
+    try:
+        arguments = json.loads(args.arguments)
+        grants = [parse_grant(spec) for spec in args.grant]
+    except json.JSONDecodeError as error:
+        print(f"localwork-hero tool: the arguments are not JSON: {error}", file=sys.stderr)
+        return 2
+    except InvalidRequest as error:
+        print(f"localwork-hero tool: {error.message}", file=sys.stderr)
+        return 2
+    paths = resolve_paths(args.data_dir)
+    paths.create()
+    setup_logging(paths)
+    audit = AuditLog(paths.audit_file)
+    try:
+        runner = ToolRunner(Sandbox(grants, paths.owned_roots()), audit, paths.backups_dir)
+        if args.name not in runner.tools:
+            known = ", ".join(sorted(runner.tools))
+            print(
+                f"localwork-hero tool: unknown tool {args.name!r} (tools: {known})", file=sys.stderr
+            )
+            return 2
+        result = runner.run(args.name, arguments, approval="approved" if args.yes else "ask")
+    finally:
+        audit.close()
+    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    return 0 if result.ok else 1
 
 
 def _serve(app: object, port: int) -> int:

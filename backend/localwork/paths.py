@@ -31,6 +31,15 @@ class AppPaths:
         return self.data_dir / "models"
 
     @property
+    def audit_file(self) -> Path:
+        return self.data_dir / "audit.sqlite3"
+
+    @property
+    def backups_dir(self) -> Path:
+        """Previous contents of files the tools changed or deleted (for undo)."""
+        return self.data_dir / "backups"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "localwork.log"
 

@@ -1,0 +1,1 @@
+"""File access for tools: every path goes through ``Sandbox`` (one choke point)."""

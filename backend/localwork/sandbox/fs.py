@@ -1,0 +1,193 @@
+"""The one choke point between file tools and the disk (POSIX).
+
+How a path is decided:
+1. The text is checked: not empty, no NUL byte, no over-long path or name, no Windows drive,
+   UNC or stream forms; ``~`` is expanded; a relative path is taken from the first grant.
+2. ``..`` is collapsed lexically, and the result must lie inside a grant by whole path
+   components (``/a/bc`` is not inside ``/a/b``).
+3. The path is then *walked* from the grant's root with file descriptors: each folder is
+   opened relative to its parent with ``O_NOFOLLOW``, so no symbolic link is ever followed,
+   and a link swapped in between a check and a use is refused rather than followed (the
+   object checked is the object used). The grant root is checked to still be the folder that
+   was granted, and the app's own folders are refused wherever they appear.
+4. Files are opened the same way; only regular files are read or changed (not devices,
+   FIFOs or sockets), and never a file with other hard links, which could be a door to a
+   file outside the grant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from localwork.errors import LocalWorkError
+from localwork.sandbox.grants import Grant
+
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+_WINDOWS_FORMS = re.compile(r"^([A-Za-z]:|\\\\|//\?/|\\\\\?\\)")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class SandboxDenied(LocalWorkError, PermissionError):
+    """The path is outside the grants, or the operation is not allowed on it."""
+
+    code = "sandbox_denied"
+
+
+class PathNotFound(LocalWorkError, FileNotFoundError):
+    code = "path_not_found"
+
+
+@dataclass(frozen=True)
+class Located:
+    grant: Grant
+    parts: tuple[str, ...]  # components below the grant root
+
+    @property
+    def path(self) -> Path:
+        return self.grant.root.joinpath(*self.parts)
+
+    @property
+    def name(self) -> str:
+        return self.parts[-1] if self.parts else self.grant.root.name
+
+    def child(self, name: str) -> Located:
+        return Located(self.grant, (*self.parts, name))
+
+
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return (info.st_dev, info.st_ino)
+
+
+class Sandbox:
+    def __init__(self, grants: Sequence[Grant], protected: Sequence[Path] = ()) -> None:
+        self.grants = tuple(grants)
+        self._protected = {_identity(folder.stat()) for folder in protected if folder.is_dir()}
+
+    # --- deciding where a path points ---------------------------------------------------------
+    def locate(self, raw: object) -> Located:
+        """Decide which granted location a path names.
+
+        Raises:
+            SandboxDenied: the path is malformed or outside every grant.
+        """
+        if not isinstance(raw, str) or not raw.strip():
+            raise SandboxDenied("the path is empty: give a file or folder path")
+        if "\x00" in raw:
+            raise SandboxDenied("the path contains a NUL byte")
+        if len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+            raise SandboxDenied(f"the path is longer than {MAX_PATH_BYTES} bytes")
+        if _WINDOWS_FORMS.match(raw):
+            raise SandboxDenied(f"Windows drive, UNC and device paths are not used here: {raw}")
+        if not self.grants:
+            raise SandboxDenied("no folder has been granted; ask the user to grant one")
+        expanded = os.path.expanduser(raw) if raw.startswith("~") else raw
+        candidate = Path(os.path.normpath(self.grants[0].root / expanded))
+        for grant in self.grants:
+            if candidate == grant.root or grant.root in candidate.parents:
+                parts = candidate.relative_to(grant.root).parts
+                for part in parts:
+                    if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+                        raise SandboxDenied(f"the name {part[:40]}… is longer than 255 bytes")
+                return Located(grant, parts)
+        granted = ", ".join(str(g.root) for g in self.grants)
+        raise SandboxDenied(f"not inside a granted folder: {raw} (granted: {granted})")
+
+    def is_protected(self, info: os.stat_result) -> bool:
+        return _identity(info) in self._protected
+
+    def require_writable(self, located: Located) -> None:
+        if not located.grant.writable:
+            raise SandboxDenied(f"read-only grant: {located.grant.root} may be read, not changed")
+
+    # --- opening, always relative to a checked folder -------------------------------------------
+    @contextlib.contextmanager
+    def folder(self, located: Located, depth: int | None = None) -> Iterator[int]:
+        """An fd of the folder ``located.parts[:depth]``, reached without following links."""
+        parts = located.parts if depth is None else located.parts[:depth]
+        fd = os.open(located.grant.root, _DIR_FLAGS)
+        try:
+            if _identity(os.fstat(fd)) != located.grant.identity:
+                raise SandboxDenied(f"the granted folder {located.grant.root} was replaced")
+            self._refuse_protected(fd, located.grant.root)
+            for index, name in enumerate(parts):
+                here = located.grant.root.joinpath(*parts[: index + 1])
+                next_fd = self._open_in(fd, name, _DIR_FLAGS, here, expect_folder=True)
+                os.close(fd)
+                fd = next_fd
+                self._refuse_protected(fd, here)
+            yield fd
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def parent(self, located: Located) -> Iterator[int]:
+        if not located.parts:
+            raise SandboxDenied("the granted folder itself cannot be changed or replaced")
+        with self.folder(located, depth=len(located.parts) - 1) as fd:
+            yield fd
+
+    @contextlib.contextmanager
+    def regular_file(self, located: Located) -> Iterator[tuple[int, os.stat_result]]:
+        """An fd of a regular file with no other hard links, opened without following links."""
+        with self.parent(located) as parent_fd:
+            fd = self._open_in(parent_fd, located.name, _FILE_FLAGS, located.path)
+            try:
+                info = os.fstat(fd)
+                check_regular(info, located.path)
+                yield fd, info
+            finally:
+                os.close(fd)
+
+    def lstat(self, located: Located) -> os.stat_result:
+        """What is at the path itself (a link is reported as a link, not followed)."""
+        if not located.parts:
+            with self.folder(located) as fd:
+                return os.fstat(fd)
+        with self.parent(located) as parent_fd:
+            try:
+                return os.stat(located.name, dir_fd=parent_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                raise PathNotFound(f"no such file or folder: {located.path}") from None
+
+    def _open_in(
+        self, dir_fd: int, name: str, flags: int, shown: Path, expect_folder: bool = False
+    ) -> int:
+        # Linux reports a link opened with O_NOFOLLOW as ELOOP, or ENOTDIR with O_DIRECTORY.
+        try:
+            return os.open(name, flags, dir_fd=dir_fd)
+        except FileNotFoundError:
+            raise PathNotFound(f"no such file or folder: {shown}") from None
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                with contextlib.suppress(OSError):
+                    if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                        raise SandboxDenied(
+                            f"{shown} is a symbolic link; links are not followed, use the real path"
+                        ) from None
+                if error.errno == errno.ENOTDIR and expect_folder:
+                    raise SandboxDenied(f"{shown} is not a folder") from None
+            raise SandboxDenied(f"cannot open {shown}: {error.strerror}") from None
+
+    def _refuse_protected(self, fd: int, shown: Path) -> None:
+        if _identity(os.fstat(fd)) in self._protected:
+            raise SandboxDenied(f"{shown} holds LocalWork Hero's own data and is off limits")
+
+
+def check_regular(info: os.stat_result, shown: Path) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise SandboxDenied(f"{shown} is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise SandboxDenied(f"{shown} is a device, FIFO or socket; only regular files are used")
+    if info.st_nlink > 1:
+        raise SandboxDenied(
+            f"{shown} has other hard links (it may be a door to a file elsewhere); refused"
+        )

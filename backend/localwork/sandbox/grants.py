@@ -1,0 +1,41 @@
+"""Folder grants: which folders tools may reach, each read-only or read-write."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from localwork.errors import InvalidRequest
+
+
+@dataclass(frozen=True)
+class Grant:
+    root: Path  # absolute and real (symlinks resolved when the grant is made)
+    writable: bool
+    identity: tuple[int, int]  # (st_dev, st_ino): the walk checks it is still this folder
+
+    @classmethod
+    def of(cls, folder: str | os.PathLike[str], writable: bool) -> Grant:
+        """Raises: InvalidRequest: the folder does not exist or is not a folder."""
+        root = Path(folder).expanduser()
+        try:
+            root = root.resolve(strict=True)
+            info = root.stat()
+        except OSError as error:
+            raise InvalidRequest(f"cannot grant {folder}: {error.strerror}") from None
+        if not root.is_dir():
+            raise InvalidRequest(f"cannot grant {folder}: it is not a folder")
+        return cls(root=root, writable=writable, identity=(info.st_dev, info.st_ino))
+
+    @property
+    def mode(self) -> str:
+        return "rw" if self.writable else "ro"
+
+
+def parse_grant(spec: str) -> Grant:
+    """``DIR``, ``DIR:ro`` or ``DIR:rw`` (read-only unless ``:rw`` is given)."""
+    folder, _, mode = spec.rpartition(":")
+    if mode in ("ro", "rw") and folder:
+        return Grant.of(folder, writable=mode == "rw")
+    return Grant.of(spec, writable=False)

@@ -1,0 +1,126 @@
+"""The audit log of tool calls (append-only) and what undo needs, in SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tool_calls (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at       REAL NOT NULL,
+    conversation_id  TEXT,
+    tool             TEXT NOT NULL,
+    arguments        TEXT NOT NULL,
+    decision         TEXT NOT NULL,   -- auto | approved | refused
+    ok               INTEGER NOT NULL,
+    summary          TEXT NOT NULL,
+    hashes           TEXT NOT NULL    -- sha256 of content before / after, by path
+);
+CREATE TRIGGER IF NOT EXISTS tool_calls_no_update BEFORE UPDATE ON tool_calls
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tool_calls_no_delete BEFORE DELETE ON tool_calls
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TABLE IF NOT EXISTS changes (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id      INTEGER NOT NULL REFERENCES tool_calls(id),
+    kind         TEXT NOT NULL,      -- created | overwritten | deleted | moved | folder
+    path         TEXT NOT NULL,
+    other_path   TEXT,               -- the destination of a move
+    backup       TEXT,               -- file keeping the previous content
+    undone_at    REAL
+);
+"""
+
+
+class AuditLog:
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def record(
+        self,
+        *,
+        conversation_id: str | None,
+        tool: str,
+        arguments: dict[str, Any],
+        decision: str,
+        ok: bool,
+        summary: str,
+        hashes: dict[str, Any],
+        changes: list[dict[str, Any]],
+    ) -> int:
+        with self._lock:
+            self._db.execute("BEGIN")
+            cursor = self._db.execute(
+                "INSERT INTO tool_calls (created_at, conversation_id, tool, arguments, decision,"
+                " ok, summary, hashes) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    time.time(),
+                    conversation_id,
+                    tool,
+                    json.dumps(arguments),
+                    decision,
+                    int(ok),
+                    summary[:2000],
+                    json.dumps(hashes),
+                ),
+            )
+            call_id = cursor.lastrowid
+            for change in changes:
+                self._db.execute(
+                    "INSERT INTO changes (call_id, kind, path, other_path, backup)"
+                    " VALUES (?,?,?,?,?)",
+                    (
+                        call_id,
+                        change["kind"],
+                        change["path"],
+                        change.get("other_path"),
+                        change.get("backup"),
+                    ),
+                )
+            self._db.execute("COMMIT")
+        return int(call_id)
+
+    def calls(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT * FROM tool_calls"
+        params: tuple[Any, ...] = ()
+        if conversation_id is not None:
+            query += " WHERE conversation_id = ?"
+            params = (conversation_id,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+        return [
+            {
+                **dict(row),
+                "arguments": json.loads(row["arguments"]),
+                "hashes": json.loads(row["hashes"]),
+                "ok": bool(row["ok"]),
+            }
+            for row in rows
+        ]
+
+    def changes(self, call_id: int | None = None) -> list[dict[str, Any]]:
+        query, params = "SELECT * FROM changes", ()
+        if call_id is not None:
+            query, params = query + " WHERE call_id = ?", (call_id,)
+        with self._lock:
+            return [dict(row) for row in self._db.execute(query + " ORDER BY id", params)]
+
+    def mark_undone(self, change_id: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE changes SET undone_at = ? WHERE id = ?", (time.time(), change_id)
+            )

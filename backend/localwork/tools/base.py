@@ -1,0 +1,58 @@
+"""Small domain objects for tools: a tool, a call's result, and the errors a model can fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from localwork.errors import LocalWorkError
+
+
+class ToolError(LocalWorkError):
+    """The tool could not do what was asked; the message tells the model what to do instead."""
+
+    code = "tool_failed"
+
+
+class ToolArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    arguments: type[ToolArguments]
+    run: Callable[[Any, Any], dict[str, Any]]  # (context, validated arguments) -> result
+    changes_files: bool = False
+
+    def schema(self) -> dict[str, Any]:
+        """The tool as a chat template's ``tools`` entry (OpenAI function format)."""
+        parameters = self.arguments.model_json_schema()
+        parameters.pop("title", None)
+        for prop in parameters.get("properties", {}).values():
+            prop.pop("title", None)
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": parameters,
+            },
+        }
+
+
+@dataclass
+class ToolResult:
+    tool: str
+    ok: bool
+    output: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.ok:
+            return {"tool": self.tool, "ok": True, "result": self.output}
+        return {"tool": self.tool, "ok": False, "error": self.error}

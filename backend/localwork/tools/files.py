@@ -1,0 +1,487 @@
+"""The file tools. Every path goes through ``Sandbox``; nothing here opens a path by itself."""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import os
+import stat
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from localwork.atomic import atomic_write_at
+from localwork.sandbox.fs import (
+    Located,
+    PathNotFound,
+    Sandbox,
+    SandboxDenied,
+    check_regular,
+)
+from localwork.tools.base import Tool, ToolArguments, ToolError
+
+MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are not read (a sparse or huge file is refused)
+MAX_RETURNED_CHARS = 64 * 1024  # what a read hands back to the model, at most
+MAX_LIST_ENTRIES = 500
+MAX_SEARCH_RESULTS = 200
+SEARCH_SECONDS = 5.0
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+@dataclass
+class FileToolContext:
+    sandbox: Sandbox
+    backups: Path  # app-owned folder keeping previous contents, for undo
+    seen: dict[Path, str] = field(default_factory=dict)  # sha256 of files as last read
+    changes: list[dict[str, Any]] = field(default_factory=list)  # for the audit log and undo
+    hashes: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISREG(mode):
+        return "file"
+    return "link" if stat.S_ISLNK(mode) else "other"
+
+
+def _read_fd(fd: int, info: os.stat_result, shown: Path) -> bytes:
+    if info.st_size > MAX_FILE_BYTES:
+        raise ToolError(
+            f"{shown} is {info.st_size} bytes; files over {MAX_FILE_BYTES} are not read"
+        )
+    chunks, total = [], 0
+    while chunk := os.read(fd, 1 << 16):
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            raise ToolError(f"{shown} grew past {MAX_FILE_BYTES} bytes while being read")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(data: bytes, shown: Path) -> str:
+    if b"\x00" in data:
+        raise ToolError(f"{shown} is a binary file; only text files can be read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ToolError(f"{shown} is not UTF-8 text (a binary file?); it was not read") from None
+
+
+def _existing(dir_fd: int, located: Located) -> tuple[bytes, os.stat_result] | None:
+    """The current content of a file in an already-open folder, or None if there is none."""
+    try:
+        fd = os.open(located.name, _FILE_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise SandboxDenied(f"cannot open {located.path}: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        check_regular(info, located.path)
+        return _read_fd(fd, info, located.path), info
+    finally:
+        os.close(fd)
+
+
+def _keep_backup(context: FileToolContext, data: bytes) -> str:
+    context.backups.mkdir(parents=True, exist_ok=True)
+    backup = context.backups / f"{uuid.uuid4().hex}.bak"
+    backup.write_bytes(data)
+    return str(backup)
+
+
+def _refuse_stale(context: FileToolContext, located: Located, current: bytes) -> None:
+    seen = context.seen.get(located.path)
+    if seen is not None and seen != sha256(current):
+        raise ToolError(
+            f"{located.path} changed on disk since you read it; read it again before changing it"
+        )
+
+
+def _replace_content(context: FileToolContext, located: Located, new: bytes) -> dict[str, Any]:
+    """Write a file atomically, keeping what it held before; returns the change made."""
+    context.sandbox.require_writable(located)
+    with context.sandbox.parent(located) as dir_fd:
+        found = _existing(dir_fd, located)
+        change: dict[str, Any] = {"kind": "created", "path": str(located.path)}
+        if found is not None:
+            _refuse_stale(context, located, found[0])
+            change = {**change, "kind": "overwritten", "backup": _keep_backup(context, found[0])}
+        atomic_write_at(dir_fd, located.name, new, None if found else 0o644)
+    context.seen[located.path] = sha256(new)
+    context.hashes[str(located.path)] = {
+        "before": sha256(found[0]) if found else None,
+        "after": sha256(new),
+    }
+    context.changes.append(change)
+    return change
+
+
+# --- the tools --------------------------------------------------------------------------------
+class PathArgument(ToolArguments):
+    path: str = Field(description="A path inside a granted folder (absolute, or relative to it)")
+
+
+class ListArguments(ToolArguments):
+    path: str = Field(".", description="The folder to list; '.' is the first granted folder")
+
+
+def list_directory(context: FileToolContext, args: ListArguments) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    entries = []
+    with context.sandbox.folder(located) as fd, os.scandir(fd) as listing:
+        for entry in listing:
+            info = entry.stat(follow_symlinks=False)
+            if context.sandbox.is_protected(info):
+                continue
+            item = {"name": entry.name, "type": _kind(info.st_mode)}
+            if stat.S_ISREG(info.st_mode):
+                item["size"] = info.st_size
+            entries.append(item)
+    entries.sort(key=lambda item: (item["type"] != "folder", item["name"].lower()))
+    return {
+        "path": str(located.path),
+        "entries": entries[:MAX_LIST_ENTRIES],
+        "truncated": len(entries) > MAX_LIST_ENTRIES,
+    }
+
+
+class ReadArguments(PathArgument):
+    start_line: int | None = Field(None, ge=1, description="First line to read (1-based)")
+    end_line: int | None = Field(None, ge=1, description="Last line to read (inclusive)")
+
+
+def read_file(context: FileToolContext, args: ReadArguments) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    with context.sandbox.regular_file(located) as (fd, info):
+        data = _read_fd(fd, info, located.path)
+    text = _decode(data, located.path)
+    context.seen[located.path] = sha256(data)
+    lines = text.splitlines(keepends=True)
+    first = args.start_line or 1
+    last = min(args.end_line or len(lines), len(lines))
+    chosen = "".join(lines[first - 1 : last])
+    truncated = len(chosen) > MAX_RETURNED_CHARS
+    if truncated:
+        chosen = chosen[:MAX_RETURNED_CHARS] + (
+            f"\n[… truncated: showed {MAX_RETURNED_CHARS} of {len(chosen)} characters; "
+            "read a line range to see more]"
+        )
+    return {
+        "path": str(located.path),
+        "content": chosen,
+        "lines": f"{first}-{last} of {len(lines)}",
+        "truncated": truncated,
+        "sha256": sha256(data),
+    }
+
+
+def file_info(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    info = context.sandbox.lstat(located)
+    return {
+        "path": str(located.path),
+        "type": _kind(info.st_mode),
+        "size": info.st_size,
+        "modified": datetime.fromtimestamp(info.st_mtime, UTC).isoformat(timespec="seconds"),
+        "permissions": stat.filemode(info.st_mode),
+        "writable_grant": located.grant.writable,
+    }
+
+
+class SearchArguments(ToolArguments):
+    path: str = Field(".", description="The folder to search in, with its subfolders")
+    name_glob: str = Field("*", description="File name pattern, e.g. '*.pdf' or 'invoice*'")
+    text: str | None = Field(None, description="Only files containing this text")
+    max_results: int = Field(50, ge=1, le=MAX_SEARCH_RESULTS)
+
+
+def search_files(context: FileToolContext, args: SearchArguments) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    deadline = time.monotonic() + SEARCH_SECONDS
+    found: list[dict[str, Any]] = []
+    state = {"stopped": None}
+
+    def visit(dir_fd: int, folder: Path, depth: int) -> None:
+        with os.scandir(dir_fd) as listing:
+            for entry in listing:
+                if len(found) >= args.max_results or time.monotonic() > deadline:
+                    state["stopped"] = "results" if len(found) >= args.max_results else "time"
+                    return
+                info = entry.stat(follow_symlinks=False)
+                if (
+                    stat.S_ISDIR(info.st_mode)
+                    and depth < 32
+                    and not context.sandbox.is_protected(info)
+                ):
+                    try:
+                        child = os.open(entry.name, _DIR_FLAGS, dir_fd=dir_fd)
+                    except OSError:
+                        continue
+                    try:
+                        visit(child, folder / entry.name, depth + 1)
+                    finally:
+                        os.close(child)
+                elif (
+                    stat.S_ISREG(info.st_mode)
+                    and fnmatch.fnmatch(entry.name, args.name_glob)
+                    and (args.text is None or _contains(dir_fd, entry.name, info, args.text))
+                ):
+                    found.append({"path": str(folder / entry.name), "size": info.st_size})
+
+    with context.sandbox.folder(located) as fd:
+        visit(fd, located.path, 0)
+    result: dict[str, Any] = {"matches": found}
+    if state["stopped"]:
+        result["note"] = f"stopped early ({state['stopped']} limit); narrow the search"
+    return result
+
+
+def _contains(dir_fd: int, name: str, info: os.stat_result, text: str) -> bool:
+    if info.st_size > MAX_FILE_BYTES or info.st_nlink > 1:
+        return False
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        return text.encode("utf-8") in _read_fd(fd, os.fstat(fd), Path(name))
+    except ToolError:
+        return False
+    finally:
+        os.close(fd)
+
+
+class WriteArguments(PathArgument):
+    content: str = Field(description="The whole new content of the file")
+
+
+def write_file(context: FileToolContext, args: WriteArguments) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    change = _replace_content(context, located, args.content.encode("utf-8"))
+    return {
+        "path": str(located.path),
+        "created": change["kind"] == "created",
+        "bytes": len(args.content.encode("utf-8")),
+    }
+
+
+class EditArguments(PathArgument):
+    old_text: str = Field(min_length=1, description="Exact text to replace (must be unique)")
+    new_text: str = Field(description="The text to put in its place")
+
+
+def edit_preview(context: FileToolContext, args: EditArguments) -> tuple[Located, str, str]:
+    """The edit's result and unified diff, computed without changing anything."""
+    located = context.sandbox.locate(args.path)
+    with context.sandbox.regular_file(located) as (fd, info):
+        before = _decode(_read_fd(fd, info, located.path), located.path)
+    count = before.count(args.old_text)
+    if count == 0:
+        raise ToolError(
+            f"old_text was not found in {located.path}; read the file and copy the "
+            "exact text to replace"
+        )
+    if count > 1:
+        raise ToolError(
+            f"old_text occurs {count} times in {located.path}; include more of the "
+            "surrounding text so it is unique"
+        )
+    after = before.replace(args.old_text, args.new_text, 1)
+    diff = "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=str(located.path),
+            tofile=str(located.path),
+        )
+    )
+    return located, after, diff
+
+
+def edit_file(context: FileToolContext, args: EditArguments) -> dict[str, Any]:
+    located, after, diff = edit_preview(context, args)
+    _replace_content(context, located, after.encode("utf-8"))
+    return {"path": str(located.path), "diff": diff}
+
+
+def create_directory(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    context.sandbox.require_writable(located)
+    created = []
+    for depth in range(1, len(located.parts) + 1):
+        step = Located(located.grant, located.parts[:depth])
+        try:
+            with context.sandbox.folder(step):
+                continue
+        except PathNotFound:
+            pass
+        with context.sandbox.parent(step) as parent_fd:
+            os.mkdir(step.name, 0o755, dir_fd=parent_fd)
+        created.append(str(step.path))
+        context.changes.append({"kind": "folder", "path": str(step.path)})
+    return {"path": str(located.path), "created": created}
+
+
+class MoveArguments(ToolArguments):
+    source: str = Field(description="The file or folder to move or rename")
+    destination: str = Field(description="Its new path (must not exist yet)")
+
+
+def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
+    sandbox = context.sandbox
+    source, target = sandbox.locate(args.source), sandbox.locate(args.destination)
+    for located in (source, target):
+        sandbox.require_writable(located)
+    with sandbox.parent(source) as source_fd, sandbox.parent(target) as target_fd:
+        try:
+            info = os.stat(source.name, dir_fd=source_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            raise PathNotFound(f"no such file or folder: {source.path}") from None
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+            raise SandboxDenied(f"{source.path} is not a regular file or folder; not moved")
+        if sandbox.is_protected(info) or (stat.S_ISREG(info.st_mode) and info.st_nlink > 1):
+            raise SandboxDenied(f"{source.path} cannot be moved")
+        try:
+            if stat.S_ISREG(info.st_mode):
+                # link + unlink never replaces an existing destination (rename would).
+                os.link(
+                    source.name,
+                    target.name,
+                    src_dir_fd=source_fd,
+                    dst_dir_fd=target_fd,
+                    follow_symlinks=False,
+                )
+                os.unlink(source.name, dir_fd=source_fd)
+            else:
+                if _exists(target_fd, target.name):
+                    raise FileExistsError
+                os.rename(source.name, target.name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
+        except FileExistsError:
+            raise ToolError(f"{target.path} already exists; choose another destination") from None
+        except OSError as error:
+            raise ToolError(f"could not move {source.path}: {error.strerror}") from None
+    context.changes.append(
+        {"kind": "moved", "path": str(source.path), "other_path": str(target.path)}
+    )
+    return {"moved": str(source.path), "to": str(target.path)}
+
+
+def _exists(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def delete_file(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    context.sandbox.require_writable(located)
+    with context.sandbox.parent(located) as dir_fd:
+        info = (
+            os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
+            if _exists(dir_fd, located.name)
+            else None
+        )
+        if info is None:
+            raise PathNotFound(f"no such file or folder: {located.path}")
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                os.rmdir(located.name, dir_fd=dir_fd)
+            except OSError:
+                raise ToolError(
+                    f"{located.path} is a folder that is not empty; delete or move its files first"
+                ) from None
+            context.changes.append({"kind": "deleted_folder", "path": str(located.path)})
+            return {"deleted": str(located.path), "type": "folder"}
+        found = _existing(dir_fd, located)
+        assert found is not None
+        _refuse_stale(context, located, found[0])
+        backup = _keep_backup(context, found[0])
+        current = os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
+        if (current.st_dev, current.st_ino) != (found[1].st_dev, found[1].st_ino):
+            raise ToolError(f"{located.path} was replaced while being deleted; try again")
+        os.unlink(located.name, dir_fd=dir_fd)
+    context.hashes[str(located.path)] = {"before": sha256(found[0]), "after": None}
+    context.changes.append({"kind": "deleted", "path": str(located.path), "backup": backup})
+    return {"deleted": str(located.path), "type": "file", "restorable": True}
+
+
+FILE_TOOLS: dict[str, Tool] = {
+    tool.name: tool
+    for tool in (
+        Tool(
+            "list_directory",
+            "List the files and folders in a folder.",
+            ListArguments,
+            list_directory,
+        ),
+        Tool(
+            "read_file",
+            "Read a text file, whole or a range of lines. Returns its content.",
+            ReadArguments,
+            read_file,
+        ),
+        Tool(
+            "search_files",
+            "Find files by name pattern and optionally by the text they "
+            "contain, in a folder and its subfolders.",
+            SearchArguments,
+            search_files,
+        ),
+        Tool(
+            "file_info",
+            "Size, type and modification time of a file or folder.",
+            PathArgument,
+            file_info,
+        ),
+        Tool(
+            "write_file",
+            "Create a file, or replace a file's whole content.",
+            WriteArguments,
+            write_file,
+            changes_files=True,
+        ),
+        Tool(
+            "edit_file",
+            "Replace one exact piece of text in a file with new text.",
+            EditArguments,
+            edit_file,
+            changes_files=True,
+        ),
+        Tool(
+            "create_directory",
+            "Create a folder (and any missing parent folders).",
+            PathArgument,
+            create_directory,
+            changes_files=True,
+        ),
+        Tool(
+            "move_file",
+            "Move or rename a file or folder.",
+            MoveArguments,
+            move_file,
+            changes_files=True,
+        ),
+        Tool(
+            "delete_file",
+            "Delete a file (kept in LocalWork Hero's trash, restorable) or an empty folder.",
+            PathArgument,
+            delete_file,
+            changes_files=True,
+        ),
+    )
+}

@@ -1,0 +1,148 @@
+"""Runs one tool call the way the agent does: validate, approve, run, audit.
+
+The command line (`localwork-hero tool`) and the agent loop both call ``ToolRunner.run``, so
+scripts exercise exactly the path the model's calls take.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from localwork.errors import LocalWorkError
+from localwork.sandbox.fs import Sandbox
+from localwork.settings import describe_validation_error
+from localwork.tools.audit import AuditLog
+from localwork.tools.base import Tool, ToolResult
+from localwork.tools.files import FILE_TOOLS, FileToolContext
+
+log = logging.getLogger(__name__)
+
+Decision = Literal["approved", "denied", "ask"]
+
+
+class ToolRunner:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        audit: AuditLog,
+        backups: Path,
+        tools: dict[str, Tool] = FILE_TOOLS,
+    ) -> None:
+        self._tools = tools
+        self._audit = audit
+        self._context = FileToolContext(sandbox=sandbox, backups=backups)
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        return self._tools
+
+    def needs_approval(self, name: str) -> bool:
+        tool = self._tools.get(name)
+        return bool(tool and tool.changes_files)
+
+    def run(
+        self,
+        name: str,
+        arguments: Any,
+        *,
+        approval: Decision = "ask",
+        reason: str = "",
+        conversation_id: str | None = None,
+    ) -> ToolResult:
+        """Run one call. Reads run at once; changes run only when ``approval`` is "approved".
+
+        Never raises for a bad call: the result carries an error the model can act on.
+        """
+        tool = self._tools.get(name)
+        if tool is None:
+            known = ", ".join(sorted(self._tools))
+            return self._finish(
+                name,
+                arguments,
+                "refused",
+                conversation_id,
+                error=f"unknown tool {name!r}; the tools are: {known}",
+            )
+        try:
+            checked = tool.arguments.model_validate(arguments)
+        except ValidationError as error:
+            return self._finish(
+                name,
+                arguments,
+                "refused",
+                conversation_id,
+                error=f"invalid arguments: {describe_validation_error(error)}",
+            )
+        decision = "auto"
+        if tool.changes_files:
+            if approval == "denied":
+                why = f": {reason}" if reason else ""
+                return self._finish(
+                    name,
+                    arguments,
+                    "denied",
+                    conversation_id,
+                    error=f"the user denied this {name} call{why}",
+                )
+            if approval != "approved":
+                return self._finish(
+                    name,
+                    arguments,
+                    "refused",
+                    conversation_id,
+                    error="approval required: changing files needs the user's approval",
+                )
+            decision = "approved"
+        self._context.changes.clear()
+        self._context.hashes.clear()
+        try:
+            output = tool.run(self._context, checked)
+        except LocalWorkError as error:
+            return self._finish(name, arguments, decision, conversation_id, error=error.message)
+        except OSError as error:
+            log.warning("%s failed: %s", name, error)
+            return self._finish(
+                name,
+                arguments,
+                decision,
+                conversation_id,
+                error=f"{name} failed: {error.strerror or error}",
+            )
+        return self._finish(name, arguments, decision, conversation_id, output=output)
+
+    def _finish(
+        self,
+        name: str,
+        arguments: Any,
+        decision: str,
+        conversation_id: str | None,
+        *,
+        output: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> ToolResult:
+        result = ToolResult(tool=name, ok=error is None, output=output or {}, error=error)
+        recorded = arguments if isinstance(arguments, dict) else {"raw": repr(arguments)[:2000]}
+        changes = list(self._context.changes) if result.ok else []
+        self._audit.record(
+            conversation_id=conversation_id,
+            tool=name,
+            arguments=recorded,
+            decision=decision,
+            ok=result.ok,
+            summary=error or _summary(output or {}),
+            hashes=dict(self._context.hashes) if result.ok else {},
+            changes=changes,
+        )
+        self._context.changes.clear()
+        self._context.hashes.clear()
+        return result
+
+
+def _summary(output: dict[str, Any]) -> str:
+    brief = {k: v for k, v in output.items() if k not in ("content", "entries", "matches", "diff")}
+    counts = {k: len(v) for k, v in output.items() if k in ("entries", "matches")}
+    return str({**brief, **counts})[:500]
