@@ -18,7 +18,6 @@ How a path is decided:
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import stat
@@ -161,25 +160,36 @@ class Sandbox:
     def _open_in(
         self, dir_fd: int, name: str, flags: int, shown: Path, expect_folder: bool = False
     ) -> int:
-        # Linux reports a link opened with O_NOFOLLOW as ELOOP, or ENOTDIR with O_DIRECTORY.
         try:
             return os.open(name, flags, dir_fd=dir_fd)
         except FileNotFoundError:
             raise PathNotFound(f"no such file or folder: {shown}") from None
         except OSError as error:
-            if error.errno in (errno.ELOOP, errno.ENOTDIR):
-                with contextlib.suppress(OSError):
-                    if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
-                        raise SandboxDenied(
-                            f"{shown} is a symbolic link; links are not followed, use the real path"
-                        ) from None
-                if error.errno == errno.ENOTDIR and expect_folder:
-                    raise SandboxDenied(f"{shown} is not a folder") from None
-            raise SandboxDenied(f"cannot open {shown}: {error.strerror}") from None
+            # Say what is really there: a link opened with O_NOFOLLOW fails with ELOOP (or
+            # ENOTDIR with O_DIRECTORY), a socket with ENXIO.
+            raise SandboxDenied(
+                _why_not_opened(dir_fd, name, shown, error, expect_folder)
+            ) from None
 
     def _refuse_protected(self, fd: int, shown: Path) -> None:
         if _identity(os.fstat(fd)) in self._protected:
             raise SandboxDenied(f"{shown} holds LocalWork Hero's own data and is off limits")
+
+
+def _why_not_opened(
+    dir_fd: int, name: str, shown: Path, error: OSError, expect_folder: bool
+) -> str:
+    try:
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    except OSError:
+        return f"cannot open {shown}: {error.strerror}"
+    if stat.S_ISLNK(mode):
+        return f"{shown} is a symbolic link; links are not followed, use the real path"
+    if expect_folder and not stat.S_ISDIR(mode):
+        return f"{shown} is not a folder"
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return f"{shown} is a device, FIFO or socket; only regular files are used"
+    return f"cannot open {shown}: {error.strerror}"
 
 
 def check_regular(info: os.stat_result, shown: Path) -> None:
