@@ -8,11 +8,13 @@ import threading
 from localwork.chat.service import ChatService
 from localwork.engine.runtime import ModelRuntime
 from localwork.events import EventBus
+from localwork.folders import Folders
 from localwork.models.registry import ModelRegistry
 from localwork.paths import AppPaths
 from localwork.profiles import ProfileService
 from localwork.settings import SettingsStore
 from localwork.store import ConversationStore
+from localwork.tools.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ class App:
         )
         self.chat = ChatService(self.store, self.settings, self.runtime, self.events)
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
+        self.audit = AuditLog(paths.audit_file)
+        self.folders = Folders(self.settings, paths, self.audit)
         # Set on the frontend's first bridge call: the self-test waits for it.
         self.frontend_connected = threading.Event()
 
@@ -42,3 +46,4 @@ class App:
         self.chat.close()
         self.runtime.close()
         self.store.close()
+        self.audit.close()

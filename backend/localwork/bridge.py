@@ -22,13 +22,12 @@ log = logging.getLogger(__name__)
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 ModelId = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+FolderPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 _validated = validate_call(config={"strict": False})
 
 
-class Bridge:
-    """Methods callable from the frontend. Holds only private references."""
-
+class _BridgeCore:
     def __init__(self, app: App) -> None:
         self._app = app
 
@@ -133,8 +132,45 @@ class Bridge:
         return self._app.profiles.delete_preset(name)
 
 
+class _FolderMethods:
+    """Folder grants, the folder dialog, and the activity log with undo."""
+
+    _app: App
+
+    @_validated
+    def list_grants(self) -> list[dict[str, Any]]:
+        return self._app.folders.list()
+
+    @_validated
+    def add_grant(self, path: FolderPath, mode: Literal["ro", "rw"]) -> list[dict[str, Any]]:
+        return self._app.folders.add(path, mode)
+
+    @_validated
+    def remove_grant(self, path: FolderPath) -> list[dict[str, Any]]:
+        return self._app.folders.remove(path)
+
+    @_validated
+    def choose_folder(self) -> dict[str, Any]:
+        return {"path": self._app.folders.choose()}
+
+    @_validated
+    def list_activity(self, limit: Annotated[int, Field(ge=1, le=1000)] = 200) -> list[dict]:
+        return self._app.folders.activity(limit)
+
+    @_validated
+    def undo_change(self, change_id: Annotated[int, Field(ge=1)]) -> dict[str, Any]:
+        return self._app.folders.undo(change_id)
+
+
+class Bridge(_BridgeCore, _FolderMethods):
+    """Methods callable from the frontend. Holds only private references."""
+
+
 EXPOSED_METHODS: frozenset[str] = frozenset(
-    name for name, value in vars(Bridge).items() if not name.startswith("_") and callable(value)
+    name
+    for part in (_BridgeCore, _FolderMethods)
+    for name, value in vars(part).items()
+    if not name.startswith("_") and callable(value)
 )
 
 

@@ -74,6 +74,7 @@ def run_window(
         min_size=(640, 480),
         text_select=True,
     )
+    app.folders.picker = lambda: _pick_folder(window)
     if single_instance is not None:
         single_instance.listen(on_focus=lambda: _bring_to_front(window))
     outcome = SelfTestOutcome()
@@ -88,6 +89,13 @@ def run_window(
         stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
         print(outcome.report, file=stream, flush=True)
     return outcome.exit_code
+
+
+def _pick_folder(window: Any) -> str | None:
+    import webview
+
+    chosen = window.create_file_dialog(webview.FileDialog.FOLDER)
+    return chosen[0] if chosen else None
 
 
 def _bring_to_front(window: Any) -> None:

@@ -110,6 +110,13 @@ class Profile(_Strict):
 PresetName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
+class FolderGrant(_Strict):
+    """A folder the assistant's tools may use: read-only, or read and change."""
+
+    path: str = Field(min_length=1, max_length=4096)
+    mode: Literal["ro", "rw"] = "ro"
+
+
 class AppSettings(_Strict):
     version: int = 1
     selected_model: str | None = Field(None, description="Model id; None is the bundled model")
@@ -119,6 +126,7 @@ class AppSettings(_Strict):
     overflow: Literal["trim_oldest", "stop"] = "trim_oldest"
     model_profiles: dict[str, Profile] = Field(default_factory=dict)
     presets: dict[PresetName, Profile] = Field(default_factory=dict)
+    grants: list[FolderGrant] = Field(default_factory=list)
 
     def profile_for(self, model_id: str) -> Profile:
         return self.model_profiles.get(model_id) or Profile(

@@ -44,6 +44,7 @@ export async function connect() {
     send = pywebviewTransport();
   }
   return {
+    transport: token ? "http" : "desktop",
     async call(method, params) {
       const reply = await send(method, params);
       if (!reply || !reply.ok) {

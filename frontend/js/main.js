@@ -4,6 +4,7 @@ import { connect } from "./api.js";
 import { ChatView } from "./chat.js";
 import { confirmDialog, promptDialog } from "./dialog.js";
 import { EventStream } from "./events.js";
+import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { SettingsPane } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { StatusLine } from "./status.js";
@@ -26,6 +27,8 @@ class App {
       onSaved: () => this.notifyBriefly("Settings saved. The model reloads if its context changed."),
     });
     this.input = $("composer-input");
+    this.folders = new FoldersDialog(api, { desktop: api.transport === "desktop" });
+    this.activity = new ActivityDialog(api);
   }
 
   async start() {
@@ -62,6 +65,12 @@ class App {
     $("new-chat-button").addEventListener("click", () => this.newChat());
     $("rename-button").addEventListener("click", () => this.rename());
     $("delete-button").addEventListener("click", () => this.remove());
+    $("folders-button").addEventListener("click", () => {
+      this.folders.open().catch((error) => this.notify(error.message));
+    });
+    $("activity-button").addEventListener("click", () => {
+      this.activity.open().catch((error) => this.notify(error.message));
+    });
     $("settings-button").addEventListener("click", () => {
       this.settings.open().catch((error) => this.notify(error.message));
     });

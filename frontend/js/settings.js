@@ -197,7 +197,7 @@ export class SettingsPane {
     if (!preset) return;
     this.fill(preset);
     this.schedulePreview();
-    this.message("Preset applied: press Save to use it.");
+    this.message("Preset applied: press Save to use it.", false);
   }
 
   async savePreset() {
@@ -212,7 +212,7 @@ export class SettingsPane {
       this.renderPresets();
       $(this.dialog, "preset-select").value = name;
       $(this.dialog, "preset-name").value = "";
-      this.message(`Preset “${name}” saved.`);
+      this.message(`Preset “${name}” saved.`, false);
     } catch (error) {
       if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
       else this.message(error.message);
@@ -227,13 +227,15 @@ export class SettingsPane {
       const { [name]: _removed, ...rest } = this.data.presets;
       this.data = { ...this.data, presets: rest };
       this.renderPresets();
-      this.message(`Preset “${name}” deleted.`);
+      this.message(`Preset “${name}” deleted.`, false);
     } catch (error) {
       this.message(error.message);
     }
   }
 
-  message(text) {
-    $(this.dialog, "settings-message").textContent = text;
+  message(text, error = true) {
+    const line = $(this.dialog, "settings-message");
+    line.textContent = text;
+    line.classList.toggle("error", error);
   }
 }

@@ -14,16 +14,21 @@ def bridge(app):
 
 def test_method_list_is_explicit():
     assert sorted(EXPOSED_METHODS) == [
+        "add_grant",
         "app_info",
+        "choose_folder",
         "create_conversation",
         "delete_conversation",
         "delete_preset",
         "get_conversation",
         "get_status",
+        "list_activity",
         "list_conversations",
+        "list_grants",
         "list_models",
         "poll_events",
         "preview_profile",
+        "remove_grant",
         "rename_conversation",
         "retry_reply",
         "save_preset",
@@ -31,6 +36,7 @@ def test_method_list_is_explicit():
         "send_message",
         "settings_pane",
         "stop_generation",
+        "undo_change",
     ]
 
 

@@ -6,6 +6,7 @@ scripts exercise exactly the path the model's calls take.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -145,4 +146,4 @@ class ToolRunner:
 def _summary(output: dict[str, Any]) -> str:
     brief = {k: v for k, v in output.items() if k not in ("content", "entries", "matches", "diff")}
     counts = {k: len(v) for k, v in output.items() if k in ("entries", "matches")}
-    return str({**brief, **counts})[:500]
+    return json.dumps({**brief, **counts}, ensure_ascii=False)[:500]

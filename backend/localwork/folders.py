@@ -1,0 +1,95 @@
+"""Folder grants kept in settings, and the sandbox and tools they give, for the whole app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from localwork.errors import InvalidRequest, NotFound
+from localwork.paths import AppPaths
+from localwork.sandbox.fs import Sandbox, SandboxDenied
+from localwork.sandbox.grants import Grant
+from localwork.settings import FolderGrant, SettingsStore
+from localwork.tools.audit import AuditLog
+from localwork.tools.runner import ToolRunner
+from localwork.tools.undo import undo_change
+
+log = logging.getLogger(__name__)
+
+FolderPicker = Callable[[], str | None]
+
+
+class Folders:
+    def __init__(self, settings: SettingsStore, paths: AppPaths, audit: AuditLog) -> None:
+        self._settings = settings
+        self._paths = paths
+        self._audit = audit
+        self.picker: FolderPicker | None = None  # the native dialog, in the desktop window
+
+    def list(self) -> list[dict[str, Any]]:
+        return [
+            {**grant.model_dump(), "exists": Path(grant.path).is_dir()}
+            for grant in self._settings.current.grants
+        ]
+
+    def add(self, path: str, mode: Literal["ro", "rw"]) -> list[dict[str, Any]]:
+        """Grant a folder (or change its mode).
+
+        Raises:
+            InvalidRequest: it is not a folder, or it holds the app's own data.
+        """
+        grant = Grant.of(path, writable=mode == "rw")
+        for owned in self._paths.owned_roots():
+            owned = owned.resolve()
+            if grant.root == owned or owned in grant.root.parents:
+                raise InvalidRequest(
+                    f"{grant.root} holds LocalWork Hero's own data and cannot be granted"
+                )
+        kept = [g for g in self._settings.current.grants if Path(g.path) != grant.root]
+        entry = FolderGrant(path=str(grant.root), mode=mode)
+        self._settings.update({"grants": [g.model_dump() for g in [*kept, entry]]})
+        return self.list()
+
+    def remove(self, path: str) -> list[dict[str, Any]]:
+        grants = self._settings.current.grants
+        kept = [g for g in grants if g.path != path]
+        if len(kept) == len(grants):
+            raise NotFound(f"{path} is not a granted folder.")
+        self._settings.update({"grants": [g.model_dump() for g in kept]})
+        return self.list()
+
+    def choose(self) -> str | None:
+        if self.picker is None:
+            raise InvalidRequest("There is no folder dialog here; type the folder's path.")
+        return self.picker()
+
+    def sandbox(self) -> Sandbox:
+        """The grants as they are now: a change takes effect at the next tool call."""
+        grants = []
+        for entry in self._settings.current.grants:
+            try:
+                grants.append(Grant.of(entry.path, writable=entry.mode == "rw"))
+            except InvalidRequest as error:
+                log.warning("skipping a granted folder that is gone: %s", error.message)
+        return Sandbox(grants, protected=self._paths.owned_roots())
+
+    def tool_runner(self) -> ToolRunner:
+        return ToolRunner(self.sandbox(), self._audit, self._paths.backups_dir)
+
+    def activity(self, limit: int) -> list[dict[str, Any]]:
+        calls = self._audit.calls()[-limit:]
+        changes = self._audit.changes()
+        for call in calls:
+            call["changes"] = [c for c in changes if c["call_id"] == call["id"]]
+        return list(reversed(calls))
+
+    def undo(self, change_id: int) -> dict[str, Any]:
+        try:
+            return undo_change(self.sandbox(), self._audit, change_id)
+        except SandboxDenied as denied:
+            raise SandboxDenied(
+                f"Undo works only inside folders granted with \"Read and change\": grant the "
+                f"folder in Folders, then try again ({denied.message})."
+            ) from None

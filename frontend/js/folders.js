@@ -1,0 +1,159 @@
+// The Folders dialog (grants) and the Activity dialog (audit log with undo).
+
+const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
+
+function element(tag, className, text = "") {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+export class FoldersDialog {
+  constructor(api, { desktop }) {
+    this.api = api;
+    this.dialog = document.querySelector('[data-testid="folders-dialog"]');
+    $(this.dialog, "grant-browse").hidden = !desktop;
+    $(this.dialog, "grant-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.add();
+    });
+    $(this.dialog, "grant-browse").addEventListener("click", () => this.browse());
+    $(this.dialog, "folders-close").addEventListener("click", () => this.dialog.close());
+  }
+
+  async open() {
+    this.render(await this.api.call("list_grants"));
+    this.message("");
+    this.dialog.showModal();
+    $(this.dialog, "grant-path").focus();
+  }
+
+  render(grants) {
+    const list = $(this.dialog, "grant-list");
+    list.replaceChildren();
+    $(this.dialog, "grant-list-empty").hidden = grants.length > 0;
+    for (const grant of grants) {
+      const item = element("li", "grant");
+      item.dataset.testid = "grant-item";
+      const path = element("span", "grant-path", grant.path);
+      const mode = element("span", `badge ${grant.mode}`, grant.mode === "rw" ? "read and change" : "read only");
+      item.append(path, mode);
+      if (!grant.exists) item.append(element("span", "badge missing", "missing"));
+      const revoke = element("button", "secondary", "Revoke");
+      revoke.type = "button";
+      revoke.setAttribute("aria-label", `Revoke ${grant.path}`);
+      revoke.addEventListener("click", () => this.revoke(grant.path));
+      item.append(revoke);
+      list.append(item);
+    }
+  }
+
+  async add() {
+    const path = $(this.dialog, "grant-path").value.trim();
+    if (!path) return this.message("Type or choose a folder first.", true);
+    try {
+      this.render(await this.api.call("add_grant", { path, mode: $(this.dialog, "grant-mode").value }));
+      $(this.dialog, "grant-path").value = "";
+      this.message(`Granted ${path}.`);
+    } catch (error) {
+      this.message(error.message, true);
+    }
+  }
+
+  async browse() {
+    try {
+      const { path } = await this.api.call("choose_folder");
+      if (path) $(this.dialog, "grant-path").value = path;
+    } catch (error) {
+      this.message(error.message, true);
+    }
+  }
+
+  async revoke(path) {
+    try {
+      this.render(await this.api.call("remove_grant", { path }));
+      this.message(`Revoked ${path}: the assistant can no longer reach it.`);
+    } catch (error) {
+      this.message(error.message, true);
+    }
+  }
+
+  message(text, error = false) {
+    const line = $(this.dialog, "grant-message");
+    line.textContent = text;
+    line.classList.toggle("error", error);
+  }
+}
+
+const KIND_WORDS = {
+  created: "created", overwritten: "changed", deleted: "deleted", moved: "moved",
+  folder: "created folder", deleted_folder: "deleted folder",
+};
+
+export class ActivityDialog {
+  constructor(api) {
+    this.api = api;
+    this.dialog = document.querySelector('[data-testid="activity-dialog"]');
+    $(this.dialog, "activity-close").addEventListener("click", () => this.dialog.close());
+  }
+
+  async open() {
+    await this.refresh();
+    this.message("");
+    this.dialog.showModal();
+  }
+
+  async refresh() {
+    const calls = await this.api.call("list_activity", { limit: 200 });
+    const list = $(this.dialog, "activity-list");
+    list.replaceChildren();
+    $(this.dialog, "activity-empty").hidden = calls.length > 0;
+    for (const call of calls) {
+      const item = element("li", `activity ${call.ok ? "ok" : "failed"}`);
+      item.dataset.testid = "activity-item";
+      const when = new Date(call.created_at * 1000).toLocaleString();
+      item.append(
+        element("span", "activity-tool", call.tool),
+        element("span", "badge", call.decision),
+        element("span", "activity-when", when),
+        element("p", "activity-summary", call.summary),
+      );
+      for (const change of call.changes) item.append(this.changeRow(change));
+      list.append(item);
+    }
+  }
+
+  changeRow(change) {
+    const row = element("div", "activity-change");
+    const words = `${KIND_WORDS[change.kind] ?? change.kind} ${change.path}` +
+      (change.other_path ? ` → ${change.other_path}` : "");
+    row.append(element("span", "", words));
+    if (change.undone_at) {
+      row.append(element("span", "badge", "undone"));
+    } else {
+      const undo = element("button", "secondary", "Undo");
+      undo.type = "button";
+      undo.setAttribute("aria-label", `Undo: ${words}`);
+      undo.addEventListener("click", () => this.undo(change.id));
+      row.append(undo);
+    }
+    return row;
+  }
+
+  async undo(changeId) {
+    try {
+      await this.api.call("undo_change", { change_id: changeId });
+      await this.refresh();
+      this.message("Undone.");
+    } catch (error) {
+      this.message(error.message, true);
+    }
+  }
+
+  message(text, error = false) {
+    const line = $(this.dialog, "activity-message");
+    line.textContent = text;
+    line.classList.toggle("error", error);
+  }
+}
