@@ -90,6 +90,6 @@ class Folders:
             return undo_change(self.sandbox(), self._audit, change_id)
         except SandboxDenied as denied:
             raise SandboxDenied(
-                f"Undo works only inside folders granted with \"Read and change\": grant the "
+                f'Undo works only inside folders granted with "Read and change": grant the '
                 f"folder in Folders, then try again ({denied.message})."
             ) from None

@@ -212,13 +212,19 @@ class ModelRuntime:
         max_tokens: int,
         sampling: dict[str, Any],
         on_token: Callable[[str], None],
+        *,
+        grammar: dict[str, Any] | None = None,
+        stop: list[str] | None = None,
     ) -> dict[str, Any]:
+        """Write a reply. ``grammar`` (a JSON schema) constrains it to matching JSON;
+        generation ends at the first ``stop`` string, which is not shown."""
         client = self._ready_client()
-        result = client.call(
-            protocol.OP_GENERATE,
-            {"prompt": prompt, "max_tokens": max_tokens, "sampling": sampling},
-            on_token=on_token,
-        )
+        request = {"prompt": prompt, "max_tokens": max_tokens, "sampling": sampling}
+        if grammar is not None:
+            request["grammar"] = grammar
+        if stop:
+            request["stop"] = stop
+        result = client.call(protocol.OP_GENERATE, request, on_token=on_token)
         with self._changed:
             self._last_stats = result
         return result

@@ -7,6 +7,7 @@ its pipe close, tells the user and starts a new worker.
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import queue
 import random
@@ -45,6 +46,7 @@ class Worker:
         self._cancel = threading.Event()
         self._current_id: int | None = None
         self._abort_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
+        self._grammars: dict[str, Any] = {}  # compiled JSON-schema grammars, by schema
 
     # --- called from the stdin reader thread ---------------------------------------------
     def cancel(self, request_id: int | None) -> None:
@@ -158,6 +160,7 @@ class Worker:
         from llama_cpp import llama_vocab_is_eog
 
         generated, first_token_at, stop_reason = 0, None, "length"
+        stops = StopMatcher(message.get("stop") or [])
         stream_out = _TextStream(
             lambda text: self._out.send(
                 {"id": request_id, "event": protocol.EVENT_TOKEN, "text": text}
@@ -170,6 +173,7 @@ class Worker:
             top_k=int(sampling["top_k"]),
             min_p=float(sampling["min_p"]),
             repeat_penalty=float(sampling["repeat_penalty"]),
+            grammar=self._grammar(message.get("grammar")),
         )
         for token in self._until_aborted(stream):
             first_token_at = first_token_at or time.perf_counter()
@@ -177,7 +181,10 @@ class Worker:
                 stop_reason = "eos"
                 break
             generated += 1
-            stream_out.add(decoder.decode(llm.detokenize([token])))
+            stream_out.add(stops.feed(decoder.decode(llm.detokenize([token]))))
+            if stops.matched is not None:
+                stop_reason = "stop"
+                break
             if self._cancel.is_set():
                 stop_reason = "cancelled"
                 break
@@ -185,9 +192,26 @@ class Worker:
                 break
         if self._cancel.is_set():
             stop_reason = "cancelled"
-        stream_out.add(decoder.decode(b"", final=True))
+        if stops.matched is None:
+            stream_out.add(stops.feed(decoder.decode(b"", final=True)) + stops.flush())
         stream_out.flush()
-        return _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
+        stats = _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
+        return {**stats, "stop_text": stops.matched}
+
+    def _grammar(self, schema: dict[str, Any] | None) -> Any:
+        """A grammar that only lets the model write JSON matching ``schema`` (cached)."""
+        if schema is None:
+            return None
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            try:
+                self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+            except (ValueError, RuntimeError) as error:
+                problem = f"the tool schemas cannot be turned into a grammar: {error}"
+                raise InvalidRequest(problem) from None
+        return self._grammars[key]
 
     def _until_aborted(self, stream: Iterator[int]) -> Iterator[int]:
         """Yield tokens; a decode aborted by Stop ends the stream instead of failing it."""
@@ -221,6 +245,43 @@ class Worker:
             if self._cancel.is_set():
                 raise Cancelled
         return cached
+
+
+class StopMatcher:
+    """Finds stop strings in streamed text, holding back what could be the start of one."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self._stops = [stop for stop in stops if stop]
+        self._held = ""
+        self.matched: str | None = None
+
+    def feed(self, text: str) -> str:
+        """Take new text; return the part that is safe to show."""
+        self._held += text
+        for stop in self._stops:
+            at = self._held.find(stop)
+            if at >= 0:
+                self.matched = stop
+                safe, self._held = self._held[:at], ""
+                return safe
+        keep = max((_overlap(self._held, stop) for stop in self._stops), default=0)
+        safe, self._held = (
+            self._held[: len(self._held) - keep],
+            self._held[len(self._held) - keep :],
+        )
+        return safe
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return held
+
+
+def _overlap(text: str, stop: str) -> int:
+    """Length of the longest end of ``text`` that is a beginning of ``stop``."""
+    for size in range(min(len(text), len(stop) - 1), 0, -1):
+        if stop.startswith(text[-size:]):
+            return size
+    return 0
 
 
 class _TextStream:

@@ -1,0 +1,140 @@
+"""Reading tool calls out of a model's reply, in the formats of the catalog's families.
+
+- Hermes / Qwen:  <tool_call>{"name": ..., "arguments": {...}}</tool_call>   (one or more)
+- Mistral:        [TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...]
+- Llama 3.x:      <|python_tag|>{"name": ..., "parameters": {...}}   or a reply that is just
+                  {"name": ..., "parameters": {...}}
+- Generic:        a JSON object with "name" and "arguments"/"parameters", bare or in a
+                  ```json fence, anywhere in the text (small models wander between formats)
+
+A call that cannot be read becomes a ``ParsedCall`` with a ``problem`` to send back to the
+model, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from localwork.tools.base import Tool
+
+CALL_MARKERS = ("<tool_call>", "[TOOL_CALLS]", "<|python_tag|>")
+_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+_FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class ParsedCall:
+    name: str | None
+    arguments: dict[str, Any] | None
+    raw: str
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    text: str  # what the reply says, without the tool-call markup
+    calls: list[ParsedCall]
+
+
+def parse_reply(reply: str) -> ParsedReply:
+    if "<tool_call>" in reply:
+        calls = [_call_from_json(match.group(1)) for match in _HERMES.finditer(reply)]
+        return ParsedReply(_HERMES.sub("", reply).strip(), calls)
+    if "[TOOL_CALLS]" in reply:
+        before, _, payload = reply.partition("[TOOL_CALLS]")
+        return ParsedReply(before.strip(), _calls_from_payload(payload))
+    if "<|python_tag|>" in reply:
+        before, _, payload = reply.partition("<|python_tag|>")
+        return ParsedReply(before.strip(), _calls_from_payload(payload))
+    return _generic(reply)
+
+
+def _calls_from_payload(payload: str) -> list[ParsedCall]:
+    """One JSON object, a JSON list of them, or objects separated by ';' (Llama 3.1)."""
+    text = payload.strip().removesuffix("<|eom_id|>").removesuffix("<|eot_id|>").strip()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        parts = [part for part in text.split(";") if part.strip()]
+        if len(parts) > 1:
+            return [_call_from_json(part) for part in parts]
+        return [_call_from_json(text)]
+    items = value if isinstance(value, list) else [value]
+    return [_call_from_value(item, json.dumps(item)) for item in items]
+
+
+def _generic(reply: str) -> ParsedReply:
+    calls, spans = [], []
+    for fence in _FENCE.finditer(reply):
+        call = _call_from_json(fence.group(1))
+        if call.name is not None:
+            calls.append(call)
+            spans.append(fence.span())
+    if not calls:
+        index = reply.find("{")
+        while index >= 0:
+            try:
+                value, end = _DECODER.raw_decode(reply, index)
+            except json.JSONDecodeError:
+                index = reply.find("{", index + 1)
+                continue
+            if isinstance(value, dict) and _looks_like_call(value):
+                calls.append(_call_from_value(value, reply[index:end]))
+                spans.append((index, end))
+            index = reply.find("{", end)
+    text = reply
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return ParsedReply(text.strip(), calls)
+
+
+def _looks_like_call(value: dict[str, Any]) -> bool:
+    inner = value.get("function") if isinstance(value.get("function"), dict) else value
+    return isinstance(inner.get("name"), str) and ("arguments" in inner or "parameters" in inner)
+
+
+def _call_from_json(raw: str) -> ParsedCall:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        return ParsedCall(None, None, raw, f"the tool call is not valid JSON ({error.msg})")
+    return _call_from_value(value, raw)
+
+
+def _call_from_value(value: Any, raw: str) -> ParsedCall:
+    if isinstance(value, dict) and isinstance(value.get("function"), dict):
+        value = value["function"]  # OpenAI style {"type": "function", "function": {...}}
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return ParsedCall(None, None, raw, 'a tool call needs a "name" and "arguments"')
+    arguments = value.get("arguments", value.get("parameters", {}))
+    if isinstance(arguments, str):  # some models send the arguments as a JSON string
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError as error:
+            return ParsedCall(
+                value["name"], None, raw, f"the arguments are not valid JSON ({error.msg})"
+            )
+    if not isinstance(arguments, dict):
+        return ParsedCall(value["name"], None, raw, "the arguments must be a JSON object")
+    return ParsedCall(value["name"], arguments, raw)
+
+
+def call_schema(tools: dict[str, Tool]) -> dict[str, Any]:
+    """A JSON schema that only well-formed calls of these tools satisfy (for a grammar)."""
+    return {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"const": name},
+                    "arguments": tool.schema()["function"]["parameters"],
+                },
+                "required": ["name", "arguments"],
+            }
+            for name, tool in sorted(tools.items())
+        ]
+    }
