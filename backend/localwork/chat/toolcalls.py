@@ -123,18 +123,31 @@ def _call_from_value(value: Any, raw: str) -> ParsedCall:
     return ParsedCall(value["name"], arguments, raw)
 
 
+# String arguments that hold file content may be long; the rest (paths, patterns) are short,
+# and a cap stops a small model that loops inside a string.
+_LONG_TEXT = {"content", "new_text", "old_text"}
+_SHORT_TEXT_MAX = 256
+
+
+def call_grammar(tools: dict[str, Tool]) -> dict[str, Any]:
+    """The engine's grammar request: only well-formed calls of these tools, name first
+    (so the model picks the tool before its arguments)."""
+    return {"schema": call_schema(tools), "property_order": ["name", "arguments"]}
+
+
 def call_schema(tools: dict[str, Tool]) -> dict[str, Any]:
-    """A JSON schema that only well-formed calls of these tools satisfy (for a grammar)."""
-    return {
-        "anyOf": [
+    """A JSON schema that only well-formed calls of these tools satisfy."""
+    options = []
+    for name, tool in sorted(tools.items()):
+        parameters = tool.schema()["function"]["parameters"]
+        for key, prop in parameters.get("properties", {}).items():
+            if key not in _LONG_TEXT and "string" in json.dumps(prop) and "maxLength" not in prop:
+                prop["maxLength"] = _SHORT_TEXT_MAX
+        options.append(
             {
                 "type": "object",
-                "properties": {
-                    "name": {"const": name},
-                    "arguments": tool.schema()["function"]["parameters"],
-                },
+                "properties": {"name": {"const": name}, "arguments": parameters},
                 "required": ["name", "arguments"],
             }
-            for name, tool in sorted(tools.items())
-        ]
-    }
+        )
+    return {"anyOf": options}

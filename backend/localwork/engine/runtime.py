@@ -216,8 +216,8 @@ class ModelRuntime:
         grammar: dict[str, Any] | None = None,
         stop: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Write a reply. ``grammar`` (a JSON schema) constrains it to matching JSON;
-        generation ends at the first ``stop`` string, which is not shown."""
+        """Write a reply. ``grammar`` ({"schema", "property_order"}) constrains it to
+        matching JSON; generation ends at the first ``stop`` string, which is not shown."""
         client = self._ready_client()
         request = {"prompt": prompt, "max_tokens": max_tokens, "sampling": sampling}
         if grammar is not None:

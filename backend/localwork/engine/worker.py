@@ -198,16 +198,21 @@ class Worker:
         stats = _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
         return {**stats, "stop_text": stops.matched}
 
-    def _grammar(self, schema: dict[str, Any] | None) -> Any:
-        """A grammar that only lets the model write JSON matching ``schema`` (cached)."""
-        if schema is None:
+    def _grammar(self, request: dict[str, Any] | None) -> Any:
+        """A grammar that only lets the model write JSON matching ``request["schema"]``, with
+        object properties in ``request["property_order"]`` (cached)."""
+        if request is None:
             return None
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps(request, sort_keys=True)
         if key not in self._grammars:
             from llama_cpp import LlamaGrammar
+            from llama_cpp.llama_grammar import json_schema_to_gbnf
 
             try:
-                self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+                rules = json_schema_to_gbnf(
+                    json.dumps(request["schema"]), prop_order=request.get("property_order")
+                )
+                self._grammars[key] = LlamaGrammar.from_string(rules, verbose=False)
             except (ValueError, RuntimeError) as error:
                 problem = f"the tool schemas cannot be turned into a grammar: {error}"
                 raise InvalidRequest(problem) from None
@@ -256,7 +261,9 @@ class StopMatcher:
         self.matched: str | None = None
 
     def feed(self, text: str) -> str:
-        """Take new text; return the part that is safe to show."""
+        """Take new text; return the part that is safe to show (nothing after a stop)."""
+        if self.matched is not None:
+            return ""
         self._held += text
         for stop in self._stops:
             at = self._held.find(stop)
