@@ -41,6 +41,8 @@ class ChatTemplate:
         environment.globals.update(raise_exception=_raise_exception, strftime_now=_strftime_now)
         environment.filters["tojson"] = _tojson
         self.is_model_template = bool(source)
+        # Templates written for tool use read a ``tools`` variable (Qwen, Llama 3.x, Mistral).
+        self.supports_tools = bool(source) and "tools" in source
         try:
             self._template = environment.from_string(source or CHATML_TEMPLATE)
         except TemplateError as error:
@@ -48,11 +50,17 @@ class ChatTemplate:
         self._bos_token = bos_token
         self._eos_token = eos_token
 
-    def render(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+    def render(
+        self,
+        messages: list[dict[str, Any]],
+        add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> str:
         """Raises: ModelError: the template failed on these messages."""
         try:
             return self._template.render(
                 messages=messages,
+                tools=tools,
                 add_generation_prompt=add_generation_prompt,
                 bos_token=self._bos_token,
                 eos_token=self._eos_token,

@@ -1,0 +1,88 @@
+"""Putting tools into a prompt: natively where the model's template supports them, otherwise
+through a generic instruction that uses the Hermes ``<tool_call>`` convention.
+
+Messages use the common chat format: an assistant message may carry ``tool_calls``
+(``[{"name", "arguments"}]``) and a tool's result is a ``{"role": "tool", "name", "content"}``
+message. For templates without tool support these are rewritten as plain text turns.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from localwork.chat.template import ChatTemplate
+from localwork.settings import FolderGrant
+
+Message = dict[str, Any]
+
+_GENERIC_INSTRUCTIONS = (
+    "You can call tools to work with the user's files. To call a tool, answer with only:\n"
+    "<tool_call>\n"
+    '{"name": "<tool name>", "arguments": {<arguments as JSON>}}\n'
+    "</tool_call>\n"
+    "The result comes back inside <tool_response></tool_response>. When you have what you "
+    "need, answer the user in plain text."
+)
+
+
+def folders_line(grants: list[FolderGrant]) -> str:
+    if not grants:
+        return (
+            "No folders are shared with you, so you cannot read or change files; if the user "
+            "asks, tell them to add a folder under Folders."
+        )
+    described = "; ".join(
+        f"{grant.path} ({'read and change' if grant.mode == 'rw' else 'read only'})"
+        for grant in grants
+    )
+    return f"You may use only these folders: {described}. Relative paths start in the first one."
+
+
+def render_with_tools(
+    template: ChatTemplate,
+    messages: list[Message],
+    tools: list[dict[str, Any]],
+    grants: list[FolderGrant],
+) -> str:
+    """The prompt for the next assistant turn, with tools offered the model's own way."""
+    system, rest = _split_system(messages)
+    system = f"{system}\n\n{folders_line(grants)}".strip()
+    if template.supports_tools:
+        return template.render([{"role": "system", "content": system}, *rest], tools=tools)
+    catalogue = "\n".join(
+        f"- {tool['function']['name']}: {tool['function']['description']} "
+        f"Arguments: {json.dumps(tool['function']['parameters'].get('properties', {}))}"
+        for tool in tools
+    )
+    system = f"{system}\n\n{_GENERIC_INSTRUCTIONS}\n\nTools:\n{catalogue}"
+    return template.render([{"role": "system", "content": system}, *_as_plain_turns(rest)])
+
+
+def _split_system(messages: list[Message]) -> tuple[str, list[Message]]:
+    if messages and messages[0]["role"] == "system":
+        return messages[0]["content"], messages[1:]
+    return "", messages
+
+
+def _as_plain_turns(messages: list[Message]) -> list[Message]:
+    """Tool calls and results as text, for templates that know only user and assistant."""
+    turns: list[Message] = []
+    for message in messages:
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            calls = "\n".join(
+                f"<tool_call>\n{json.dumps({'name': c['name'], 'arguments': c['arguments']})}"
+                "\n</tool_call>"
+                for c in message["tool_calls"]
+            )
+            text = f"{message.get('content') or ''}\n{calls}".strip()
+            turns.append({"role": "assistant", "content": text})
+        elif message["role"] == "tool":
+            response = f"<tool_response>\n{message['content']}\n</tool_response>"
+            if turns and turns[-1]["role"] == "user" and "<tool_response>" in turns[-1]["content"]:
+                turns[-1] = {"role": "user", "content": f"{turns[-1]['content']}\n{response}"}
+            else:
+                turns.append({"role": "user", "content": response})
+        else:
+            turns.append({"role": message["role"], "content": message["content"]})
+    return turns

@@ -1,0 +1,54 @@
+"""Tools in prompts: the model's own tool template, and the generic fallback."""
+
+from pathlib import Path
+
+from localwork.chat.template import ChatTemplate
+from localwork.chat.tool_prompt import render_with_tools
+from localwork.chat.toolcalls import parse_reply
+from localwork.models.gguf import read_gguf
+from localwork.models.registry import bundled_model_path
+from localwork.settings import FolderGrant
+from localwork.tools.files import FILE_TOOLS
+
+TEMPLATES = Path(__file__).parents[1] / "fixtures" / "templates"
+TOOLS = [tool.schema() for tool in FILE_TOOLS.values()]
+GRANTS = [FolderGrant(path="/home/me/Downloads", mode="rw")]
+CONVERSATION = [
+    {"role": "system", "content": "You are helpful."},
+    {"role": "user", "content": "What is in Downloads?"},
+    {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"name": "list_directory", "arguments": {"path": "."}}],
+    },
+    {"role": "tool", "name": "list_directory", "content": '{"entries": ["a.pdf"]}'},
+]
+
+
+def test_a_tool_aware_template_gets_the_tools_natively():
+    template = ChatTemplate((TEMPLATES / "qwen2.5.jinja").read_text())
+    assert template.supports_tools
+    prompt = render_with_tools(template, CONVERSATION, TOOLS, GRANTS)
+    assert "# Tools" in prompt and '"name": "read_file"' in prompt
+    assert "You may use only these folders: /home/me/Downloads (read and change)" in prompt
+    assert '<tool_call>\n{"name": "list_directory", "arguments": {"path": "."}}' in prompt
+    assert '<tool_response>\n{"entries": ["a.pdf"]}\n</tool_response>' in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_a_template_without_tools_gets_the_generic_instructions():
+    template = ChatTemplate(read_gguf(bundled_model_path()).chat_template)
+    assert not template.supports_tools  # SmolLM2-135M's ChatML template
+    prompt = render_with_tools(template, CONVERSATION, TOOLS, GRANTS)
+    assert "To call a tool, answer with only:" in prompt
+    assert "- write_file: Create a file" in prompt
+    assert "<|im_start|>user\n<tool_response>" in prompt
+    # The call as the model wrote it can be parsed back.
+    assistant_turn = prompt.split("<|im_start|>assistant\n")[1].split("<|im_end|>")[0]
+    assert parse_reply(assistant_turn).calls[0].name == "list_directory"
+
+
+def test_without_grants_the_model_is_told_it_has_no_files():
+    template = ChatTemplate(None)
+    prompt = render_with_tools(template, CONVERSATION[:2], TOOLS, [])
+    assert "No folders are shared with you" in prompt
