@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from localwork.database import open_database
 from localwork.errors import NotFound
 
 _SCHEMA_VERSION = 1
@@ -45,11 +46,7 @@ class ConversationStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA)
         self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     def close(self) -> None:

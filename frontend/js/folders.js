@@ -2,6 +2,11 @@
 
 const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
 
+function showMessage(line, text, error) {
+  line.textContent = text;
+  line.classList.toggle("error", error);
+}
+
 function element(tag, className, text = "") {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -80,9 +85,7 @@ export class FoldersDialog {
   }
 
   message(text, error = false) {
-    const line = $(this.dialog, "grant-message");
-    line.textContent = text;
-    line.classList.toggle("error", error);
+    showMessage($(this.dialog, "grant-message"), text, error);
   }
 }
 
@@ -152,8 +155,6 @@ export class ActivityDialog {
   }
 
   message(text, error = false) {
-    const line = $(this.dialog, "activity-message");
-    line.textContent = text;
-    line.classList.toggle("error", error);
+    showMessage($(this.dialog, "activity-message"), text, error);
   }
 }

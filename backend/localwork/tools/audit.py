@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from localwork.database import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tool_calls (
@@ -41,10 +42,7 @@ CREATE TABLE IF NOT EXISTS changes (
 class AuditLog:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -391,13 +391,10 @@ def delete_file(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
     located = context.sandbox.locate(args.path)
     context.sandbox.require_writable(located)
     with context.sandbox.parent(located) as dir_fd:
-        info = (
-            os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
-            if _exists(dir_fd, located.name)
-            else None
-        )
-        if info is None:
-            raise PathNotFound(f"no such file or folder: {located.path}")
+        try:
+            info = os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            raise PathNotFound(f"no such file or folder: {located.path}") from None
         if stat.S_ISDIR(info.st_mode):
             try:
                 os.rmdir(located.name, dir_fd=dir_fd)

@@ -9,7 +9,7 @@ from typing import Any
 
 from localwork.atomic import atomic_write_at
 from localwork.errors import NotFound
-from localwork.sandbox.fs import PathNotFound, Sandbox, SandboxDenied
+from localwork.sandbox.fs import Sandbox
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import ToolError
 
@@ -19,7 +19,7 @@ def undo_change(sandbox: Sandbox, audit: AuditLog, change_id: int) -> dict[str, 
 
     Raises:
         NotFound: no such change, or it was undone already.
-        ToolError / SandboxDenied: it cannot be undone safely (the message says why).
+        ToolError, SandboxDenied: it cannot be undone safely (the message says why).
     """
     change = next((c for c in audit.changes() if c["id"] == change_id), None)
     if change is None or change["undone_at"] is not None:
@@ -65,6 +65,3 @@ def _exists(dir_fd: int, name: str) -> bool:
         os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         return True
     return False
-
-
-__all__ = ["PathNotFound", "SandboxDenied", "undo_change"]
