@@ -79,8 +79,8 @@ class Folders:
         return ToolRunner(self.sandbox(), self._audit, self._paths.backups_dir)
 
     def activity(self, limit: int) -> list[dict[str, Any]]:
-        calls = self._audit.calls()[-limit:]
-        changes = self._audit.changes()
+        calls = self._audit.calls(newest=limit)
+        changes = self._audit.changes(since_call=calls[0]["id"]) if calls else []
         for call in calls:
             call["changes"] = [c for c in changes if c["call_id"] == call["id"]]
         return list(reversed(calls))

@@ -192,6 +192,15 @@ def _why_not_opened(
     return f"cannot open {shown}: {error.strerror}"
 
 
+def entry_exists(dir_fd: int, name: str) -> bool:
+    """Whether anything (a link included, not followed) has this name in an open folder."""
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def check_regular(info: os.stat_result, shown: Path) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise SandboxDenied(f"{shown} is a folder, not a file")

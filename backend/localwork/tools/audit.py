@@ -92,14 +92,21 @@ class AuditLog:
             self._db.execute("COMMIT")
         return int(call_id)
 
-    def calls(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+    def calls(
+        self, conversation_id: str | None = None, newest: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Calls in order, all of them or only the ``newest`` few."""
         query = "SELECT * FROM tool_calls"
         params: tuple[Any, ...] = ()
         if conversation_id is not None:
             query += " WHERE conversation_id = ?"
             params = (conversation_id,)
+        query += " ORDER BY id DESC"
+        if newest is not None:
+            query += " LIMIT ?"
+            params = (*params, newest)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+            rows = self._db.execute(query, params).fetchall()[::-1]
         return [
             {
                 **dict(row),
@@ -110,12 +117,18 @@ class AuditLog:
             for row in rows
         ]
 
-    def changes(self, call_id: int | None = None) -> list[dict[str, Any]]:
-        query, params = "SELECT * FROM changes", ()
+    def changes(self, call_id: int | None = None, since_call: int = 0) -> list[dict[str, Any]]:
+        """Changes in order: of one call, or of every call from ``since_call`` on."""
+        query, params = "SELECT * FROM changes WHERE call_id >= ?", (since_call,)
         if call_id is not None:
-            query, params = query + " WHERE call_id = ?", (call_id,)
+            query, params = "SELECT * FROM changes WHERE call_id = ?", (call_id,)
         with self._lock:
             return [dict(row) for row in self._db.execute(query + " ORDER BY id", params)]
+
+    def change(self, change_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM changes WHERE id = ?", (change_id,)).fetchone()
+        return dict(row) if row else None
 
     def mark_undone(self, change_id: int) -> None:
         with self._lock:

@@ -23,6 +23,7 @@ from localwork.sandbox.fs import (
     Sandbox,
     SandboxDenied,
     check_regular,
+    entry_exists,
 )
 from localwork.tools.base import Tool, ToolArguments, ToolError
 
@@ -366,7 +367,7 @@ def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
                 )
                 os.unlink(source.name, dir_fd=source_fd)
             else:
-                if _exists(target_fd, target.name):
+                if entry_exists(target_fd, target.name):
                     raise FileExistsError
                 os.rename(source.name, target.name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
         except FileExistsError:
@@ -377,14 +378,6 @@ def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
         {"kind": "moved", "path": str(source.path), "other_path": str(target.path)}
     )
     return {"moved": str(source.path), "to": str(target.path)}
-
-
-def _exists(dir_fd: int, name: str) -> bool:
-    try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return True
 
 
 def delete_file(context: FileToolContext, args: PathArgument) -> dict[str, Any]:

@@ -98,6 +98,7 @@ class ToolRunner:
                     error="approval required: changing files needs the user's approval",
                 )
             decision = "approved"
+        # What this call changes is collected afresh; _finish records it only when ok.
         self._context.changes.clear()
         self._context.hashes.clear()
         try:
@@ -138,8 +139,6 @@ class ToolRunner:
             hashes=dict(self._context.hashes) if result.ok else {},
             changes=changes,
         )
-        self._context.changes.clear()
-        self._context.hashes.clear()
         return result
 
 

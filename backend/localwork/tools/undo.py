@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 from localwork.atomic import atomic_write_at
 from localwork.errors import NotFound
-from localwork.sandbox.fs import Sandbox
+from localwork.sandbox.fs import Sandbox, entry_exists
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import ToolError
 
@@ -21,7 +20,7 @@ def undo_change(sandbox: Sandbox, audit: AuditLog, change_id: int) -> dict[str, 
         NotFound: no such change, or it was undone already.
         ToolError, SandboxDenied: it cannot be undone safely (the message says why).
     """
-    change = next((c for c in audit.changes() if c["id"] == change_id), None)
+    change = audit.change(change_id)
     if change is None or change["undone_at"] is not None:
         raise NotFound(f"There is no change {change_id} left to undo.")
     located = sandbox.locate(change["path"])
@@ -30,7 +29,7 @@ def undo_change(sandbox: Sandbox, audit: AuditLog, change_id: int) -> dict[str, 
     if kind in ("overwritten", "deleted"):
         previous = Path(change["backup"]).read_bytes()
         with sandbox.parent(located) as dir_fd:
-            if kind == "deleted" and _exists(dir_fd, located.name):
+            if kind == "deleted" and entry_exists(dir_fd, located.name):
                 raise ToolError(f"{located.path} exists again; move it away before undoing")
             atomic_write_at(
                 dir_fd, located.name, previous, None if kind == "overwritten" else 0o644
@@ -42,7 +41,7 @@ def undo_change(sandbox: Sandbox, audit: AuditLog, change_id: int) -> dict[str, 
         moved_to = sandbox.locate(change["other_path"])
         sandbox.require_writable(moved_to)
         with sandbox.parent(moved_to) as from_fd, sandbox.parent(located) as to_fd:
-            if _exists(to_fd, located.name):
+            if entry_exists(to_fd, located.name):
                 raise ToolError(f"{located.path} exists again; move it away before undoing")
             os.rename(moved_to.name, located.name, src_dir_fd=from_fd, dst_dir_fd=to_fd)
     elif kind in ("folder", "deleted_folder"):
@@ -58,10 +57,3 @@ def undo_change(sandbox: Sandbox, audit: AuditLog, change_id: int) -> dict[str, 
         raise ToolError(f"changes of kind {kind!r} cannot be undone")
     audit.mark_undone(change_id)
     return {"undone": change_id, "kind": kind, "path": change["path"]}
-
-
-def _exists(dir_fd: int, name: str) -> bool:
-    with contextlib.suppress(FileNotFoundError):
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        return True
-    return False
