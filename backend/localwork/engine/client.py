@@ -201,14 +201,16 @@ class EngineClient:
         returncode = self._proc.wait()
         self.exit_reason = describe_exit(returncode, self._log_tail())
         self._hello.set()
-        for replies in list(self._pending.values()):
-            replies.put(_DEATH)
         if self._closing:
             log.info("engine worker %s exited (%s)", self._proc.pid, returncode)
-            return
-        log.error("engine worker %s died: %s", self._proc.pid, self.exit_reason)
-        if self._on_exit:
-            self._on_exit(self.exit_reason)
+        else:
+            log.error("engine worker %s died: %s", self._proc.pid, self.exit_reason)
+            # The owner hears first, so a caller woken below already sees the new state
+            # (restarting, or the error) rather than a stale "ready".
+            if self._on_exit:
+                self._on_exit(self.exit_reason)
+        for replies in list(self._pending.values()):
+            replies.put(_DEATH)
 
     def _log_tail(self) -> str:
         try:
