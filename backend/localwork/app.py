@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from localwork.chat.agent import AgentLoop
+from localwork.chat.approvals import ApprovalGate
 from localwork.chat.service import ChatService
 from localwork.engine.runtime import ModelRuntime
 from localwork.events import EventBus
@@ -30,10 +32,12 @@ class App:
         self.runtime = ModelRuntime(
             self.registry, self.settings, self.events, paths.engine_log_file
         )
-        self.chat = ChatService(self.store, self.settings, self.runtime, self.events)
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         self.audit = AuditLog(paths.audit_file)
         self.folders = Folders(self.settings, paths, self.audit)
+        approvals = ApprovalGate()
+        agent = AgentLoop(self.runtime, self.settings, self.folders, approvals, self.events)
+        self.chat = ChatService(self.store, self.runtime, self.events, agent, approvals)
         # Set on the frontend's first bridge call: the self-test waits for it.
         self.frontend_connected = threading.Event()
 

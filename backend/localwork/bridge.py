@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, ValidationError, validate_call
 
 from localwork import APP_NAME, __version__
 from localwork.app import App
+from localwork.chat.approvals import Decision
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.settings import PresetName, describe_validation_error
 from localwork.store import TITLE_MAX
@@ -21,6 +22,7 @@ from localwork.store import TITLE_MAX
 log = logging.getLogger(__name__)
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+CallId = Annotated[str, StringConstraints(pattern=r"^call[0-9a-f]{8}$")]
 ModelId = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 FolderPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
@@ -84,6 +86,7 @@ class _BridgeCore:
     def delete_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
         self._app.chat.stop(conversation_id)
         self._app.store.delete_conversation(conversation_id)
+        self._app.chat.approvals.forget(conversation_id)
         return {"deleted": conversation_id}
 
     @_validated
@@ -154,21 +157,47 @@ class _FolderMethods:
         return {"path": self._app.folders.choose()}
 
     @_validated
-    def list_activity(self, limit: Annotated[int, Field(ge=1, le=1000)] = 200) -> list[dict]:
-        return self._app.folders.activity(limit)
+    def list_activity(
+        self,
+        limit: Annotated[int, Field(ge=1, le=1000)] = 200,
+        conversation_id: ConversationId | None = None,
+    ) -> list[dict]:
+        return self._app.folders.activity(limit, conversation_id)
 
     @_validated
     def undo_change(self, change_id: Annotated[int, Field(ge=1)]) -> dict[str, Any]:
         return self._app.folders.undo(change_id)
 
 
-class Bridge(_BridgeCore, _FolderMethods):
+class _ToolUseMethods:
+    """How the assistant may use tools in a conversation, and the user's approvals."""
+
+    _app: App
+
+    @_validated
+    def set_tool_mode(
+        self, conversation_id: ConversationId, mode: Literal["off", "auto", "required"]
+    ) -> dict[str, Any]:
+        return self._app.store.set_tool_mode(conversation_id, mode)
+
+    @_validated
+    def answer_tool_call(
+        self,
+        conversation_id: ConversationId,
+        call_id: CallId,
+        answer: Literal["once", "conversation", "deny"],
+        reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = "",
+    ) -> dict[str, Any]:
+        return self._app.chat.decide(conversation_id, call_id, Decision(answer, reason))
+
+
+class Bridge(_BridgeCore, _FolderMethods, _ToolUseMethods):
     """Methods callable from the frontend. Holds only private references."""
 
 
 EXPOSED_METHODS: frozenset[str] = frozenset(
     name
-    for part in (_BridgeCore, _FolderMethods)
+    for part in (_BridgeCore, _FolderMethods, _ToolUseMethods)
     for name, value in vars(part).items()
     if not name.startswith("_") and callable(value)
 )

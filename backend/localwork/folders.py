@@ -27,6 +27,13 @@ class Folders:
         self._paths = paths
         self._audit = audit
         self.picker: FolderPicker | None = None  # the native dialog, in the desktop window
+        # Grants for this run only, instead of the saved ones (the command line's --grant).
+        self.session_grants: list[FolderGrant] | None = None
+
+    def grants(self) -> list[FolderGrant]:
+        if self.session_grants is not None:
+            return self.session_grants
+        return self._settings.current.grants
 
     def list(self) -> list[dict[str, Any]]:
         return [
@@ -68,7 +75,7 @@ class Folders:
     def sandbox(self) -> Sandbox:
         """The grants as they are now: a change takes effect at the next tool call."""
         grants = []
-        for entry in self._settings.current.grants:
+        for entry in self.grants():
             try:
                 grants.append(Grant.of(entry.path, writable=entry.mode == "rw"))
             except InvalidRequest as error:
@@ -78,8 +85,8 @@ class Folders:
     def tool_runner(self) -> ToolRunner:
         return ToolRunner(self.sandbox(), self._audit, self._paths.backups_dir)
 
-    def activity(self, limit: int) -> list[dict[str, Any]]:
-        calls = self._audit.calls(newest=limit)
+    def activity(self, limit: int, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        calls = self._audit.calls(conversation_id, newest=limit)
         changes = self._audit.changes(since_call=calls[0]["id"]) if calls else []
         for call in calls:
             call["changes"] = [c for c in changes if c["call_id"] == call["id"]]

@@ -98,6 +98,9 @@ class GenerationSettings(_Strict):
     max_tokens: int = Field(1024, ge=1, le=32768, description="Longest reply, in tokens")
     seed: int = Field(-1, ge=-1, description="-1 picks a random seed per reply")
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=16_000)
+    max_tool_rounds: int = Field(
+        10, ge=1, le=50, description="Tool calls the assistant may make for one message"
+    )
 
 
 class Profile(_Strict):

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from localwork.database import open_database
-from localwork.errors import NotFound
+from localwork.errors import InvalidRequest, NotFound
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id          TEXT PRIMARY KEY,
@@ -32,6 +32,13 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
 """
 
+# Columns added after the first release, created on open when an older file lacks them.
+_ADDED_COLUMNS = {
+    # How the assistant may use tools here: "off", "auto" (when it decides) or "required".
+    "tool_mode": "TEXT NOT NULL DEFAULT 'auto'",
+}
+TOOL_MODES = ("off", "auto", "required")
+
 DEFAULT_TITLE = "New chat"
 TITLE_MAX = 200
 
@@ -47,6 +54,10 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = open_database(path, _SCHEMA)
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(conversations)")}
+        for column, definition in _ADDED_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE conversations ADD COLUMN {column} {definition}")
         self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -82,9 +93,17 @@ class ConversationStore:
         return dict(row)
 
     def rename_conversation(self, conversation_id: str, title: str) -> dict[str, Any]:
-        with self._lock:
+        return self._set_column(conversation_id, "title", title)
+
+    def set_tool_mode(self, conversation_id: str, mode: str) -> dict[str, Any]:
+        if mode not in TOOL_MODES:
+            raise InvalidRequest(f"Tool use must be one of {', '.join(TOOL_MODES)}.")
+        return self._set_column(conversation_id, "tool_mode", mode)
+
+    def _set_column(self, conversation_id: str, column: str, value: Any) -> dict[str, Any]:
+        with self._lock:  # column names come from this module only, never from a caller
             cursor = self._db.execute(
-                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+                f"UPDATE conversations SET {column} = ? WHERE id = ?", (value, conversation_id)
             )
         if cursor.rowcount == 0:
             raise NotFound(f"Conversation {conversation_id} does not exist (it may be deleted).")

@@ -22,6 +22,8 @@ export const FIELDS = [
   ["sampling", "generation.seed", "Seed (-1: random)", "int", { min: -1 }],
   ["replies", "generation.max_tokens", "Longest reply (tokens)", "int", { min: 1 }],
   ["replies", "generation.system_prompt", "System prompt", "long-text", { rows: 3 }],
+  ["replies", "generation.max_tool_rounds", "Tool calls per message (at most)", "int", { min: 1, max: 50 },
+    "When the assistant works on files, it stops after this many tool calls."],
 ];
 
 function element(tag, attributes = {}, text = "") {

@@ -15,6 +15,7 @@ def bridge(app):
 def test_method_list_is_explicit():
     assert sorted(EXPOSED_METHODS) == [
         "add_grant",
+        "answer_tool_call",
         "app_info",
         "choose_folder",
         "create_conversation",
@@ -34,6 +35,7 @@ def test_method_list_is_explicit():
         "save_preset",
         "save_profile",
         "send_message",
+        "set_tool_mode",
         "settings_pane",
         "stop_generation",
         "undo_change",

@@ -5,6 +5,7 @@ from pathlib import Path
 from localwork.chat.template import ChatTemplate
 from localwork.chat.tool_prompt import render_with_tools
 from localwork.chat.toolcalls import parse_reply
+from localwork.chat.turns import call_turn
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import bundled_model_path
 from localwork.settings import FolderGrant
@@ -19,9 +20,14 @@ CONVERSATION = [
     {
         "role": "assistant",
         "content": "",
-        "tool_calls": [{"name": "list_directory", "arguments": {"path": "."}}],
+        "tool_calls": [call_turn("call00001", "list_directory", {"path": "."})],
     },
-    {"role": "tool", "name": "list_directory", "content": '{"entries": ["a.pdf"]}'},
+    {
+        "role": "tool",
+        "tool_call_id": "call00001",
+        "name": "list_directory",
+        "content": '{"entries": ["a.pdf"]}',
+    },
 ]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from localwork.errors import ContextOverflow
 
-Message = dict[str, str]
+Message = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def fit_conversation(
 ) -> BudgetedPrompt:
     """Render the longest suffix of ``history`` that fits, keeping the system prompt.
 
-    ``history`` ends with the newest user message, which is always kept.
+    The newest turn (the last user message and any tool calls answering it) is always kept.
 
     Raises:
         ContextOverflow: the newest message alone does not fit, or the history does not fit
@@ -53,7 +53,8 @@ def fit_conversation(
     if used <= limit:
         return BudgetedPrompt(text, used, min(max_tokens, n_ctx - used), 0)
 
-    newest_only, newest_used = measure(len(history) - 1)
+    newest = _newest_turn(history)
+    newest_only, newest_used = measure(newest)
     if newest_used > limit:
         raise ContextOverflow(
             f"This message does not fit: with the system prompt it takes {newest_used} tokens, "
@@ -68,7 +69,7 @@ def fit_conversation(
         )
 
     # Fewest dropped messages that fit: binary search keeps tokenizer calls logarithmic.
-    low, high = 1, len(history) - 1
+    low, high = 1, newest
     best = (high, newest_only, newest_used)
     while low <= high:
         middle = (low + high) // 2
@@ -88,3 +89,11 @@ def _turn_start(history: list[Message], dropped: int) -> int:
     while dropped < len(history) - 1 and history[dropped]["role"] != "user":
         dropped += 1
     return dropped
+
+
+def _newest_turn(history: list[Message]) -> int:
+    """Where the newest turn starts: the last user message."""
+    for index in range(len(history) - 1, -1, -1):
+        if history[index]["role"] == "user":
+            return index
+    return max(0, len(history) - 1)

@@ -9,11 +9,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from localwork.chat.budget import fit_conversation
+from localwork.chat.agent import AgentLoop, AgentReply
+from localwork.chat.approvals import ApprovalGate, Decision
 from localwork.engine.runtime import ModelRuntime
 from localwork.errors import EngineCrashed, InvalidRequest, LocalWorkError
 from localwork.events import EventBus
-from localwork.settings import SettingsStore
 from localwork.store import DEFAULT_TITLE, ConversationStore, title_from_message
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,16 @@ class ChatService:
     def __init__(
         self,
         store: ConversationStore,
-        settings: SettingsStore,
         runtime: ModelRuntime,
         events: EventBus,
+        agent: AgentLoop,
+        approvals: ApprovalGate,
     ) -> None:
         self._store = store
-        self._settings = settings
         self._runtime = runtime
         self._events = events
+        self._agent = agent
+        self.approvals = approvals
         self._jobs: queue.Queue[ReplyJob | None] = queue.Queue()
         self._active: dict[str, ReplyJob] = {}
         self._lock = threading.Lock()
@@ -81,7 +83,8 @@ class ChatService:
     def retry(self, conversation_id: str) -> dict[str, Any]:
         """Answer the last user message again (after a crash or an error)."""
         messages = self._store.messages(conversation_id)
-        if not messages or messages[-1]["role"] != "user":
+        last = messages[-1] if messages else None
+        if last is None or not (last["role"] == "user" or last["meta"].get("interrupted")):
             raise InvalidRequest("There is no unanswered message to retry in this conversation.")
         self._refuse_if_busy(conversation_id)
         return {"job_id": self._enqueue(conversation_id).id}
@@ -92,9 +95,18 @@ class ChatService:
             job = self._active.get(conversation_id)
         if job is None:
             return False
-        job.cancelled.set()
+        job.cancelled.set()  # also ends a wait for approval
         self._runtime.cancel()
         return True
+
+    def decide(self, conversation_id: str, call_id: str, decision: Decision) -> dict[str, Any]:
+        """The user's answer to a call waiting for approval.
+
+        Raises:
+            NotFound: that call is not waiting (already answered, or its reply was stopped).
+        """
+        self.approvals.decide(conversation_id, call_id, decision)
+        return {"call_id": call_id, "answer": decision.answer}
 
     def busy_conversations(self) -> list[str]:
         with self._lock:
@@ -128,61 +140,37 @@ class ChatService:
             self._events.publish("reply_done", **base, message=None, stopped=True)
             return
         self._events.publish("reply_started", **base)
-        parts: list[str] = []
+        reply = AgentReply()
         try:
-            result = self._generate(job, parts)
+            conversation = self._store.get_conversation(job.conversation_id)
+            messages = self._store.messages(job.conversation_id)
+            self._agent.run(job, messages, conversation["tool_mode"], reply)
         except LocalWorkError as error:
+            self._keep_interrupted(job, reply, error)
             self._fail(base, error)
             return
         except Exception:
             log.exception("reply failed in %s", job.conversation_id)
-            self._fail(base, LocalWorkError("Writing the reply failed unexpectedly; see the log."))
+            error = LocalWorkError("Writing the reply failed unexpectedly; see the log.")
+            self._keep_interrupted(job, reply, error)
+            self._fail(base, error)
             return
-        stopped = job.cancelled.is_set() or result["stop_reason"] == "cancelled"
-        text = "".join(parts)
+        reply.stopped = reply.stopped or job.cancelled.is_set()
+        meta = reply.meta()
         message = None
-        if text:
-            meta = {"stats": result, "stopped": stopped}
-            message = self._store.add_message(job.conversation_id, "assistant", text, meta)
-        self._events.publish("reply_done", **base, message=message, stopped=stopped, stats=result)
-
-    def _generate(self, job: ReplyJob, parts: list[str]) -> dict[str, Any]:
-        settings = self._settings.current
-        loaded = self._runtime.ensure_ready()
-        generation = settings.profile_for(loaded.model.id).generation
-        history = [
-            {"role": m["role"], "content": m["content"]}
-            for m in self._store.messages(job.conversation_id)
-        ]
-        system_prompt = generation.system_prompt.strip()
-        prompt = fit_conversation(
-            system={"role": "system", "content": system_prompt} if system_prompt else None,
-            history=history,
-            n_ctx=loaded.plan.n_ctx,
-            max_tokens=generation.max_tokens,
-            render=loaded.template.render,
-            count=self._runtime.count_tokens,
-            overflow=settings.overflow,
+        if reply.text or reply.calls:
+            message = self._store.add_message(job.conversation_id, "assistant", reply.text, meta)
+        self._events.publish(
+            "reply_done", **base, message=message, stopped=reply.stopped, stats=meta["stats"]
         )
-        if prompt.dropped_messages:
-            self._events.publish(
-                "history_trimmed",
-                conversation_id=job.conversation_id,
-                job_id=job.id,
-                dropped_messages=prompt.dropped_messages,
-            )
 
-        def on_token(text: str) -> None:
-            parts.append(text)
-            self._events.publish(
-                "token", conversation_id=job.conversation_id, job_id=job.id, text=text
-            )
-
-        sampling = generation.model_dump(
-            include={"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"}
-        )
-        result = self._runtime.generate(prompt.text, prompt.max_tokens, sampling, on_token)
-        return {**result, "dropped_messages": prompt.dropped_messages}
+    def _keep_interrupted(self, job: ReplyJob, reply: AgentReply, error: LocalWorkError) -> None:
+        """Tool calls already made are part of the conversation even when the reply fails."""
+        if not reply.calls:
+            return
+        reply.stopped, reply.notice = True, error.message
+        meta = {**reply.meta(), "interrupted": True}
+        self._store.add_message(job.conversation_id, "assistant", reply.text, meta)
 
     def _fail(self, base: dict[str, str], error: LocalWorkError) -> None:
         detail = error.to_dict()

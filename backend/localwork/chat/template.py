@@ -40,6 +40,7 @@ class ChatTemplate:
         environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         environment.globals.update(raise_exception=_raise_exception, strftime_now=_strftime_now)
         environment.filters["tojson"] = _tojson
+        self.source = source
         self.is_model_template = bool(source)
         # Templates written for tool use read a ``tools`` variable (Qwen, Llama 3.x, Mistral).
         self.supports_tools = bool(source) and "tools" in source

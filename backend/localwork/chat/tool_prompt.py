@@ -2,8 +2,9 @@
 through a generic instruction that uses the Hermes ``<tool_call>`` convention.
 
 Messages use the common chat format: an assistant message may carry ``tool_calls``
-(``[{"name", "arguments"}]``) and a tool's result is a ``{"role": "tool", "name", "content"}``
-message. For templates without tool support these are rewritten as plain text turns.
+(``[{"id", "type": "function", "function": {"name", "arguments"}}]``) and a tool's result is a
+``{"role": "tool", "tool_call_id", "name", "content"}`` message. For templates without tool
+support these are rewritten as plain text turns.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def render_with_tools(
     return template.render([{"role": "system", "content": system}, *_as_plain_turns(rest)])
 
 
+def render_without_tools(template: ChatTemplate, messages: list[Message]) -> str:
+    """The prompt with no tools offered; earlier calls and results stay readable."""
+    if template.supports_tools:
+        return template.render(messages)
+    return template.render(_as_plain_turns(messages))
+
+
 def _split_system(messages: list[Message]) -> tuple[str, list[Message]]:
     if messages and messages[0]["role"] == "system":
         return messages[0]["content"], messages[1:]
@@ -71,9 +79,8 @@ def _as_plain_turns(messages: list[Message]) -> list[Message]:
     for message in messages:
         if message["role"] == "assistant" and message.get("tool_calls"):
             calls = "\n".join(
-                f"<tool_call>\n{json.dumps({'name': c['name'], 'arguments': c['arguments']})}"
-                "\n</tool_call>"
-                for c in message["tool_calls"]
+                f"<tool_call>\n{json.dumps(call['function'])}\n</tool_call>"
+                for call in message["tool_calls"]
             )
             text = f"{message.get('content') or ''}\n{calls}".strip()
             turns.append({"role": "assistant", "content": text})

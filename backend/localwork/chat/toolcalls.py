@@ -21,6 +21,16 @@ from typing import Any
 from localwork.tools.base import Tool
 
 CALL_MARKERS = ("<tool_call>", "[TOOL_CALLS]", "<|python_tag|>")
+
+
+def call_opener(template_source: str | None) -> str:
+    """How this model family starts a call: the first marker its template uses, else Hermes."""
+    for marker in CALL_MARKERS:
+        if template_source and marker in template_source:
+            return marker
+    return CALL_MARKERS[0]
+
+
 _HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 _DECODER = json.JSONDecoder()
@@ -42,7 +52,7 @@ class ParsedReply:
 
 def parse_reply(reply: str) -> ParsedReply:
     if "<tool_call>" in reply:
-        calls = [_call_from_json(match.group(1)) for match in _HERMES.finditer(reply)]
+        calls = [parse_call(match.group(1)) for match in _HERMES.finditer(reply)]
         return ParsedReply(_HERMES.sub("", reply).strip(), calls)
     if "[TOOL_CALLS]" in reply:
         before, _, payload = reply.partition("[TOOL_CALLS]")
@@ -61,8 +71,8 @@ def _calls_from_payload(payload: str) -> list[ParsedCall]:
     except json.JSONDecodeError:
         parts = [part for part in text.split(";") if part.strip()]
         if len(parts) > 1:
-            return [_call_from_json(part) for part in parts]
-        return [_call_from_json(text)]
+            return [parse_call(part) for part in parts]
+        return [parse_call(text)]
     items = value if isinstance(value, list) else [value]
     return [_call_from_value(item, json.dumps(item)) for item in items]
 
@@ -70,7 +80,7 @@ def _calls_from_payload(payload: str) -> list[ParsedCall]:
 def _generic(reply: str) -> ParsedReply:
     calls, spans = [], []
     for fence in _FENCE.finditer(reply):
-        call = _call_from_json(fence.group(1))
+        call = parse_call(fence.group(1))
         if call.name is not None:
             calls.append(call)
             spans.append(fence.span())
@@ -97,7 +107,8 @@ def _looks_like_call(value: dict[str, Any]) -> bool:
     return isinstance(inner.get("name"), str) and ("arguments" in inner or "parameters" in inner)
 
 
-def _call_from_json(raw: str) -> ParsedCall:
+def parse_call(raw: str) -> ParsedCall:
+    """One call written as JSON: ``{"name": ..., "arguments": {...}}`` or a variant of it."""
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as error:

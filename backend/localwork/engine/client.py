@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import os
 import queue
@@ -37,7 +38,15 @@ _LOG_HINTS = (
 )
 
 
+# A JSON list that replaces the worker's command line: how tests run a scripted engine in a
+# served app. Only whoever starts the app can set it, and they can run programs anyway.
+ENGINE_COMMAND_VARIABLE = "LOCALWORK_ENGINE_COMMAND"
+
+
 def worker_command() -> list[str]:
+    override = os.environ.get(ENGINE_COMMAND_VARIABLE)
+    if override:
+        return list(json.loads(override))
     if getattr(sys, "frozen", False):  # a PyInstaller bundle re-runs its own executable
         return [sys.executable, "--engine-worker"]
     return [sys.executable, "-m", "localwork.engine.worker"]

@@ -336,7 +336,7 @@ def _generation_stats(
     }
 
 
-def _read_commands(worker: Worker, commands: queue.Queue[dict[str, Any] | None]) -> None:
+def read_commands(worker: Worker, commands: queue.Queue[dict[str, Any] | None]) -> None:
     for line in sys.stdin.buffer:
         try:
             message = protocol.decode(line)
@@ -358,7 +358,7 @@ def main() -> int:
     out = protocol.LineWriter(protocol_out)
     worker = Worker(out)
     commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    threading.Thread(target=_read_commands, args=(worker, commands), daemon=True).start()
+    threading.Thread(target=read_commands, args=(worker, commands), daemon=True).start()
     out.send({"event": protocol.EVENT_HELLO, "pid": os.getpid()})
     while (message := commands.get()) is not None:
         worker.handle(message)

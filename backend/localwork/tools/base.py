@@ -51,6 +51,7 @@ class ToolResult:
     ok: bool
     output: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    audit_id: int | None = None  # its entry in the audit log
 
     def to_dict(self) -> dict[str, Any]:
         if self.ok:

@@ -301,15 +301,26 @@ def edit_preview(context: FileToolContext, args: EditArguments) -> tuple[Located
             "surrounding text so it is unique"
         )
     after = before.replace(args.old_text, args.new_text, 1)
-    diff = "".join(
+    return located, after, unified_diff(located.path, before, after)
+
+
+def unified_diff(path: Path, before: str, after: str) -> str:
+    return "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
-            fromfile=str(located.path),
-            tofile=str(located.path),
+            fromfile=str(path),
+            tofile=str(path),
         )
     )
-    return located, after, diff
+
+
+def current_text(context: FileToolContext, path: str) -> tuple[Path, str | None]:
+    """A file's location and its text now (None when it does not exist yet)."""
+    located = context.sandbox.locate(path)
+    with context.sandbox.parent(located) as dir_fd:
+        found = _existing(dir_fd, located)
+    return located.path, (_decode(found[0], located.path) if found else None)
 
 
 def edit_file(context: FileToolContext, args: EditArguments) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from localwork.settings import describe_validation_error
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import Tool, ToolResult
 from localwork.tools.files import FILE_TOOLS, FileToolContext
+from localwork.tools.preview import change_preview
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,29 @@ class ToolRunner:
     def tools(self) -> dict[str, Tool]:
         return self._tools
 
+    def use_sandbox(self, sandbox: Sandbox) -> None:
+        """Apply grants changed since this runner was made (what the model read is kept)."""
+        self._context.sandbox = sandbox
+
     def needs_approval(self, name: str) -> bool:
         tool = self._tools.get(name)
         return bool(tool and tool.changes_files)
+
+    def preview(self, name: str, arguments: Any) -> dict[str, Any]:
+        """What a change would do, for the approval card; ``{"error": ...}`` when it cannot
+        succeed (unknown tool, bad arguments, text not found, outside the grants)."""
+        tool = self._tools.get(name)
+        if tool is None:
+            return {"error": f"unknown tool {name!r}"}
+        try:
+            checked = tool.arguments.model_validate(arguments)
+            return change_preview(self._context, name, checked)
+        except ValidationError as error:
+            return {"error": f"invalid arguments: {describe_validation_error(error)}"}
+        except LocalWorkError as error:
+            return {"error": error.message}
+        except OSError as error:
+            return {"error": f"{name} cannot run: {error.strerror or error}"}
 
     def run(
         self,
@@ -116,6 +137,12 @@ class ToolRunner:
             )
         return self._finish(name, arguments, decision, conversation_id, output=output)
 
+    def refuse(
+        self, name: str, arguments: Any, error: str, conversation_id: str | None
+    ) -> ToolResult:
+        """Record a call that will not run (e.g. its preview showed it cannot succeed)."""
+        return self._finish(name, arguments, "refused", conversation_id, error=error)
+
     def _finish(
         self,
         name: str,
@@ -129,7 +156,7 @@ class ToolRunner:
         result = ToolResult(tool=name, ok=error is None, output=output or {}, error=error)
         recorded = arguments if isinstance(arguments, dict) else {"raw": repr(arguments)[:2000]}
         changes = list(self._context.changes) if result.ok else []
-        self._audit.record(
+        result.audit_id = self._audit.record(
             conversation_id=conversation_id,
             tool=name,
             arguments=recorded,

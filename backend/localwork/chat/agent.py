@@ -1,0 +1,426 @@
+"""The agent loop: the model writes, calls file tools, reads their results, and writes again.
+
+One round: generate until the model starts a tool call (its family's marker is a stop string),
+then let it write the call under a grammar built from the tools' schemas, so even a tiny model
+produces a well-formed call with valid arguments. Validate, ask the user when the call changes
+files, run it through the sandboxed runner, and feed the result back. The loop ends when the
+model answers in plain text, the round cap is reached, it repeats itself, or the user stops.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from localwork.chat.approvals import ApprovalGate
+from localwork.chat.budget import BudgetedPrompt, fit_conversation
+from localwork.chat.tool_prompt import render_with_tools, render_without_tools
+from localwork.chat.toolcalls import (
+    CALL_MARKERS,
+    ParsedCall,
+    call_grammar,
+    call_opener,
+    parse_call,
+    parse_reply,
+)
+from localwork.chat.turns import MAX_RESULT_CHARS, Message, prompt_turns, tool_round_turns
+from localwork.engine.runtime import LoadedModel, ModelRuntime
+from localwork.errors import ContextOverflow, InvalidRequest
+from localwork.events import EventBus
+from localwork.folders import Folders
+from localwork.settings import GenerationSettings, SettingsStore
+from localwork.tools.runner import Decision as RunnerApproval
+from localwork.tools.runner import ToolRunner
+
+ToolMode = Literal["off", "auto", "required"]
+CallStatus = Literal["waiting", "running", "done", "failed", "denied", "stopped"]
+
+# A guided call needs room for its arguments even when little of the reply budget is left.
+_MIN_CALL_TOKENS = 64
+# The same call again after this many repeats ends the loop: the model is going round in circles.
+_MAX_REPEATS = 2
+_SAMPLING_KEYS = {"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"}
+
+
+@dataclass
+class ToolCallRecord:
+    id: str
+    round: int
+    tool: str | None
+    arguments: dict[str, Any] | None
+    status: CallStatus = "running"
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    preview: dict[str, Any] | None = None  # what a change will do, shown before approval
+    reason: str = ""  # why the user denied it
+    audit_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AgentReply:
+    """Everything one reply produced; kept whole even when the reply fails part-way."""
+
+    text: str = ""  # the final answer
+    round_texts: list[str] = field(default_factory=list)  # what it said before each round
+    calls: list[ToolCallRecord] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    notice: str | None = None  # why the loop ended early, in words for the user
+    dropped_messages: int = 0
+
+    def turns(self, limit: int) -> list[Message]:
+        turns: list[Message] = []
+        for index, text in enumerate(self.round_texts):
+            calls = [call.to_dict() for call in self.calls if call.round == index]
+            turns.extend(tool_round_turns(text, calls, limit))
+        return turns
+
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "stats": {**self.stats, "dropped_messages": self.dropped_messages},
+            "stopped": self.stopped,
+        }
+        if self.calls:
+            meta["tool_calls"] = [call.to_dict() for call in self.calls]
+            meta["round_texts"] = self.round_texts
+        if self.notice:
+            meta["notice"] = self.notice
+        return meta
+
+
+class AgentJob(Protocol):
+    """The reply being written (the chat service's job)."""
+
+    conversation_id: str
+    id: str
+    cancelled: threading.Event
+
+
+@dataclass
+class _Written:
+    text: str  # what the model said, without call markup
+    opener: str | None  # the marker that started a call, if one did
+    calls: list[ParsedCall]  # calls written without a marker (bare JSON), parsed
+    result: dict[str, Any]  # the engine's stats
+
+
+class _VisibleText:
+    """Streams a round's text to the UI, holding back a reply that opens like a bare JSON
+    call (``{`` or a code fence) until it is clear whether it is one."""
+
+    def __init__(self, publish: Any) -> None:
+        self._publish = publish
+        self._parts: list[str] = []
+        self._sent = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def add(self, piece: str) -> None:
+        self._parts.append(piece)
+        whole = self.text
+        start = whole.lstrip()[:1]
+        if self._sent == 0 and start in ("", "{", "`"):
+            return
+        self._publish(whole[self._sent :])
+        self._sent = len(whole)
+
+    def flush(self) -> None:
+        whole = self.text
+        if len(whole) > self._sent:
+            self._publish(whole[self._sent :])
+            self._sent = len(whole)
+
+
+class AgentLoop:
+    def __init__(
+        self,
+        runtime: ModelRuntime,
+        settings: SettingsStore,
+        folders: Folders,
+        approvals: ApprovalGate,
+        events: EventBus,
+    ) -> None:
+        self._runtime = runtime
+        self._settings = settings
+        self._folders = folders
+        self._approvals = approvals
+        self._events = events
+
+    def run(
+        self, job: AgentJob, messages: list[dict[str, Any]], mode: ToolMode, reply: AgentReply
+    ) -> None:
+        """Write the reply to the conversation's newest message into ``reply``.
+
+        Raises:
+            InvalidRequest: tools are required but no folder is shared.
+            LocalWorkError: the engine failed; ``reply`` keeps what was done until then.
+        """
+        loaded = self._runtime.ensure_ready()
+        settings = self._settings.current
+        generation = settings.profile_for(loaded.model.id).generation
+        grants = self._folders.grants()
+        if mode == "required" and not grants:
+            raise InvalidRequest(
+                "Tool use is set to Required, but no folder is shared with the assistant. Add "
+                "a folder under Folders, or set tool use to Auto."
+            )
+        runner = self._folders.tool_runner() if mode != "off" and grants else None
+        history = prompt_turns(messages)
+        limit = min(MAX_RESULT_CHARS, loaded.plan.n_ctx)  # about a quarter of it in tokens
+        seen: dict[str, int] = {}
+        for round_index in range(generation.max_tool_rounds + 1):
+            offer = runner is not None and round_index < generation.max_tool_rounds
+            try:
+                prompt = self._prompt(
+                    job, loaded, generation, history + reply.turns(limit), runner if offer else None
+                )
+            except ContextOverflow:
+                if not reply.calls:
+                    raise
+                reply.notice = (
+                    "The tool results filled the model's context, so the assistant stopped "
+                    "here. Ask for less at a time, or raise the context length in Settings."
+                )
+                return
+            reply.dropped_messages = max(reply.dropped_messages, prompt.dropped_messages)
+            if offer and mode == "required" and round_index == 0:
+                text, opener, calls = "", call_opener(loaded.template.source), []
+            else:
+                written = self._write(job, prompt, generation, offer, runner is not None)
+                text, opener, calls = written.text, written.opener, written.calls
+                reply.stats = written.result
+                if job.cancelled.is_set() or written.result["stop_reason"] == "cancelled":
+                    reply.text, reply.stopped = text, True
+                    return
+                if opener is not None and not offer:  # it wants more rounds than allowed
+                    reply.text = text
+                    reply.notice = (
+                        f"The assistant stopped after {generation.max_tool_rounds} rounds of "
+                        "tool calls for this message (the limit is in Settings)."
+                    )
+                    return
+                if opener is None and not calls:
+                    reply.text = text
+                    return
+            if opener is not None:
+                assert runner is not None
+                calls = [self._guided_call(job, prompt, text, opener, runner, generation)]
+                if job.cancelled.is_set():
+                    reply.stopped = True
+                    return
+            reply.round_texts.append(text)
+            if not self._run_calls(job, runner, reply, round_index, calls, seen):
+                return
+
+    # --- writing ---------------------------------------------------------------------------------
+    def _prompt(
+        self,
+        job: AgentJob,
+        loaded: LoadedModel,
+        generation: GenerationSettings,
+        turns: list[Message],
+        runner: ToolRunner | None,
+    ) -> BudgetedPrompt:
+        system = generation.system_prompt.strip()
+        if runner is None:
+
+            def render(messages: list[Message]) -> str:
+                return render_without_tools(loaded.template, messages)
+
+        else:
+            schemas = [tool.schema() for tool in runner.tools.values()]
+            grants = self._folders.grants()
+
+            def render(messages: list[Message]) -> str:
+                return render_with_tools(loaded.template, messages, schemas, grants)
+
+        prompt = fit_conversation(
+            system={"role": "system", "content": system} if system else None,
+            history=turns,
+            n_ctx=loaded.plan.n_ctx,
+            max_tokens=generation.max_tokens,
+            render=render,
+            count=self._runtime.count_tokens,
+            overflow=self._settings.current.overflow,
+        )
+        if prompt.dropped_messages:
+            self._events.publish(
+                "history_trimmed",
+                conversation_id=job.conversation_id,
+                job_id=job.id,
+                dropped_messages=prompt.dropped_messages,
+            )
+        return prompt
+
+    def _write(
+        self,
+        job: AgentJob,
+        prompt: BudgetedPrompt,
+        generation: GenerationSettings,
+        offer: bool,
+        watch_calls: bool,
+    ) -> _Written:
+        """Stream text until the reply ends or, when ``watch_calls``, a call marker appears;
+        bare-JSON calls are read out of the text only when tools are on ``offer``."""
+        visible = _VisibleText(
+            lambda text: self._events.publish(
+                "token", conversation_id=job.conversation_id, job_id=job.id, text=text
+            )
+        )
+        result = self._runtime.generate(
+            prompt.text,
+            prompt.max_tokens,
+            generation.model_dump(include=_SAMPLING_KEYS),
+            visible.add,
+            stop=list(CALL_MARKERS) if watch_calls else None,
+        )
+        written = _Written(visible.text, result.get("stop_text"), [], result)
+        if offer and written.opener is None:
+            parsed = parse_reply(written.text)
+            if parsed.calls:  # calls in a form without a marker, e.g. bare JSON
+                written.text, written.calls = parsed.text, parsed.calls
+        if not written.calls:
+            visible.flush()
+        return written
+
+    def _guided_call(
+        self,
+        job: AgentJob,
+        prompt: BudgetedPrompt,
+        text: str,
+        opener: str,
+        runner: ToolRunner,
+        generation: GenerationSettings,
+    ) -> ParsedCall:
+        """Let the model write one call, constrained to the tools' schemas."""
+        lead = opener + ("\n" if opener == "<tool_call>" else "")
+        pieces: list[str] = []
+        room = max(_MIN_CALL_TOKENS, prompt.max_tokens - self._runtime.count_tokens(text))
+        self._runtime.generate(
+            prompt.text + text + lead,
+            room,
+            generation.model_dump(include=_SAMPLING_KEYS),
+            pieces.append,
+            grammar=call_grammar(runner.tools),
+        )
+        return parse_call("".join(pieces))
+
+    # --- running the calls -----------------------------------------------------------------------
+    def _run_calls(
+        self,
+        job: AgentJob,
+        runner: ToolRunner | None,
+        reply: AgentReply,
+        round_index: int,
+        calls: list[ParsedCall],
+        seen: dict[str, int],
+    ) -> bool:
+        """Run one round's calls in order; False when the loop must end here."""
+        assert runner is not None
+        for parsed in calls:
+            record = ToolCallRecord(
+                f"call{uuid.uuid4().hex[:8]}", round_index, parsed.name, parsed.arguments
+            )
+            reply.calls.append(record)
+            if parsed.problem or parsed.name is None or parsed.arguments is None:
+                self._finish(job, reply, record, error=f"{parsed.problem}; write the call again")
+                continue
+            key = json.dumps([parsed.name, parsed.arguments], sort_keys=True)
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > 1:
+                self._finish(
+                    job,
+                    reply,
+                    record,
+                    error="you already made this exact call and its result is above; use it "
+                    "to answer the user, or call something else",
+                )
+                if seen[key] > _MAX_REPEATS:
+                    reply.notice = "The assistant stopped because it kept repeating a tool call."
+                    return False
+                continue
+            runner.use_sandbox(self._folders.sandbox())  # grant changes count at once
+            approval = self._standing_approval(job, runner, parsed.name)
+            if approval is None:  # the user decides, after seeing what would change
+                record.preview = runner.preview(parsed.name, parsed.arguments)
+                if "error" in record.preview:  # it cannot succeed: nothing to ask
+                    refused = runner.refuse(
+                        parsed.name, parsed.arguments, record.preview["error"], job.conversation_id
+                    )
+                    record.audit_id = refused.audit_id
+                    self._finish(job, reply, record, error=refused.error)
+                    continue
+                record.status = "waiting"
+                self._publish(job, reply, record)
+                decision = self._approvals.wait(
+                    job.conversation_id, record.id, parsed.name, job.cancelled
+                )
+                if decision is None:
+                    record.status = "stopped"
+                    self._publish(job, reply, record)
+                    reply.stopped = True
+                    return False
+                record.reason = decision.reason
+                approval = "approved" if decision.approved else "denied"
+            record.status = "running"
+            self._publish(job, reply, record)
+            runner.use_sandbox(self._folders.sandbox())  # the grants may change while it waits
+            result = runner.run(
+                parsed.name,
+                parsed.arguments,
+                approval=approval,
+                reason=record.reason,
+                conversation_id=job.conversation_id,
+            )
+            record.audit_id = result.audit_id
+            if result.ok:
+                self._finish(job, reply, record, result=result.output)
+            else:
+                denied = approval == "denied"
+                self._finish(job, reply, record, error=result.error, denied=denied)
+            if job.cancelled.is_set():
+                reply.stopped = True
+                return False
+        return True
+
+    def _standing_approval(
+        self, job: AgentJob, runner: ToolRunner, tool: str
+    ) -> RunnerApproval | None:
+        """How the runner may treat a call without asking; None when the user must decide."""
+        gate = self._approvals
+        if not runner.needs_approval(tool) or gate.policy == "refuse":
+            return "ask"  # reads just run; under "refuse" the runner says approval is required
+        if gate.policy == "approve" or gate.is_allowed(job.conversation_id, tool):
+            return "approved"
+        return None
+
+    def _finish(
+        self,
+        job: AgentJob,
+        reply: AgentReply,
+        record: ToolCallRecord,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        denied: bool = False,
+    ) -> None:
+        record.result, record.error = result, error
+        record.status = "done" if error is None else ("denied" if denied else "failed")
+        self._publish(job, reply, record)
+
+    def _publish(self, job: AgentJob, reply: AgentReply, record: ToolCallRecord) -> None:
+        self._events.publish(
+            "tool_call",
+            conversation_id=job.conversation_id,
+            job_id=job.id,
+            call=record.to_dict(),
+            text=reply.round_texts[record.round],
+        )

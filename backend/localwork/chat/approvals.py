@@ -1,0 +1,91 @@
+"""The user's say over calls that change files: asked in the UI, or fixed for a script.
+
+A call waits here until the user answers (approve once, approve this tool for the rest of the
+conversation, or deny with a reason) or the reply is stopped. "For this conversation" lasts
+until the app closes: a restarted app asks again.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+from localwork.errors import NotFound
+
+Answer = Literal["once", "conversation", "deny"]
+Policy = Literal["ask", "approve", "refuse"]
+
+# How often a waiting call checks whether its reply was stopped.
+_STOP_POLL_SECONDS = 0.1
+
+
+@dataclass
+class Decision:
+    answer: Answer
+    reason: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return self.answer != "deny"
+
+
+@dataclass
+class _Waiting:
+    tool: str
+    answered: threading.Event
+    decision: Decision | None = None
+
+
+class ApprovalGate:
+    def __init__(self, policy: Policy = "ask") -> None:
+        # "approve"/"refuse" answer every call at once: the command line's --yes, or its absence.
+        self.policy: Policy = policy
+        self._lock = threading.Lock()
+        self._waiting: dict[tuple[str, str], _Waiting] = {}
+        self._allowed: dict[str, set[str]] = {}
+
+    def is_allowed(self, conversation_id: str, tool: str) -> bool:
+        with self._lock:
+            return tool in self._allowed.get(conversation_id, set())
+
+    def wait(
+        self, conversation_id: str, call_id: str, tool: str, stopped: threading.Event
+    ) -> Decision | None:
+        """Block until the user decides; ``None`` when the reply is stopped first.
+
+        (Under the "refuse" policy the caller does not ask: the runner refuses the call.)
+        """
+        if self.policy == "approve":
+            return Decision("once")
+        waiting = _Waiting(tool, threading.Event())
+        key = (conversation_id, call_id)
+        with self._lock:
+            self._waiting[key] = waiting
+        try:
+            while not waiting.answered.wait(_STOP_POLL_SECONDS):
+                if stopped.is_set():
+                    return None
+            return waiting.decision
+        finally:
+            with self._lock:
+                self._waiting.pop(key, None)
+
+    def decide(self, conversation_id: str, call_id: str, decision: Decision) -> None:
+        """Raises: NotFound: no call with this id is waiting (answered, stopped or unknown)."""
+        with self._lock:
+            waiting = self._waiting.get((conversation_id, call_id))
+            if waiting is None or waiting.answered.is_set():
+                raise NotFound("That tool call is no longer waiting for an answer.")
+            if decision.answer == "conversation":
+                self._allowed.setdefault(conversation_id, set()).add(waiting.tool)
+            waiting.decision = decision
+            waiting.answered.set()
+
+    def waiting_calls(self, conversation_id: str) -> list[str]:
+        with self._lock:
+            return [call for (conv, call) in self._waiting if conv == conversation_id]
+
+    def forget(self, conversation_id: str) -> None:
+        with self._lock:
+            self._allowed.pop(conversation_id, None)

@@ -1,0 +1,80 @@
+"""Stored messages as the turns a prompt is built from, tool calls and results included.
+
+An assistant message that used tools keeps them in its meta: ``round_texts`` (what it said
+before each round of calls) and ``tool_calls`` (each with its round, tool, arguments, status
+and result). For the prompt they become what chat templates expect: an assistant turn with
+``tool_calls`` per round, then one ``tool`` turn per result, then the final answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Message = dict[str, Any]
+
+# A tool result longer than this (in characters) reaches the model cut, with a marker.
+MAX_RESULT_CHARS = 6000
+
+
+def call_turn(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One call in the OpenAI shape, which the tool-aware templates (Qwen, Llama 3.x) read."""
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def result_text(call: dict[str, Any], limit: int = MAX_RESULT_CHARS) -> str:
+    """What the model reads back for one call: its result or error, cut to ``limit``."""
+    if call.get("error"):
+        text = json.dumps({"error": call["error"]}, ensure_ascii=False)
+    else:
+        text = json.dumps(call.get("result") or {}, ensure_ascii=False)
+    if len(text) <= limit:
+        return text
+    return (
+        f"{text[:limit]}\n[truncated: kept the first {limit} of {len(text)} characters; "
+        "ask for less, e.g. a line range or a narrower search]"
+    )
+
+
+def tool_round_turns(text: str, calls: list[dict[str, Any]], limit: int) -> list[Message]:
+    """One round: the assistant's calls (with what it said first), then their results."""
+    turns: list[Message] = [
+        {
+            "role": "assistant",
+            "content": text,
+            "tool_calls": [
+                call_turn(call["id"], call["tool"] or "invalid_call", call["arguments"] or {})
+                for call in calls
+            ],
+        }
+    ]
+    for call in calls:
+        turns.append(
+            {
+                "role": "tool",
+                "tool_call_id": call["id"],
+                "name": call["tool"] or "invalid_call",
+                "content": result_text(call, limit),
+            }
+        )
+    return turns
+
+
+def prompt_turns(messages: list[dict[str, Any]], limit: int = MAX_RESULT_CHARS) -> list[Message]:
+    """Stored messages (with meta) as chat turns for a template."""
+    turns: list[Message] = []
+    for message in messages:
+        meta = message.get("meta") or {}
+        calls = meta.get("tool_calls") or []
+        if message["role"] == "assistant" and calls:
+            texts = meta.get("round_texts") or []
+            for index in range(max(call["round"] for call in calls) + 1):
+                in_round = [call for call in calls if call["round"] == index]
+                if in_round:
+                    text = texts[index] if index < len(texts) else ""
+                    turns.extend(tool_round_turns(text, in_round, limit))
+            if message["content"]:
+                turns.append({"role": "assistant", "content": message["content"]})
+        else:
+            turns.append({"role": message["role"], "content": message["content"]})
+    return turns

@@ -1,0 +1,49 @@
+"""What a change will do, shown to the user before they approve it. Nothing is changed here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localwork.tools.base import ToolArguments
+from localwork.tools.files import (
+    EditArguments,
+    FileToolContext,
+    MoveArguments,
+    PathArgument,
+    WriteArguments,
+    current_text,
+    edit_preview,
+    unified_diff,
+)
+
+# A preview of a new file shows its beginning; the approval is about the whole content anyway.
+_PREVIEW_CHARS = 20_000
+
+
+_SUMMARIES = {
+    "create_directory": "Create the folder {path}",
+    "delete_file": "Delete {path} (kept in LocalWork Hero's trash, so it can be restored)",
+}
+
+
+def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) -> dict[str, Any]:
+    """``{"summary": ..., "diff": ...}`` for a call that changes files.
+
+    Raises:
+        LocalWorkError: the call cannot succeed (e.g. the text to replace is not there).
+    """
+    if isinstance(checked, EditArguments):
+        located, _, diff = edit_preview(context, checked)
+        return {"summary": f"Change part of {located.path}", "diff": diff}
+    if isinstance(checked, WriteArguments):
+        path, before = current_text(context, checked.path)
+        content = checked.content[:_PREVIEW_CHARS]
+        if before is None:
+            return {"summary": f"Create {path}", "diff": unified_diff(path, "", content)}
+        return {"summary": f"Overwrite {path}", "diff": unified_diff(path, before, content)}
+    if isinstance(checked, MoveArguments):
+        source = context.sandbox.locate(checked.source).path
+        target = context.sandbox.locate(checked.destination).path
+        return {"summary": f"Move {source} to {target}", "diff": None}
+    path = context.sandbox.locate(checked.path).path if isinstance(checked, PathArgument) else ""
+    return {"summary": _SUMMARIES.get(tool, f"{tool} {path}").format(path=path), "diff": None}

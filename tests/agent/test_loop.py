@@ -1,0 +1,212 @@
+"""The agent loop with a scripted engine: every path, deterministic, with real files."""
+
+from __future__ import annotations
+
+import threading
+
+from localwork.chat.approvals import Decision
+from tests.agent.conftest import OPEN, call, guided
+
+
+def test_multi_step_reads_then_answers(scripted_app):
+    s = scripted_app(
+        [
+            *guided("list_directory", said="Let me look. ", path="."),
+            *guided("read_file", path="a.txt"),
+            {"text": "There is a.txt, which says hello."},
+        ]
+    )
+    (s.folder / "a.txt").write_text("hello")
+    job = s.send("What is in my folder?")["job_id"]
+    message = s.done(job)["message"]
+
+    assert message["content"] == "There is a.txt, which says hello."
+    calls = message["meta"]["tool_calls"]
+    assert [(c["tool"], c["status"]) for c in calls] == [
+        ("list_directory", "done"),
+        ("read_file", "done"),
+    ]
+    assert [e["name"] for e in calls[0]["result"]["entries"]] == ["a.txt"]
+    assert message["meta"]["round_texts"] == ["Let me look. ", ""]
+    requests = s.requests()
+    # Text phases stop at call markers; call phases run under the tools' grammar.
+    assert "<tool_call>" in requests[0]["stop"] and requests[0]["grammar"] is None
+    assert requests[1]["grammar"]["property_order"] == ["name", "arguments"]
+    assert requests[1]["prompt"].endswith("Let me look. <tool_call>\n")
+    # Results go back to the model, and the folder it may use is in the system prompt.
+    assert '"a.txt"' in requests[2]["prompt"] and "<tool_response>" in requests[2]["prompt"]
+    assert f"You may use only these folders: {s.folder}" in requests[0]["prompt"]
+    assert "hello" in requests[4]["prompt"]
+    # The call markup never reached the chat text.
+    assert "<tool_call>" not in "".join(s.events.tokens(job))
+
+
+def test_a_write_waits_for_approval_and_shows_a_diff(scripted_app):
+    s = scripted_app(
+        [*guided("write_file", path="notes.txt", content="new text\n"), {"text": "Done."}]
+    )
+    job = s.send("Write notes.txt")["job_id"]
+    waiting = s.events.wait_for("tool_call", job_id=job)["call"]
+    assert waiting["status"] == "waiting"
+    assert waiting["preview"]["summary"] == f"Create {s.folder / 'notes.txt'}"
+    assert "+new text" in waiting["preview"]["diff"]
+    assert not (s.folder / "notes.txt").exists()  # nothing happens before the answer
+
+    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("once"))
+    message = s.done(job)["message"]
+    assert (s.folder / "notes.txt").read_text() == "new text\n"
+    assert message["meta"]["tool_calls"][0]["status"] == "done"
+    (entry,) = s.app.folders.activity(10, s.conversation_id)
+    assert entry["tool"] == "write_file" and entry["decision"] == "approved"
+
+
+def test_a_denial_with_a_reason_reaches_the_model(scripted_app):
+    s = scripted_app([*guided("delete_file", path="keep.txt"), {"text": "OK, I left it alone."}])
+    (s.folder / "keep.txt").write_text("precious")
+    job = s.send("Delete keep.txt")["job_id"]
+    waiting = s.events.wait_for("tool_call", job_id=job)["call"]
+    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("deny", "I still need it"))
+    message = s.done(job)["message"]
+
+    assert (s.folder / "keep.txt").read_text() == "precious"
+    (denied,) = message["meta"]["tool_calls"]
+    assert denied["status"] == "denied" and denied["reason"] == "I still need it"
+    assert "the user denied this delete_file call: I still need it" in s.requests()[2]["prompt"]
+
+
+def test_approve_for_this_conversation_stops_asking_for_that_tool(scripted_app):
+    s = scripted_app(
+        [
+            *guided("create_directory", path="2026-01"),
+            *guided("create_directory", path="2026-02"),
+            {"text": "Both folders exist now."},
+        ]
+    )
+    job = s.send("Make two month folders")["job_id"]
+    waiting = s.events.wait_for("tool_call", job_id=job)["call"]
+    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("conversation"))
+    message = s.done(job)["message"]
+    statuses = [e["call"]["status"] for e in s.events.seen if e["type"] == "tool_call"]
+    assert statuses.count("waiting") == 1  # the second call did not ask
+    assert (s.folder / "2026-01").is_dir() and (s.folder / "2026-02").is_dir()
+    assert [c["status"] for c in message["meta"]["tool_calls"]] == ["done", "done"]
+
+
+def test_errors_go_back_to_the_model_which_corrects_itself(scripted_app):
+    s = scripted_app(
+        [
+            *guided("read_file", path="../outside.txt"),
+            # A bare JSON call (no marker) with a wrong argument name: parsed, then refused.
+            {"text": '{"name": "read_file", "arguments": {"file": "a.txt"}}'},
+            *guided("read_file", path="a.txt"),
+            {"text": "It says hi."},
+        ]
+    )
+    (s.folder / "a.txt").write_text("hi")
+    job = s.send("Read my file")["job_id"]
+    message = s.done(job)["message"]
+    first, second, third = message["meta"]["tool_calls"]
+    assert first["status"] == "failed" and "not inside a granted folder" in first["error"]
+    assert second["status"] == "failed" and "invalid arguments" in second["error"]
+    assert third["status"] == "done" and third["result"]["content"] == "hi"
+    prompts = [r["prompt"] for r in s.requests()]
+    assert "not inside a granted folder" in prompts[2]
+    assert "invalid arguments" in prompts[3]
+    assert message["content"] == "It says hi."
+
+
+def test_the_round_cap_ends_the_loop_with_a_notice(scripted_app):
+    s = scripted_app(
+        [
+            *guided("list_directory", path="."),
+            *guided("file_info", path="."),
+            {"text": "Still looking " + OPEN["text"]},
+        ],
+        max_tool_rounds=2,
+    )
+    job = s.send("Look around")["job_id"]
+    message = s.done(job)["message"]
+    assert len(message["meta"]["tool_calls"]) == 2
+    assert "stopped after 2 rounds" in message["meta"]["notice"]
+    assert message["content"] == "Still looking "
+    last = s.requests()[-1]
+    assert last["grammar"] is None and "To call a tool" not in last["prompt"]  # none offered
+
+
+def test_repeating_the_same_call_is_refused_then_ends_the_loop(scripted_app):
+    same = guided("list_directory", path=".")
+    s = scripted_app([*same, *same, *same, {"text": "unused"}])
+    job = s.send("List it")["job_id"]
+    message = s.done(job)["message"]
+    statuses = [c["status"] for c in message["meta"]["tool_calls"]]
+    assert statuses == ["done", "failed", "failed"]
+    assert "already made this exact call" in message["meta"]["tool_calls"][1]["error"]
+    assert "kept repeating" in message["meta"]["notice"]
+    assert len(s.requests()) == 6  # the fourth reply was never asked for
+
+
+def test_stop_while_waiting_for_approval_runs_nothing(scripted_app):
+    s = scripted_app([*guided("write_file", path="x.txt", content="x")])
+    job = s.send("Write x")["job_id"]
+    waiting = s.events.wait_for("tool_call", job_id=job)["call"]
+    assert s.app.chat.stop(s.conversation_id)
+    done = s.done(job)
+    assert done["stopped"]
+    assert done["message"]["meta"]["tool_calls"][0]["status"] == "stopped"
+    assert not (s.folder / "x.txt").exists()
+    assert waiting["id"] not in s.app.chat.approvals.waiting_calls(s.conversation_id)
+
+
+def test_stop_while_writing_keeps_the_text_so_far(scripted_app):
+    s = scripted_app([{"text": "word " * 400, "delay": 0.01}])
+    job = s.send("Talk")["job_id"]
+    s.events.wait_for("token", job_id=job)
+    threading.Timer(0.1, s.app.chat.stop, args=(s.conversation_id,)).start()
+    done = s.done(job)
+    assert done["stopped"]
+    assert 0 < len(done["message"]["content"]) < len("word " * 400)
+
+
+def test_tool_use_off_offers_no_tools(scripted_app):
+    s = scripted_app([{"text": "Plain answer <tool_call> shown as text."}])
+    s.app.store.set_tool_mode(s.conversation_id, "off")
+    job = s.send("Hello")["job_id"]
+    message = s.done(job)["message"]
+    (request,) = s.requests()
+    assert request["stop"] is None and "To call a tool" not in request["prompt"]
+    assert message["content"] == "Plain answer <tool_call> shown as text."
+    assert "tool_calls" not in message["meta"]
+
+
+def test_tool_use_required_starts_with_a_guided_call(scripted_app):
+    s = scripted_app([call("list_directory", path="."), {"text": "Empty folder."}])
+    s.app.store.set_tool_mode(s.conversation_id, "required")
+    job = s.send("Anything")["job_id"]
+    message = s.done(job)["message"]
+    first, second = s.requests()
+    assert first["grammar"] is not None and first["prompt"].endswith("<tool_call>\n")
+    assert second["grammar"] is None
+    assert message["meta"]["tool_calls"][0]["status"] == "done"
+
+
+def test_a_revoked_grant_counts_for_the_running_conversation(scripted_app):
+    s = scripted_app([*guided("write_file", path="late.txt", content="x"), {"text": "Sorry."}])
+    job = s.send("Write late.txt")["job_id"]
+    waiting = s.events.wait_for("tool_call", job_id=job)["call"]
+    s.app.folders.remove(str(s.folder))
+    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("once"))
+    message = s.done(job)["message"]
+    assert message["meta"]["tool_calls"][0]["status"] == "failed"
+    assert not (s.folder / "late.txt").exists()
+
+
+def test_tool_turns_persist_and_feed_the_next_turn(scripted_app):
+    s = scripted_app([*guided("list_directory", path="."), {"text": "One file."}, {"text": "Yes."}])
+    (s.folder / "only.txt").write_text("1")
+    s.done(s.send("What is there?")["job_id"])
+    s.done(s.send("Are you sure?")["job_id"])
+    stored = s.app.store.messages(s.conversation_id)
+    assert [m["role"] for m in stored] == ["user", "assistant", "user", "assistant"]
+    assert stored[1]["meta"]["tool_calls"][0]["result"]["entries"][0]["name"] == "only.txt"
+    last_prompt = s.requests()[-1]["prompt"]
+    assert "only.txt" in last_prompt and last_prompt.count("<tool_response>") >= 1

@@ -1,0 +1,127 @@
+"""A scripted stand-in for the engine worker: same protocol, replies read from a file.
+
+For deterministic tests of the agent loop and the UI (the real model is tested elsewhere).
+Run as ``python scripted_engine.py SCRIPT``; SCRIPT is a JSON list of replies, each
+``{"text": "...", "delay": seconds_between_pieces}``. The n-th generate request gets the n-th
+reply, read afresh each time (a test may append replies while the app runs). Every request is
+logged to ``SCRIPT.requests.jsonl`` so tests can check what the loop asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from localwork.engine import protocol
+from localwork.engine.client import ENGINE_COMMAND_VARIABLE
+from localwork.engine.worker import StopMatcher, Worker, read_commands
+from localwork.errors import GenerationFailed
+
+PIECE_CHARS = 4  # the scripted text streams in pieces this long, like tokens
+
+
+def use_scripted_engine(script: Path, replies: list[dict[str, Any]]) -> dict[str, str]:
+    """Write the script; returns the environment that makes an app run this engine."""
+    script.write_text(json.dumps(replies))
+    command = [sys.executable, str(Path(__file__).resolve()), str(script)]
+    return {ENGINE_COMMAND_VARIABLE: json.dumps(command)}
+
+
+def add_replies(script: Path, replies: list[dict[str, Any]]) -> None:
+    script.write_text(json.dumps([*json.loads(script.read_text()), *replies]))
+
+
+def requests_log(script: Path) -> Path:
+    return script.with_name(script.name + ".requests.jsonl")
+
+
+def logged_requests(script: Path) -> list[dict[str, Any]]:
+    log = requests_log(script)
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+class ScriptedWorker(Worker):
+    """The real worker's request handling, with loading, counting and writing scripted."""
+
+    def __init__(self, out: protocol.LineWriter, script: Path) -> None:
+        super().__init__(out)
+        self._script = script
+
+    def _load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "n_ctx": int(params["n_ctx"]),
+            "n_batch": int(params["n_batch"]),
+            "bos_token": "",
+            "eos_token": "<|im_end|>",
+            "gpu_offload": False,
+        }
+
+    def _tokenize(self, text: str) -> list[int]:
+        return [0] * (len(text) // 4 + 1)
+
+    def _generate(self, request_id: int | None, message: dict[str, Any]) -> dict[str, Any]:
+        replies = json.loads(self._script.read_text())
+        log = requests_log(self._script)
+        done = len(log.read_text().splitlines()) if log.exists() else 0
+        with open(log, "a") as handle:
+            record = {key: message.get(key) for key in ("prompt", "grammar", "stop", "max_tokens")}
+            handle.write(json.dumps(record) + "\n")
+        if done >= len(replies):
+            raise GenerationFailed(f"the scripted engine has no reply number {done + 1}")
+        reply = replies[done]
+        text, delay = reply["text"], float(reply.get("delay", 0))
+        stops = StopMatcher(message.get("stop") or [])
+        stop_reason, pieces, started = "eos", 0, time.perf_counter()
+        for start in range(0, len(text), PIECE_CHARS):
+            if self._cancel.is_set():
+                stop_reason = "cancelled"
+                break
+            if pieces >= int(message["max_tokens"]):
+                stop_reason = "length"
+                break
+            pieces += 1
+            self._send_text(request_id, stops.feed(text[start : start + PIECE_CHARS]))
+            if stops.matched is not None:
+                stop_reason = "stop"
+                break
+            time.sleep(delay)
+        if stops.matched is None:
+            self._send_text(request_id, stops.flush())
+        seconds = time.perf_counter() - started
+        return {
+            "stop_reason": stop_reason,
+            "stop_text": stops.matched,
+            "prompt_tokens": len(self._tokenize(message["prompt"])),
+            "prompt_tokens_reused": 0,
+            "completion_tokens": pieces,
+            "time_to_first_token_ms": 0.0,
+            "generation_seconds": round(seconds, 4),
+            "tokens_per_second": round(pieces / seconds, 2) if seconds and pieces else None,
+        }
+
+    def _send_text(self, request_id: int | None, text: str) -> None:
+        if text:
+            self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": text})
+
+
+def main() -> int:
+    out = protocol.LineWriter(os.fdopen(os.dup(1), "wb"))
+    worker = ScriptedWorker(out, Path(sys.argv[1]))
+    commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    threading.Thread(target=read_commands, args=(worker, commands), daemon=True).start()
+    out.send({"event": protocol.EVENT_HELLO, "pid": os.getpid()})
+    while (message := commands.get()) is not None:
+        worker.handle(message)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
