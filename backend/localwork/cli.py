@@ -50,16 +50,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tool.add_argument("name", help="the tool, e.g. list_directory or write_file")
     tool.add_argument("arguments", help='its arguments as a JSON object, e.g. \'{"path": "."}\'')
-    tool.add_argument(
+    _add_grant_option(tool, "a folder the tool may use")
+    tool.add_argument("--yes", action="store_true", help="approve a call that changes files")
+    tool.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    ask = commands.add_parser(
+        "ask",
+        help="ask the assistant one thing and print its streamed answer, tool calls included",
+        description="Run one turn of the assistant with the app's own tool loop. The answer "
+        "streams to stdout; each tool call and its result is printed as a line. Exit 0 when "
+        "the reply was written, 1 when it failed, 2 for bad usage.",
+    )
+    ask.add_argument("prompt", help="what to ask")
+    ask.add_argument(
+        "--model", metavar="NAME", help="an installed model (default: the selected one)"
+    )
+    _add_grant_option(ask, "a folder the assistant may use")
+    ask.add_argument(
+        "--tools",
+        choices=("off", "auto", "required"),
+        default="auto",
+        help="tool use: off, auto (the model decides; the default) or required",
+    )
+    ask.add_argument("--yes", action="store_true", help="approve every call that changes files")
+    ask.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    return parser
+
+
+def _add_grant_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
         "--grant",
         action="append",
         default=[],
         metavar="DIR[:ro|:rw]",
-        help="a folder the tool may use (read-only unless :rw); repeatable",
+        help=f"{what} (read-only unless :rw); repeatable",
     )
-    tool.add_argument("--yes", action="store_true", help="approve a call that changes files")
-    tool.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return worker_main()
     if args.command == "tool":
         return _run_tool(args)
+    if args.command == "ask":
+        return _run_ask(args)
     if args.port is not None and not args.serve:
         build_parser().error("--port needs --serve")
     if args.port is not None and not 0 <= args.port <= 65535:
@@ -138,6 +164,17 @@ def _run_tool(args: argparse.Namespace) -> int:
         audit.close()
     print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     return 0 if result.ok else 1
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    from localwork.ask import ask
+    from localwork.logs import setup_logging
+
+    paths = resolve_paths(args.data_dir)
+    setup_logging(paths)
+    return ask(
+        paths, args.prompt, model=args.model, grants=args.grant, tools=args.tools, approve=args.yes
+    )
 
 
 def _serve(app: object, port: int) -> int:

@@ -35,7 +35,7 @@ def test_multi_step_reads_then_answers(scripted_app):
     assert requests[1]["prompt"].endswith("Let me look. <tool_call>\n")
     # Results go back to the model, and the folder it may use is in the system prompt.
     assert '"a.txt"' in requests[2]["prompt"] and "<tool_response>" in requests[2]["prompt"]
-    assert f"You may use only these folders: {s.folder}" in requests[0]["prompt"]
+    assert f'You may use only these folders: "{s.folder}"' in requests[0]["prompt"]
     assert "hello" in requests[4]["prompt"]
     # The call markup never reached the chat text.
     assert "<tool_call>" not in "".join(s.events.tokens(job))

@@ -36,7 +36,7 @@ def test_a_tool_aware_template_gets_the_tools_natively():
     assert template.supports_tools
     prompt = render_with_tools(template, CONVERSATION, TOOLS, GRANTS)
     assert "# Tools" in prompt and '"name": "read_file"' in prompt
-    assert "You may use only these folders: /home/me/Downloads (read and change)" in prompt
+    assert 'You may use only these folders: "/home/me/Downloads" (read and change)' in prompt
     assert '<tool_call>\n{"name": "list_directory", "arguments": {"path": "."}}' in prompt
     assert '<tool_response>\n{"entries": ["a.pdf"]}\n</tool_response>' in prompt
     assert prompt.endswith("<|im_start|>assistant\n")
@@ -47,7 +47,8 @@ def test_a_template_without_tools_gets_the_generic_instructions():
     assert not template.supports_tools  # SmolLM2-135M's ChatML template
     prompt = render_with_tools(template, CONVERSATION, TOOLS, GRANTS)
     assert "To call a tool, answer with only:" in prompt
-    assert "- write_file: Create a file" in prompt
+    assert "- write_file(path, content): Create a file" in prompt
+    assert '- list_directory(path="."): List the files' in prompt
     assert "<|im_start|>user\n<tool_response>" in prompt
     # The call as the model wrote it can be parsed back.
     assistant_turn = prompt.split("<|im_start|>assistant\n")[1].split("<|im_end|>")[0]

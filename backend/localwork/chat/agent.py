@@ -58,8 +58,25 @@ class ToolCallRecord:
     reason: str = ""  # why the user denied it
     audit_id: int | None = None
 
+    @property
+    def key(self) -> str:
+        """Equal for calls of the same tool with the same arguments."""
+        return json.dumps([self.tool, self.arguments], sort_keys=True)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _repeat_error(earlier: ToolCallRecord) -> str:
+    outcome = (
+        f"it failed with: {earlier.error}"
+        if earlier.error
+        else f"its result was: {json.dumps(earlier.result, ensure_ascii=False)[:2000]}"
+    )
+    return (
+        f"you already made this exact call, so it was not run again; {outcome}. Use that to "
+        "answer the user, or call something else"
+    )
 
 
 @dataclass
@@ -175,7 +192,6 @@ class AgentLoop:
         runner = self._folders.tool_runner() if mode != "off" and grants else None
         history = prompt_turns(messages)
         limit = min(MAX_RESULT_CHARS, loaded.plan.n_ctx)  # about a quarter of it in tokens
-        seen: dict[str, int] = {}
         for round_index in range(generation.max_tool_rounds + 1):
             offer = runner is not None and round_index < generation.max_tool_rounds
             try:
@@ -217,7 +233,7 @@ class AgentLoop:
                     reply.stopped = True
                     return
             reply.round_texts.append(text)
-            if not self._run_calls(job, runner, reply, round_index, calls, seen):
+            if not self._run_calls(job, runner, reply, round_index, calls):
                 return
 
     # --- writing ---------------------------------------------------------------------------------
@@ -321,7 +337,6 @@ class AgentLoop:
         reply: AgentReply,
         round_index: int,
         calls: list[ParsedCall],
-        seen: dict[str, int],
     ) -> bool:
         """Run one round's calls in order; False when the loop must end here."""
         assert runner is not None
@@ -333,17 +348,10 @@ class AgentLoop:
             if parsed.problem or parsed.name is None or parsed.arguments is None:
                 self._finish(job, reply, record, error=f"{parsed.problem}; write the call again")
                 continue
-            key = json.dumps([parsed.name, parsed.arguments], sort_keys=True)
-            seen[key] = seen.get(key, 0) + 1
-            if seen[key] > 1:
-                self._finish(
-                    job,
-                    reply,
-                    record,
-                    error="you already made this exact call and its result is above; use it "
-                    "to answer the user, or call something else",
-                )
-                if seen[key] > _MAX_REPEATS:
+            earlier = [c for c in reply.calls if c.key == record.key and c is not record]
+            if earlier:  # not run again: the model is told, with the result it already has
+                self._finish(job, reply, record, error=_repeat_error(earlier[0]))
+                if len(earlier) >= _MAX_REPEATS:
                     reply.notice = "The assistant stopped because it kept repeating a tool call."
                     return False
                 continue

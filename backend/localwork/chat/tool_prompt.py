@@ -22,6 +22,10 @@ _GENERIC_INSTRUCTIONS = (
     "<tool_call>\n"
     '{"name": "<tool name>", "arguments": {<arguments as JSON>}}\n'
     "</tool_call>\n"
+    "For example, to see what is in the first folder:\n"
+    "<tool_call>\n"
+    '{"name": "list_directory", "arguments": {"path": "."}}\n'
+    "</tool_call>\n"
     "The result comes back inside <tool_response></tool_response>. When you have what you "
     "need, answer the user in plain text."
 )
@@ -34,10 +38,13 @@ def folders_line(grants: list[FolderGrant]) -> str:
             "asks, tell them to add a folder under Folders."
         )
     described = "; ".join(
-        f"{grant.path} ({'read and change' if grant.mode == 'rw' else 'read only'})"
+        f"{json.dumps(grant.path)} ({'read and change' if grant.mode == 'rw' else 'read only'})"
         for grant in grants
     )
-    return f"You may use only these folders: {described}. Relative paths start in the first one."
+    return (
+        f"You may use only these folders: {described}. Write paths relative to the first "
+        'folder: "." is the folder itself, "notes.txt" a file in it.'
+    )
 
 
 def render_with_tools(
@@ -51,13 +58,20 @@ def render_with_tools(
     system = f"{system}\n\n{folders_line(grants)}".strip()
     if template.supports_tools:
         return template.render([{"role": "system", "content": system}, *rest], tools=tools)
-    catalogue = "\n".join(
-        f"- {tool['function']['name']}: {tool['function']['description']} "
-        f"Arguments: {json.dumps(tool['function']['parameters'].get('properties', {}))}"
-        for tool in tools
-    )
-    system = f"{system}\n\n{_GENERIC_INSTRUCTIONS}\n\nTools:\n{catalogue}"
+    catalogue = "\n".join(_describe_tool(tool["function"]) for tool in tools)
+    system = f"{_GENERIC_INSTRUCTIONS}\n\nTools:\n{catalogue}\n\n{system}"
     return template.render([{"role": "system", "content": system}, *_as_plain_turns(rest)])
+
+
+def _describe_tool(function: dict[str, Any]) -> str:
+    """One line per tool, short enough for a small model: name, arguments, what it does."""
+    properties = function["parameters"].get("properties", {})
+    required = set(function["parameters"].get("required", []))
+    arguments = ", ".join(
+        name if name in required else f"{name}={json.dumps(prop.get('default'))}"
+        for name, prop in properties.items()
+    )
+    return f"- {function['name']}({arguments}): {function['description']}"
 
 
 def render_without_tools(template: ChatTemplate, messages: list[Message]) -> str:

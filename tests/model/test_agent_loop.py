@@ -1,0 +1,44 @@
+"""The agent loop with the real SmolLM2-135M: guided calls on a real folder."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FILES = ("invoice-2026-01.pdf", "notes.txt")
+
+
+@pytest.fixture
+def documents() -> Iterator[Path]:
+    """A folder with a path as short as a user's own (pytest's long temp paths are beyond
+    what a 135M model copies reliably; larger models are not tested here)."""
+    root = Path(tempfile.mkdtemp(prefix="lw", dir="/tmp"))
+    folder = root / "Documents"
+    folder.mkdir()
+    yield folder
+    shutil.rmtree(root)
+
+
+def test_the_real_model_lists_a_real_folder_and_names_what_it_saw(start_app, watch, documents):
+    folder = documents
+    for name in FILES:
+        (folder / name).write_text("x")
+    app = start_app(grants=[{"path": str(folder), "mode": "ro"}])
+    conversation = app.store.create_conversation()
+    app.store.set_tool_mode(conversation["id"], "required")  # a 135M model needs the push
+    events = watch(app.events)
+    job = app.chat.send(conversation["id"], "List the files in my folder.")["job_id"]
+    message = events.wait_for("reply_done", job_id=job)["message"]
+
+    first = message["meta"]["tool_calls"][0]
+    assert first["tool"] == "list_directory" and first["status"] == "done"
+    assert Path(first["result"]["path"]) == folder
+    assert sorted(entry["name"] for entry in first["result"]["entries"]) == sorted(FILES)
+    assert any(name in message["content"] for name in FILES), message["content"]
+    # The card's life in events: it ran, then finished, and the answer streamed after it.
+    statuses = [e["call"]["status"] for e in events.seen if e["type"] == "tool_call"]
+    assert statuses[:2] == ["running", "done"]
