@@ -1,3 +1,5 @@
+import { ToolCards } from "./toolcards.js";
+
 // The message list. Everything shown here is set with textContent: model output is
 // untrusted and must never become markup.
 
@@ -17,9 +19,10 @@ export function describeStats(stats, stopped) {
 }
 
 export class ChatView {
-  constructor(root, { onRetry }) {
+  constructor(root, { onRetry, onAnswer }) {
     this.root = root;
     this.onRetry = onRetry;
+    this.cards = new ToolCards({ onAnswer });
     this.welcome = root.querySelector('[data-testid="welcome"]');
     this.pending = null;
   }
@@ -44,6 +47,7 @@ export class ChatView {
     if (meta.stats?.dropped_messages) this.markTrimmed(meta.stats.dropped_messages);
     const node = this.buildMessage(message.role, message.content, state);
     if (message.role === "assistant") {
+      this.cards.showStored(node, meta);
       node.querySelector(".message-meta").textContent = describeStats(meta.stats, meta.stopped);
     }
     return node;
@@ -83,6 +87,17 @@ export class ChatView {
     if (nearEnd) this.scrollToEnd();
   }
 
+  // A tool call started or changed (live): its card appears in the reply being written.
+  showToolCall(conversationId, call, roundText) {
+    const node = this.pending ?? this.beginReply();
+    const nearEnd = this.isNearEnd();
+    node.dataset.state = "streaming";
+    this.cards.update(node, conversationId, call, roundText);
+    node.querySelector(".message-meta").textContent =
+      call.status === "waiting" ? "Waiting for your approval…" : "Working…";
+    if (nearEnd || call.status === "waiting") this.scrollToEnd(true);
+  }
+
   finishReply({ stopped, stats, message }) {
     const node = this.pending;
     this.pending = null;
@@ -91,6 +106,9 @@ export class ChatView {
       node.remove();
       return;
     }
+    // The stored text is the reply as kept (e.g. without markup the model imitated).
+    if (message) node.querySelector(".message-text").textContent = message.content;
+    if (message?.meta?.notice) this.cards.showNotice(node, message.meta.notice);
     node.dataset.state = stopped ? "stopped" : "done";
     node.querySelector(".message-meta").textContent = describeStats(stats, stopped);
   }

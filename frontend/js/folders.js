@@ -101,14 +101,20 @@ export class ActivityDialog {
     $(this.dialog, "activity-close").addEventListener("click", () => this.dialog.close());
   }
 
-  async open() {
+  // All activity, or only one conversation's tool calls.
+  async open(conversationId = null) {
+    this.conversationId = conversationId;
+    $(this.dialog, "activity-scope").textContent = conversationId
+      ? "The file tool calls of this conversation, newest first. Changes can be undone."
+      : "Every file tool call, newest first. Changes can be undone.";
     await this.refresh();
     this.message("");
     this.dialog.showModal();
   }
 
   async refresh() {
-    const calls = await this.api.call("list_activity", { limit: 200 });
+    const filter = this.conversationId ? { conversation_id: this.conversationId } : {};
+    const calls = await this.api.call("list_activity", { limit: 200, ...filter });
     const list = $(this.dialog, "activity-list");
     list.replaceChildren();
     $(this.dialog, "activity-empty").hidden = calls.length > 0;

@@ -18,7 +18,11 @@ class App {
     this.conversations = [];
     this.busy = new Set();
     this.streams = new Map(); // conversation id → text streamed so far
-    this.chat = new ChatView($("messages"), { onRetry: (id) => this.retry(id) });
+    this.liveCalls = new Map(); // conversation id → tool_call events of the reply being written
+    this.chat = new ChatView($("messages"), {
+      onRetry: (id) => this.retry(id),
+      onAnswer: (call, answer, reason) => this.answerToolCall(call, answer, reason),
+    });
     this.sidebar = new Sidebar($("conversation-list"), $("conversation-list-empty"), {
       onOpen: (id) => this.open(id),
     });
@@ -27,6 +31,7 @@ class App {
       onSaved: () => this.notifyBriefly("Settings saved. The model reloads if its context changed."),
     });
     this.input = $("composer-input");
+    this.toolMode = $("tool-mode");
     this.folders = new FoldersDialog(api, { desktop: api.transport === "desktop" });
     this.activity = new ActivityDialog(api);
   }
@@ -71,6 +76,10 @@ class App {
     $("activity-button").addEventListener("click", () => {
       this.activity.open().catch((error) => this.notify(error.message));
     });
+    $("chat-activity-button").addEventListener("click", () => {
+      this.activity.open(this.activeId).catch((error) => this.notify(error.message));
+    });
+    this.toolMode.addEventListener("change", () => this.setToolMode(this.toolMode.value));
     $("settings-button").addEventListener("click", () => {
       this.settings.open().catch((error) => this.notify(error.message));
     });
@@ -106,11 +115,19 @@ class App {
       this.streams.set(event.conversation_id, (this.streams.get(event.conversation_id) ?? "") + event.text);
       if (here(event)) this.chat.appendToken(event.text);
     });
+    events.on("tool_call", (event) => {
+      const calls = this.liveCalls.get(event.conversation_id) ?? new Map();
+      calls.set(event.call.id, event);
+      this.liveCalls.set(event.conversation_id, calls);
+      this.streams.set(event.conversation_id, ""); // the text so far now belongs to the round
+      if (here(event)) this.chat.showToolCall(event.conversation_id, event.call, event.text);
+    });
     events.on("history_trimmed", (event) => {
       if (here(event)) this.chat.markTrimmed(event.dropped_messages);
     });
     events.on("reply_done", (event) => {
       this.streams.delete(event.conversation_id);
+      this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
       if (event.stats) this.status.showSpeed(event.stats);
       if (here(event)) this.chat.finishReply(event);
@@ -118,6 +135,7 @@ class App {
     });
     events.on("reply_failed", (event) => {
       this.streams.delete(event.conversation_id);
+      this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
       if (here(event)) this.chat.failReply(event.error, event.conversation_id);
     });
@@ -163,9 +181,40 @@ class App {
       this.activeId = conversation.id;
       this.showHeader(conversation);
       this.chat.showMessages(messages);
-      if (this.busy.has(conversation.id)) this.chat.beginReply(this.streams.get(conversation.id) ?? "");
+      if (this.busy.has(conversation.id)) this.resumeReply(conversation.id);
+      this.toolMode.value = conversation.tool_mode;
+      $("chat-activity-button").hidden = false;
       this.updateComposer();
       this.renderList();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  // Back to a conversation whose reply is still being written: its cards, then its text.
+  resumeReply(conversationId) {
+    this.chat.beginReply();
+    for (const event of this.liveCalls.get(conversationId)?.values() ?? []) {
+      this.chat.showToolCall(conversationId, event.call, event.text);
+    }
+    const text = this.streams.get(conversationId);
+    if (text) this.chat.appendToken(text);
+  }
+
+  async answerToolCall(call, answer, reason) {
+    try {
+      await this.api.call("answer_tool_call", {
+        conversation_id: this.activeId, call_id: call.id, answer, reason,
+      });
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  async setToolMode(mode) {
+    if (!this.activeId) return; // a new chat gets it when its first message is sent
+    try {
+      await this.api.call("set_tool_mode", { conversation_id: this.activeId, mode });
     } catch (error) {
       this.notify(error.message);
     }
@@ -175,6 +224,8 @@ class App {
     this.activeId = null;
     this.showHeader(null);
     this.chat.clear();
+    this.toolMode.value = "auto";
+    $("chat-activity-button").hidden = true;
     this.updateComposer();
     this.renderList();
     this.input.focus();
@@ -185,13 +236,17 @@ class App {
     if (!text.trim()) return;
     if (this.activeId && this.busy.has(this.activeId)) return;
     try {
+      if (!this.activeId && this.toolMode.value !== "auto") {
+        const created = await this.api.call("create_conversation");
+        await this.api.call("set_tool_mode", { conversation_id: created.id, mode: this.toolMode.value });
+        this.activeId = created.id;
+      }
       const sent = await this.api.call("send_message", { conversation_id: this.activeId, text });
       this.input.value = "";
       this.autosize();
-      if (this.activeId !== sent.conversation.id) {
-        this.activeId = sent.conversation.id;
-        this.showHeader(sent.conversation);
-      }
+      this.activeId = sent.conversation.id;
+      this.showHeader(sent.conversation);
+      $("chat-activity-button").hidden = false;
       this.chat.addMessage(sent.message);
       // The reply bubble may already exist if reply_queued arrived first: keep it last.
       if (this.chat.pending) this.chat.root.append(this.chat.pending);

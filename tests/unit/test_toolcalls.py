@@ -86,3 +86,11 @@ def test_the_call_schema_covers_every_tool_and_its_arguments():
     read = next(o for o in schema["anyOf"] if o["properties"]["name"]["const"] == "read_file")
     assert read["properties"]["arguments"]["required"] == ["path"]
     json.dumps(schema)  # serialisable, for the engine's grammar
+
+
+def test_imitated_tool_response_tags_are_dropped_but_the_words_kept():
+    from localwork.chat.toolcalls import without_response_tags
+
+    text = '<tool_response>\n{"entries": ["a.pdf"]}\n</tool_response>\nThat is all.'
+    assert without_response_tags(text) == '{"entries": ["a.pdf"]}\nThat is all.'
+    assert without_response_tags("Plain words. ") == "Plain words. "  # untouched

@@ -25,6 +25,7 @@ from localwork.chat.toolcalls import (
     call_opener,
     parse_call,
     parse_reply,
+    without_response_tags,
 )
 from localwork.chat.turns import MAX_RESULT_CHARS, Message, prompt_turns, tool_round_turns
 from localwork.engine.runtime import LoadedModel, ModelRuntime
@@ -298,7 +299,7 @@ class AgentLoop:
             visible.add,
             stop=list(CALL_MARKERS) if watch_calls else None,
         )
-        written = _Written(visible.text, result.get("stop_text"), [], result)
+        written = _Written(without_response_tags(visible.text), result.get("stop_text"), [], result)
         if offer and written.opener is None:
             parsed = parse_reply(written.text)
             if parsed.calls:  # calls in a form without a marker, e.g. bare JSON

@@ -36,6 +36,15 @@ _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 _DECODER = json.JSONDecoder()
 
 
+_RESPONSE_TAGS = re.compile(r"\s*</?tool_response>\s*")
+
+
+def without_response_tags(text: str) -> str:
+    """A small model imitating the generic format wraps its answer in <tool_response> tags
+    (results come from the app, never from the model): drop the tags, keep the words."""
+    return _RESPONSE_TAGS.sub("\n", text).strip() if "tool_response>" in text else text
+
+
 @dataclass(frozen=True)
 class ParsedCall:
     name: str | None

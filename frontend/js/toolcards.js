@@ -1,0 +1,172 @@
+// Tool calls in a reply, as cards: tool, arguments, status, the change to approve, the result.
+// Arguments, diffs and results come from the model or from files: all set with textContent.
+
+const STATUS_WORDS = {
+  waiting: "Waiting for your approval",
+  running: "Running…",
+  done: "Done",
+  failed: "Failed",
+  denied: "Denied",
+  stopped: "Stopped",
+};
+const SHOWN_ARGUMENT_CHARS = 160;
+
+function element(tag, className, text = "") {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+function button(label, testId, className = "secondary") {
+  const node = element("button", className, label);
+  node.type = "button";
+  node.dataset.testid = testId;
+  return node;
+}
+
+export function describeArguments(args) {
+  if (!args) return "";
+  const text = Object.entries(args)
+    .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .join(", ");
+  return text.length > SHOWN_ARGUMENT_CHARS ? `${text.slice(0, SHOWN_ARGUMENT_CHARS)}…` : text;
+}
+
+function diffView(diff) {
+  const pre = element("pre", "diff");
+  pre.dataset.testid = "tool-diff";
+  for (const line of diff.split("\n")) {
+    const kind = line.startsWith("+") && !line.startsWith("+++") ? "add"
+      : line.startsWith("-") && !line.startsWith("---") ? "del" : "same";
+    pre.append(element("span", `diff-line ${kind}`, `${line}\n`));
+  }
+  return pre;
+}
+
+// Builds and updates the cards of one reply. `onAnswer(call, answer, reason)` sends approvals.
+export class ToolCards {
+  constructor({ onAnswer }) {
+    this.onAnswer = onAnswer;
+  }
+
+  // The tools part of a message node: round texts and cards, before the final text.
+  container(messageNode) {
+    let tools = messageNode.querySelector(".message-tools");
+    if (!tools) {
+      tools = element("div", "message-tools");
+      messageNode.querySelector(".message-text").before(tools);
+    }
+    return tools;
+  }
+
+  // A stored reply: its rounds in order, each the text said first and then its calls.
+  showStored(messageNode, meta) {
+    const calls = meta.tool_calls ?? [];
+    const texts = meta.round_texts ?? [];
+    if (calls.length) {
+      const tools = this.container(messageNode);
+      texts.forEach((text, round) => {
+        if (text.trim()) tools.append(element("div", "round-text", text));
+        for (const call of calls.filter((c) => c.round === round)) tools.append(this.card(call, null));
+      });
+    }
+    if (meta.notice) this.showNotice(messageNode, meta.notice);
+  }
+
+  // A live tool_call event: the text streamed so far becomes the round's text, then the card.
+  update(messageNode, conversationId, call, roundText) {
+    const tools = this.container(messageNode);
+    const existing = tools.querySelector(`[data-call-id="${CSS.escape(call.id)}"]`);
+    if (existing) {
+      existing.replaceWith(this.card(call, conversationId));
+      return;
+    }
+    const body = messageNode.querySelector(".message-text");
+    body.textContent = "";
+    if (roundText.trim() && !tools.querySelector(`[data-round="${call.round}"]`)) {
+      const said = element("div", "round-text", roundText);
+      said.dataset.round = String(call.round);
+      tools.append(said);
+    }
+    tools.append(this.card(call, conversationId));
+  }
+
+  showNotice(messageNode, text) {
+    const note = element("p", "tool-notice", text);
+    note.dataset.testid = "tool-notice";
+    note.setAttribute("role", "note");
+    messageNode.querySelector(".message-meta").before(note);
+  }
+
+  card(call, conversationId) {
+    const card = element("section", "tool-card");
+    card.dataset.testid = "tool-card";
+    card.dataset.callId = call.id;
+    card.dataset.status = call.status;
+    card.setAttribute("aria-label", `Tool call ${call.tool ?? "(unreadable)"}: ${STATUS_WORDS[call.status] ?? call.status}`);
+
+    const header = element("div", "tool-header");
+    header.append(
+      element("span", "tool-name", call.tool ?? "unreadable call"),
+      element("span", "tool-args", describeArguments(call.arguments)),
+      element("span", `badge tool-status ${call.status}`, STATUS_WORDS[call.status] ?? call.status),
+    );
+    header.lastChild.dataset.testid = "tool-status";
+    card.append(header);
+
+    if (call.preview?.summary) card.append(element("p", "tool-preview", call.preview.summary));
+    if (call.preview?.diff && (call.status === "waiting" || call.status === "denied")) {
+      card.append(diffView(call.preview.diff));
+    }
+    if (call.status === "waiting" && conversationId) card.append(this.approval(call));
+    if (call.status === "denied" && call.reason) {
+      card.append(element("p", "tool-reason", `Your reason: ${call.reason}`));
+    }
+    if (call.error || call.result) card.append(this.outcome(call));
+    return card;
+  }
+
+  approval(call) {
+    const group = element("div", "tool-approval");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", `Allow ${call.tool}?`);
+    const once = button("Approve", "approve-once", "");
+    const always = button(`Allow ${call.tool} in this chat`, "approve-conversation");
+    const reasonLabel = element("label", "visually-hidden", "Why not (optional, the assistant reads it)");
+    const reason = element("input", "deny-reason");
+    reason.type = "text";
+    reason.maxLength = 2000;
+    reason.placeholder = "Why not? (optional)";
+    reason.dataset.testid = "deny-reason";
+    reason.id = `deny-reason-${call.id}`;
+    reasonLabel.htmlFor = reason.id;
+    const deny = button("Deny", "deny", "secondary danger");
+    const answer = (kind) => {
+      for (const control of group.querySelectorAll("button, input")) control.disabled = true;
+      this.onAnswer(call, kind, reason.value);
+    };
+    once.addEventListener("click", () => answer("once"));
+    always.addEventListener("click", () => answer("conversation"));
+    deny.addEventListener("click", () => answer("deny"));
+    reason.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        answer("deny");
+      }
+    });
+    group.append(once, always, reasonLabel, reason, deny);
+    return group;
+  }
+
+  outcome(call) {
+    const details = element("details", "tool-outcome");
+    const summary = element("summary", "", call.error ? "Error" : "Result");
+    const body = element("pre", "tool-result");
+    body.dataset.testid = "tool-result";
+    body.textContent = call.error ?? JSON.stringify(call.result, null, 2);
+    details.append(summary, body);
+    if (call.error) details.open = true; // a problem is worth seeing without a click
+    return details;
+  }
+}

@@ -1,0 +1,158 @@
+"""Tool calls in the real UI: cards, approving and denying changes, reload, activity."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.agent.conftest import guided
+from tests.conftest import DETERMINISTIC_GENERATION
+from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
+from tests.support.scripted_engine import add_replies, use_scripted_engine
+
+
+@pytest.fixture
+def work() -> Iterator[Path]:
+    """The granted folder, with a path as short as a user's own (see the real-model test)."""
+    root = Path(tempfile.mkdtemp(prefix="lw", dir="/tmp"))
+    folder = root / "Documents"
+    folder.mkdir()
+    yield folder
+    shutil.rmtree(root)
+
+
+@pytest.fixture
+def served_settings(work: Path) -> dict:
+    generation = {**DETERMINISTIC_GENERATION, "max_tokens": 400}
+    return {"generation": generation, "grants": [{"path": str(work), "mode": "rw"}]}
+
+
+@pytest.fixture
+def script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scripted engine for the served app; request it before ``page``."""
+    path = tmp_path / "script.json"
+    for name, value in use_scripted_engine(path, []).items():
+        monkeypatch.setenv(name, value)
+    return path
+
+
+def card(page: Page):
+    return page.get_by_test_id("tool-card")
+
+
+def test_approving_a_write_puts_the_file_on_disk(script, page, work, artifacts_dir):
+    add_replies(
+        script,
+        [
+            *guided("write_file", said="I'll write it. ", path="hello.txt", content="Hello!\n"),
+            {"text": "I wrote hello.txt for you."},
+        ],
+    )
+    wait_until_ready(page)
+    send(page, "Write hello.txt saying Hello!")
+
+    expect(card(page)).to_have_attribute("data-status", "waiting", timeout=REPLY_TIMEOUT)
+    expect(card(page).get_by_test_id("tool-diff")).to_contain_text("+Hello!")
+    expect(card(page)).to_contain_text(f"Create {work / 'hello.txt'}")
+    expect(page.get_by_test_id("message-assistant")).to_contain_text("I'll write it.")
+    assert not (work / "hello.txt").exists()
+    page.screenshot(path=str(artifacts_dir / "waiting-for-approval.png"))
+
+    card(page).get_by_role("button", name="Approve", exact=True).click()
+    expect(card(page)).to_have_attribute("data-status", "done", timeout=REPLY_TIMEOUT)
+    reply = page.get_by_test_id("message-assistant")
+    expect(reply).to_have_attribute("data-state", "done", timeout=REPLY_TIMEOUT)
+    expect(reply.get_by_test_id("message-text")).to_have_text("I wrote hello.txt for you.")
+    assert (work / "hello.txt").read_text() == "Hello!\n"
+    page.screenshot(path=str(artifacts_dir / "approved.png"))
+
+    page.reload()  # the conversation with its tool call comes back as it was
+    wait_until_ready(page)
+    expect(card(page)).to_have_attribute("data-status", "done")
+    expect(card(page)).to_contain_text("path: hello.txt")
+    card(page).get_by_text("Result").click()
+    expect(card(page).get_by_test_id("tool-result")).to_contain_text('"created": true')
+
+    page.get_by_role("button", name="File activity in this conversation").click()
+    activity = page.get_by_role("dialog", name="Activity")
+    expect(activity.get_by_test_id("activity-item")).to_have_count(1)
+    expect(activity.get_by_test_id("activity-item")).to_contain_text("write_file")
+    expect(activity.get_by_test_id("activity-item")).to_contain_text("approved")
+
+
+def test_denying_with_a_reason_changes_nothing(script, page, work):
+    (work / "keep.txt").write_text("precious")
+    add_replies(script, [*guided("delete_file", path="keep.txt"), {"text": "Understood."}])
+    wait_until_ready(page)
+    send(page, "Delete keep.txt")
+
+    expect(card(page)).to_have_attribute("data-status", "waiting", timeout=REPLY_TIMEOUT)
+    card(page).get_by_label("Why not (optional, the assistant reads it)").fill("I need it")
+    card(page).get_by_role("button", name="Deny").click()
+    expect(card(page)).to_have_attribute("data-status", "denied", timeout=REPLY_TIMEOUT)
+    expect(card(page)).to_contain_text("Your reason: I need it")
+    expect(page.get_by_test_id("message-assistant")).to_have_attribute("data-state", "done")
+    assert (work / "keep.txt").read_text() == "precious"
+
+
+def test_reads_run_without_asking_and_stop_ends_a_wait(script, page, work):
+    (work / "a.txt").write_text("alpha")
+    add_replies(
+        script,
+        [
+            *guided("read_file", path="a.txt"),
+            *guided("write_file", path="b.txt", content="beta"),
+        ],
+    )
+    wait_until_ready(page)
+    send(page, "Copy a.txt to b.txt")
+    cards = card(page)
+    expect(cards).to_have_count(2, timeout=REPLY_TIMEOUT)
+    expect(cards.first).to_have_attribute("data-status", "done")
+    expect(cards.nth(1)).to_have_attribute("data-status", "waiting")
+    page.get_by_role("button", name="Stop generating").click()
+    expect(cards.nth(1)).to_have_attribute("data-status", "stopped", timeout=REPLY_TIMEOUT)
+    expect(page.get_by_test_id("message-assistant")).to_have_attribute("data-state", "stopped")
+    assert not (work / "b.txt").exists()
+
+
+def test_the_tool_mode_is_kept_per_conversation(script, page):
+    add_replies(script, [{"text": "Hi there."}])
+    wait_until_ready(page)
+    page.get_by_label("File tools in this conversation").select_option("off")
+    send(page, "Hello")
+    expect(page.get_by_test_id("message-assistant")).to_have_attribute(
+        "data-state", "done", timeout=REPLY_TIMEOUT
+    )
+    page.reload()
+    wait_until_ready(page)
+    expect(page.get_by_label("File tools in this conversation")).to_have_value("off")
+    page.get_by_role("button", name="New chat").click()
+    expect(page.get_by_label("File tools in this conversation")).to_have_value("auto")
+
+
+NAMES = r"invoice-2026-01\.pdf|notes\.txt"
+
+
+def test_the_real_model_lists_the_folder_through_the_ui(page, work, artifacts_dir):
+    for name in ("invoice-2026-01.pdf", "notes.txt"):
+        (work / name).write_text("x")
+    wait_until_ready(page)
+    page.get_by_label("File tools in this conversation").select_option("required")
+    send(page, "List the files in my folder.")
+    reply = page.get_by_test_id("message-assistant")
+    expect(reply).to_have_attribute("data-state", "done", timeout=REPLY_TIMEOUT)
+    first = card(page).first
+    expect(first).to_have_attribute("data-status", "done")
+    expect(first).to_contain_text("list_directory")
+    first.get_by_text("Result").click()
+    expect(first.get_by_test_id("tool-result")).to_contain_text("invoice-2026-01.pdf")
+    expect(reply.get_by_test_id("message-text")).to_contain_text(re.compile(NAMES))
+    expect(reply.get_by_test_id("message-text")).not_to_contain_text("tool_response>")
+    page.screenshot(path=str(artifacts_dir / "real-model-listing.png"))
