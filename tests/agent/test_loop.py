@@ -210,3 +210,17 @@ def test_tool_turns_persist_and_feed_the_next_turn(scripted_app):
     assert stored[1]["meta"]["tool_calls"][0]["result"]["entries"][0]["name"] == "only.txt"
     last_prompt = s.requests()[-1]["prompt"]
     assert "only.txt" in last_prompt and last_prompt.count("<tool_response>") >= 1
+
+
+def test_a_long_result_reaches_the_model_cut_with_a_marker(scripted_app):
+    s = scripted_app([*guided("read_file", path="big.txt"), {"text": "It is long."}])
+    s.app.settings.update({"context": {"n_ctx": 2048}})
+    s.app.runtime.load_and_wait(None)
+    (s.folder / "big.txt").write_text("line of text\n" * 2000)
+    job = s.send("Read big.txt")["job_id"]
+    message = s.done(job)["message"]
+    stored = message["meta"]["tool_calls"][0]["result"]["content"]
+    assert len(stored) > 20_000  # the card keeps what the tool returned
+    fed_back = s.requests()[2]["prompt"]
+    assert "[truncated: kept the first 2048 of" in fed_back
+    assert fed_back.count("line of text") < 200

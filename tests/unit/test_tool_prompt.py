@@ -5,7 +5,7 @@ from pathlib import Path
 from localwork.chat.template import ChatTemplate
 from localwork.chat.tool_prompt import render_with_tools
 from localwork.chat.toolcalls import parse_reply
-from localwork.chat.turns import call_turn
+from localwork.chat.turns import call_turn, tool_round_turns
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import bundled_model_path
 from localwork.settings import FolderGrant
@@ -59,3 +59,36 @@ def test_without_grants_the_model_is_told_it_has_no_files():
     template = ChatTemplate(None)
     prompt = render_with_tools(template, CONVERSATION[:2], TOOLS, [])
     assert "No folders are shared with you" in prompt
+
+
+def test_llama_3_2_gets_the_tools_in_the_first_user_message_and_calls_as_json():
+    template = ChatTemplate((TEMPLATES / "llama3.2.jinja").read_text(), "<|begin_of_text|>")
+    assert template.supports_tools
+    prompt = render_with_tools(template, CONVERSATION, TOOLS, GRANTS)
+    assert prompt.startswith("<|begin_of_text|><|start_header_id|>system")
+    assert "Environment: ipython" in prompt
+    user_turn = prompt.split("<|start_header_id|>user<|end_header_id|>\n\n")[1]
+    assert '"name": "list_directory"' in user_turn and user_turn.rstrip().endswith(
+        "What is in Downloads?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+        '{"name": "list_directory", "parameters": {"path": "."}}<|eot_id|>'
+        '<|start_header_id|>ipython<|end_header_id|>\n\n"{\\"entries\\": [\\"a.pdf\\"]}"'
+        "<|eot_id|><|start_header_id|>assistant<|end_header_id|>"
+    )
+    # What the model writes back in that format is read as a call.
+    (call,) = parse_reply('{"name": "read_file", "parameters": {"path": "a.txt"}}').calls
+    assert (call.name, call.arguments) == ("read_file", {"path": "a.txt"})
+
+
+def test_a_round_with_several_calls_renders_for_every_family():
+    calls = [
+        {"id": f"call{n}", "tool": "read_file", "arguments": {"path": f"{n}.txt"}, "result": {}}
+        for n in range(2)
+    ]
+    turns = [CONVERSATION[1], *tool_round_turns("Reading both.", calls, 1000)]
+    for template in (
+        ChatTemplate((TEMPLATES / "llama3.2.jinja").read_text()),
+        ChatTemplate((TEMPLATES / "qwen2.5.jinja").read_text()),
+        ChatTemplate(read_gguf(bundled_model_path()).chat_template),
+    ):
+        prompt = render_with_tools(template, turns, TOOLS, GRANTS)
+        assert "0.txt" in prompt and "1.txt" in prompt

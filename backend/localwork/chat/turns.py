@@ -37,23 +37,23 @@ def result_text(call: dict[str, Any], limit: int = MAX_RESULT_CHARS) -> str:
 
 
 def tool_round_turns(text: str, calls: list[dict[str, Any]], limit: int) -> list[Message]:
-    """One round: the assistant's calls (with what it said first), then their results."""
-    turns: list[Message] = [
-        {
-            "role": "assistant",
-            "content": text,
-            "tool_calls": [
-                call_turn(call["id"], call["tool"] or "invalid_call", call["arguments"] or {})
-                for call in calls
-            ],
-        }
-    ]
-    for call in calls:
+    """One round: each call (the first with what the assistant said before it), then its
+    result. One call per turn: some templates (Llama 3.x) refuse several in one message."""
+    turns: list[Message] = []
+    for index, call in enumerate(calls):
+        name = call["tool"] or "invalid_call"
+        turns.append(
+            {
+                "role": "assistant",
+                "content": text if index == 0 else "",
+                "tool_calls": [call_turn(call["id"], name, call["arguments"] or {})],
+            }
+        )
         turns.append(
             {
                 "role": "tool",
                 "tool_call_id": call["id"],
-                "name": call["tool"] or "invalid_call",
+                "name": name,
                 "content": result_text(call, limit),
             }
         )
