@@ -94,3 +94,25 @@ def test_imitated_tool_response_tags_are_dropped_but_the_words_kept():
     text = '<tool_response>\n{"entries": ["a.pdf"]}\n</tool_response>\nThat is all.'
     assert without_response_tags(text) == '{"entries": ["a.pdf"]}\nThat is all.'
     assert without_response_tags("Plain words. ") == "Plain words. "  # untouched
+
+
+@pytest.mark.parametrize(
+    ("start", "held"),
+    [
+        ("", True),
+        ("  {", True),
+        ('{"na', True),
+        ('{"name": "read_file"', True),
+        ('{"function": {', True),
+        ("```", True),
+        ("```json\n{", True),
+        ("Sure, here it is", False),
+        ('{"title": "not a call"', False),
+        ("```python\nprint(1)", False),
+        ("```py", False),
+    ],
+)
+def test_only_what_may_be_a_bare_call_is_held_back(start, held):
+    from localwork.chat.toolcalls import could_open_a_call
+
+    assert could_open_a_call(start) is held

@@ -23,6 +23,7 @@ from localwork.chat.toolcalls import (
     ParsedCall,
     call_grammar,
     call_opener,
+    could_open_a_call,
     parse_call,
     parse_reply,
     without_response_tags,
@@ -129,13 +130,14 @@ class _Written:
 
 
 class _VisibleText:
-    """Streams a round's text to the UI, holding back a reply that opens like a bare JSON
-    call (``{`` or a code fence) until it is clear whether it is one."""
+    """Streams a round's text to the UI. When tools are offered, a reply that opens like a
+    bare JSON call is held back until it is clear whether it is one."""
 
-    def __init__(self, publish: Any) -> None:
+    def __init__(self, publish: Any, watch_for_calls: bool) -> None:
         self._publish = publish
         self._parts: list[str] = []
         self._sent = 0
+        self._watching = watch_for_calls
 
     @property
     def text(self) -> str:
@@ -143,12 +145,11 @@ class _VisibleText:
 
     def add(self, piece: str) -> None:
         self._parts.append(piece)
-        whole = self.text
-        start = whole.lstrip()[:1]
-        if self._sent == 0 and start in ("", "{", "`"):
-            return
-        self._publish(whole[self._sent :])
-        self._sent = len(whole)
+        if self._watching:
+            if could_open_a_call(self.text):
+                return
+            self._watching = False  # decided: plain text, stream it from here on
+        self.flush()
 
     def flush(self) -> None:
         whole = self.text
@@ -290,7 +291,8 @@ class AgentLoop:
         visible = _VisibleText(
             lambda text: self._events.publish(
                 "token", conversation_id=job.conversation_id, job_id=job.id, text=text
-            )
+            ),
+            watch_for_calls=offer,
         )
         result = self._runtime.generate(
             prompt.text,

@@ -59,6 +59,35 @@ class ParsedReply:
     calls: list[ParsedCall]
 
 
+_FIRST_KEY = re.compile(r'\{\s*(?:"([^"]*)("?))?')
+_CALL_KEYS = {"name", "function", "type"}
+
+
+def could_open_a_call(text: str) -> bool:
+    """Whether a reply starting like this may still turn out to be a bare JSON call (so the
+    chat should not show it yet). Plain prose, or code in another language, is decided at once."""
+    start = text.lstrip()
+    if start.startswith("`"):
+        fence, newline, rest = start.partition("\n")
+        if not newline:
+            return "```".startswith(fence[:3]) and fence[3:].strip() in (
+                "",
+                "j",
+                "js",
+                "jso",
+                "json",
+            )
+        if fence.strip("`").strip() not in ("", "json"):
+            return False
+        start = rest.lstrip()
+    if not start:
+        return True
+    if not start.startswith("{"):
+        return False
+    key = _FIRST_KEY.match(start)
+    return key is None or key.group(1) is None or not key.group(2) or key.group(1) in _CALL_KEYS
+
+
 def parse_reply(reply: str) -> ParsedReply:
     if "<tool_call>" in reply:
         calls = [parse_call(match.group(1)) for match in _HERMES.finditer(reply)]
