@@ -10,6 +10,7 @@ from localwork.engine.runtime import ModelRuntime
 from localwork.events import EventBus
 from localwork.folders import Folders
 from localwork.models.registry import ModelRegistry
+from localwork.models.service import ModelService
 from localwork.paths import AppPaths
 from localwork.profiles import ProfileService
 from localwork.settings import SettingsStore
@@ -34,6 +35,9 @@ class App:
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         self.audit = AuditLog(paths.audit_file)
         self.folders = Folders(self.settings, paths, self.audit)
+        self.models = ModelService(
+            paths.models_dir, self.settings, self.registry, self.runtime, self.events
+        )
         # Set on the frontend's first bridge call: the self-test waits for it.
         self.frontend_connected = threading.Event()
 
@@ -42,6 +46,7 @@ class App:
         self.runtime.load(self.settings.current.selected_model)
 
     def close(self) -> None:
+        self.models.close()  # first: a running download keeps its partial file for next time
         self.events.close()
         self.chat.close()
         self.runtime.close()

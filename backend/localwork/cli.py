@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tool.add_argument("--yes", action="store_true", help="approve a call that changes files")
     tool.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    from localwork.models.commands import add_parser as add_models_parser
+
+    add_models_parser(commands)
     return parser
 
 
@@ -70,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return worker_main()
     if args.command == "tool":
         return _run_tool(args)
+    if args.command == "models":
+        from localwork.models.commands import run as run_models
+
+        return run_models(args)
     if args.port is not None and not args.serve:
         build_parser().error("--port needs --serve")
     if args.port is not None and not 0 <= args.port <= 65535:

@@ -62,7 +62,7 @@ def test_server_ignoring_range_restarts_cleanly(hub, tmp_path):
 def test_wrong_hash_deletes_the_partial_file_and_says_so(hub, tmp_path):
     hub.add(REPO, "tiny-Q4_K_M.gguf", make_gguf(300_000))
     spec = spec_for(hub, tmp_path, sha="0" * 64)
-    with pytest.raises(DownloadCorrupt, match="did not match.*deleted"):
+    with pytest.raises(DownloadCorrupt, match=r"did not match.*deleted"):
         transfer(spec, FAST)
     assert list(spec.dest.parent.iterdir()) == []
 
