@@ -36,6 +36,7 @@ class Faults:
     stall_at: int | None = None  # stop sending (connection open) once this offset is reached
     stall_seconds: float = 0.0
     ignore_range: bool = False
+    announce_size: int | None = None  # metadata claims this size (disk-space preflight tests)
 
 
 @dataclass
@@ -159,12 +160,13 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 sha = hub.sha256(file)
                 if file.faults.wrong_sha:
                     sha = hashlib.sha256(b"not the same bytes").hexdigest()
+                size = file.faults.announce_size or file.size
                 siblings.append(
                     {
                         "rfilename": name,
-                        "size": file.size,
+                        "size": size,
                         "blobId": sha[:40],
-                        "lfs": {"sha256": sha, "size": file.size, "pointerSize": 134},
+                        "lfs": {"sha256": sha, "size": size, "pointerSize": 134},
                     }
                 )
             body = json.dumps(
