@@ -5,6 +5,7 @@ import { ChatView } from "./chat.js";
 import { confirmDialog, promptDialog } from "./dialog.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
+import { ModelsPane } from "./models.js";
 import { SettingsPane } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { StatusLine } from "./status.js";
@@ -29,6 +30,7 @@ class App {
     this.input = $("composer-input");
     this.folders = new FoldersDialog(api, { desktop: api.transport === "desktop" });
     this.activity = new ActivityDialog(api);
+    this.models = new ModelsPane(api, { desktop: api.transport === "desktop" });
   }
 
   async start() {
@@ -71,6 +73,12 @@ class App {
     $("activity-button").addEventListener("click", () => {
       this.activity.open().catch((error) => this.notify(error.message));
     });
+    const openModels = () => this.models.open().catch((error) => this.notify(error.message));
+    $("models-button").addEventListener("click", openModels);
+    $("settings-open-models").addEventListener("click", () => {
+      $("settings-pane").close();
+      openModels();
+    });
     $("settings-button").addEventListener("click", () => {
       this.settings.open().catch((error) => this.notify(error.message));
     });
@@ -83,8 +91,11 @@ class App {
     const events = new EventStream(this.api, after);
     const here = (event) => event.conversation_id === this.activeId;
     let restarting = false;
+    events.on("download_progress", (event) => this.models.onDownload(event.download));
+    events.on("models_changed", () => this.models.onModelsChanged());
     events.on("model_status", (event) => {
       this.status.showModel(event.status);
+      this.models.onModelStatus(event.status);
       if (restarting && event.status.state === "ready") {
         restarting = false;
         this.notifyBriefly("The model engine is running again: you can carry on.");

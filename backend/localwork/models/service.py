@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 
 from localwork.engine.runtime import ModelRuntime
-from localwork.errors import HubError, HubOffline, InvalidRequest
+from localwork.errors import HubAuthRequired, HubError, HubNotFound, HubOffline, InvalidRequest
 from localwork.events import EventBus
 from localwork.models.catalog import CATALOG, CatalogEntry
 from localwork.models.downloads import DownloadManager, model_id_for
@@ -98,6 +98,10 @@ class ModelService:
                     choice = pick_for_catalog(entry, hub.gguf_choices(entry.repo_id))
                 except HubOffline as error:
                     offline = error.message
+                except HubAuthRequired:
+                    item["error"] = "Gated: needs an access token (see below)."
+                except HubNotFound:
+                    item["error"] = f"Not available from {hub.endpoint}."
                 except HubError as error:
                     item["error"] = error.message
                 else:
