@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 
 from localwork.models.transfer import READ_SIZE, partial_path
@@ -113,3 +114,45 @@ def test_import_copy_and_link(tmp_path):
     junk.write_bytes(b"not a model")
     refused = models(tmp_path / "a", "import", str(junk))
     assert refused.returncode == 1 and "not a usable GGUF" in refused.stderr
+
+
+def test_disk_filling_up_mid_download_keeps_the_part_for_a_resume(hub, tmp_path):
+    """A file-size limit makes writes fail mid-file like a full disk does (EFBIG)."""
+    data = make_gguf(3_000_000, seed=9)
+    served = hub.add(REPO, FILE, data)
+    limit = 1_000_000
+    # The limit is set inside the child (no preexec_fn: this test process has threads).
+    limited = (
+        "import resource, runpy, sys; "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+        "sys.argv = ['localwork-hero', *sys.argv[1:]]; "
+        "runpy.run_module('localwork', run_name='__main__')"
+    )
+    full = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            limited,
+            "models",
+            "download",
+            REPO,
+            FILE,
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert full.returncode == 1
+    assert "larger than this disk's file system or your file-size limit" in full.stderr
+    part = partial_path(tmp_path / "models" / REPO / FILE)
+    kept = part.stat().st_size
+    assert 0 < kept <= limit
+    assert not (tmp_path / "models" / REPO / FILE).exists()
+
+    before = served.served
+    resumed = models(tmp_path, "download", REPO, FILE)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "models" / REPO / FILE).read_bytes() == data
+    assert served.served - before == len(data) - kept  # only the missing bytes

@@ -249,16 +249,26 @@ def _fetch(
                 )
             try:
                 out.write(data)
+                out.flush()  # a full disk must surface here, with the hash still in step
             except OSError as error:
-                if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise DiskFull(
-                        f"The disk filled up while downloading {spec.dest.name}. Free some "
-                        "space, then resume: the part already downloaded is kept."
-                    ) from None
+                _raise_if_no_room(spec, error)
                 raise
             hasher.update(data)
             offset += len(data)
             on_progress(offset)
+
+
+def _raise_if_no_room(spec: TransferSpec, error: OSError) -> None:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise DiskFull(
+            f"The disk filled up while downloading {spec.dest.name}. Free some space, then "
+            "resume: the part already downloaded is kept."
+        ) from None
+    if error.errno == errno.EFBIG:  # e.g. a FAT32 drive, which caps files at 4 GiB
+        raise DiskFull(
+            f"{spec.dest.name} is larger than this disk's file system or your file-size limit "
+            "allows. Keep models on another disk (--data-dir), then download again."
+        ) from None
 
 
 def _raise_for_status(spec: TransferSpec, status: int, offset: int) -> None:
