@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 ModelId = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 FolderPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+FilePath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
 RepoId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 RepoFile = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 JobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
@@ -200,7 +201,7 @@ class _ModelMethods:
         return self._app.models.downloads.cancel(job_id)
 
     @_validated
-    def import_model(self, path: FolderPath, mode: Literal["copy", "link"]) -> dict[str, Any]:
+    def import_model(self, path: FilePath, mode: Literal["copy", "link"]) -> dict[str, Any]:
         return self._app.models.import_model(path, mode)
 
     @_validated

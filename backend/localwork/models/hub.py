@@ -126,7 +126,8 @@ class HubClient:
     def __init__(self, endpoint: str | None = None, token: str | None = None) -> None:
         self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
         self._token = token or os.environ.get("HF_TOKEN") or None
-        self._api = HfApi(endpoint=self.endpoint, token=self._token)
+        # False, not None: only the token the user gave us, never some other saved login.
+        self._api = HfApi(endpoint=self.endpoint, token=self._token or False)
 
     @property
     def has_token(self) -> bool:
