@@ -96,7 +96,10 @@ def kill_and_resume(fake: FakeHub, size: int) -> tuple[int, int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="MB/s of the capped-server round (a fast line)"
+    )
     args = parser.parse_args()
     model = bundled_model_path()
     if model is None:
@@ -108,31 +111,40 @@ def main() -> None:
     hub = HubClient(endpoint=fake.url)
     url = f"{fake.url}/{REPO}/resolve/{COMMIT}/{FILE}"
     sha256 = fake.sha256(fake.file(REPO, FILE))
-    plain_times, our_times, transfer_times = [], [], []
+    served = fake.file(REPO, FILE)
+    rounds: dict[str, dict[str, list[float]]] = {}
     try:
-        for _ in range(args.runs):
-            with tempfile.TemporaryDirectory() as folder:
-                plain_times.append(plain_download(url, Path(folder) / FILE))
-            with tempfile.TemporaryDirectory() as folder:
-                our_times.append(ours(hub, Path(folder)))
-            with tempfile.TemporaryDirectory() as folder:
-                transfer_times.append(transfer_only(url, size, sha256, Path(folder)))
+        for label, rate in (
+            ("loopback, uncapped", None),
+            (f"server capped at {args.rate:g} MB/s", args.rate * 1e6),
+        ):
+            served.faults.bytes_per_second = rate
+            times: dict[str, list[float]] = {"plain": [], "transfer": [], "whole": []}
+            for _ in range(args.runs):  # alternating, so load changes hit all three alike
+                with tempfile.TemporaryDirectory() as folder:
+                    times["plain"].append(plain_download(url, Path(folder) / FILE))
+                with tempfile.TemporaryDirectory() as folder:
+                    times["transfer"].append(transfer_only(url, size, sha256, Path(folder)))
+                with tempfile.TemporaryDirectory() as folder:
+                    times["whole"].append(ours(hub, Path(folder)))
+            rounds[label] = times
+        served.faults.bytes_per_second = None
         kept, refetched, resume_seconds = kill_and_resume(fake, size)
     finally:
         fake.close()
-    plain_mb_s = size / statistics.median(plain_times) / 1e6
-    our_mb_s = size / statistics.median(our_times) / 1e6
-    transfer_mb_s = size / statistics.median(transfer_times) / 1e6
     print(f"file: {FILE}, {size:,} bytes, served on 127.0.0.1, medians of {args.runs} runs")
-    print(f"plain urllib download (no hash):         {plain_mb_s:8.1f} MB/s")
-    print(
-        f"our transfer (ranged, sha256, rename):   {transfer_mb_s:8.1f} MB/s"
-        f"  ratio {transfer_mb_s / plain_mb_s:.2f}"
-    )
-    print(
-        f"whole download incl. Hub metadata calls: {our_mb_s:8.1f} MB/s"
-        f"  ratio {our_mb_s / plain_mb_s:.2f}"
-    )
+    for label, times in rounds.items():
+        speed = {name: size / statistics.median(values) / 1e6 for name, values in times.items()}
+        print(f"[{label}]")
+        print(f"  plain urllib download (no hash):         {speed['plain']:8.1f} MB/s")
+        print(
+            f"  our transfer (ranged, sha256, rename):   {speed['transfer']:8.1f} MB/s"
+            f"  ratio {speed['transfer'] / speed['plain']:.2f}"
+        )
+        print(
+            f"  whole download incl. Hub metadata calls: {speed['whole']:8.1f} MB/s"
+            f"  ratio {speed['whole'] / speed['plain']:.2f}"
+        )
     print(f"kill at {kept:,} bytes on disk; bytes fetched twice after resume: {refetched:,}")
     print(f"resume run (re-hash prefix + rest of the file): {resume_seconds:.2f} s")
 
