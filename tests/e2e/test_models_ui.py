@@ -107,6 +107,8 @@ def test_download_cancel_select_and_chat(page: Page, fake_hub: FakeHub, artifact
     expect(reply).to_have_attribute("data-state", "done", timeout=REPLY_TIMEOUT)
     assert reply.get_by_test_id("message-text").inner_text().strip()
 
-    # The choice persists across a reload of the page.
+    # The choice persists across a reload of the page, and so does the conversation.
     page.reload()
     expect(page.get_by_test_id("status-model")).to_contain_text("smollm2-135m-instruct-q4_1")
+    expect(page.get_by_test_id("conversation-item")).to_have_count(1)
+    expect(page.get_by_test_id("message-assistant")).to_have_count(1)
