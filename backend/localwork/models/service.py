@@ -7,13 +7,20 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from localwork.engine.runtime import ModelRuntime
-from localwork.errors import HubAuthRequired, HubError, HubNotFound, HubOffline, InvalidRequest
+from localwork.errors import (
+    HubAuthRequired,
+    HubNotFound,
+    HubOffline,
+    InvalidRequest,
+    LocalWorkError,
+)
 from localwork.events import EventBus
 from localwork.models.catalog import CATALOG, CatalogEntry
 from localwork.models.downloads import DownloadManager, model_id_for
@@ -26,6 +33,7 @@ from localwork.settings import SettingsStore
 log = logging.getLogger(__name__)
 
 FilePicker = Callable[[], str | None]
+_CATALOG_WORKERS = 4
 
 
 def pick_for_catalog(entry: CatalogEntry, choices: list[GgufChoice]) -> GgufChoice | None:
@@ -84,29 +92,35 @@ class ModelService:
         hub = self.hub()
         installed = {model.id for model in self._registry.installed()}
         available = psutil.virtual_memory().available
+
+        def fetch(entry: CatalogEntry) -> list[GgufChoice] | LocalWorkError:
+            try:
+                return hub.gguf_choices(entry.repo_id)
+            except LocalWorkError as error:
+                return error
+
+        # In parallel: seven metadata round trips one after another feel slow in the pane.
+        with ThreadPoolExecutor(max_workers=_CATALOG_WORKERS) as pool:
+            answers = list(pool.map(fetch, CATALOG))
+        offline = next((a.message for a in answers if isinstance(a, HubOffline)), None)
         entries = []
-        offline: str | None = None
-        for entry in CATALOG:
+        for entry, answer in zip(CATALOG, answers, strict=True):
             item: dict[str, Any] = {
                 "repo_id": entry.repo_id,
                 "title": entry.title,
                 "note": entry.note,
                 "recommended": entry.recommended,
             }
-            if offline is None:
-                try:
-                    choice = pick_for_catalog(entry, hub.gguf_choices(entry.repo_id))
-                except HubOffline as error:
-                    offline = error.message
-                except HubAuthRequired:
-                    item["error"] = "Gated: needs an access token (see below)."
-                except HubNotFound:
-                    item["error"] = f"Not available from {hub.endpoint}."
-                except HubError as error:
-                    item["error"] = error.message
-                else:
-                    if choice is not None:
-                        item.update(self._choice_dict(choice, installed, available))
+            if isinstance(answer, HubAuthRequired):
+                item["error"] = "Gated: needs an access token (see below)."
+            elif isinstance(answer, HubNotFound):
+                item["error"] = f"Not available from {hub.endpoint}."
+            elif isinstance(answer, LocalWorkError) and not isinstance(answer, HubOffline):
+                item["error"] = answer.message
+            elif not isinstance(answer, LocalWorkError):
+                choice = pick_for_catalog(entry, answer)
+                if choice is not None:
+                    item.update(self._choice_dict(choice, installed, available))
             entries.append(item)
         return {"online": offline is None, "message": offline, "entries": entries}
 
