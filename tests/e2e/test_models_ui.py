@@ -1,5 +1,6 @@
 """The models pane end to end: list a repo on the loopback fake Hub, download with progress,
-cancel one download, finish another (the real SmolLM2 bytes), select it, chat with it."""
+pause, resume and cancel one download, finish another (the real SmolLM2 bytes), select it,
+chat with it."""
 
 from __future__ import annotations
 
@@ -75,6 +76,10 @@ def test_download_cancel_select_and_chat(page: Page, fake_hub: FakeHub, artifact
     expect(slow.get_by_test_id("download-state")).to_have_text("Downloading")
     expect(slow.get_by_test_id("download-progress")).to_contain_text(" left", timeout=10_000)
     expect(slow.get_by_test_id("download-progress")).to_contain_text("/s")
+    pane.get_by_role("button", name=f"Pause {SLOW}").click()
+    expect(slow.get_by_test_id("download-state")).to_have_text("Paused")
+    pane.get_by_role("button", name=f"Resume {SLOW}").click()
+    expect(slow.get_by_test_id("download-state")).to_have_text("Downloading")
     pane.get_by_role("button", name=f"Cancel {SLOW}").click()
     expect(slow.get_by_test_id("download-state")).to_have_text("Cancelled")
     served_slow = fake_hub.file(REPO, SLOW).served
