@@ -15,8 +15,10 @@ import http.client
 import json
 import logging
 import os
+import queue
 import re
 import shutil
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +43,7 @@ PART_SUFFIX = ".part"
 SIDECAR_SUFFIX = ".part.json"
 READ_SIZE = 256 * 1024  # bytes per read; also the most a kill can lose, beyond socket buffers
 _HASH_BLOCK = 4 * 1024 * 1024
+_HASH_QUEUE = 16  # reads waiting for the hashing thread (4 MiB): back-pressure, bounded memory
 _SPACE_MARGIN = 64 * 1024 * 1024  # keep some room so the disk is never filled to the last byte
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _RETRYABLE = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
@@ -139,7 +142,23 @@ def transfer(
         DownloadError: the connection kept failing; the partial file is kept.
     """
     spec.dest.parent.mkdir(parents=True, exist_ok=True)
-    hasher, offset = _resume_point(spec)
+    prefix, offset = _resume_point(spec)
+    hasher = _BackgroundHash(prefix)
+    try:
+        return _transfer(spec, policy, on_progress, check, sleep, hasher, offset)
+    finally:
+        hasher.close()
+
+
+def _transfer(
+    spec: TransferSpec,
+    policy: TransferPolicy,
+    on_progress: Callable[[int], None],
+    check: Callable[[], None],
+    sleep: Callable[[float], None],
+    hasher: _BackgroundHash,
+    offset: int,
+) -> TransferResult:
     resumed_from, fetched, attempts, failures = offset, 0, 0, 0
     on_progress(offset)
     while offset < spec.size:
@@ -153,7 +172,8 @@ def transfer(
             offset = partial_bytes(spec.dest)
             reason = f"{type(error).__name__}: {error}"
         except _Restart:
-            hasher, offset = hashlib.sha256(), 0
+            hasher.restart()
+            offset = 0
             reason = "the server could not continue the earlier partial file"
         fetched += max(0, offset - before)
         if offset >= spec.size:
@@ -171,6 +191,45 @@ def transfer(
     os.replace(partial_path(spec.dest), spec.dest)
     sidecar_path(spec.dest).unlink(missing_ok=True)
     return TransferResult(spec.dest, resumed_from, fetched, attempts)
+
+
+class _BackgroundHash:
+    """sha256 on its own thread, so hashing overlaps the network and the disk.
+
+    hashlib releases the GIL on large buffers, so this uses another core. Bytes are on disk
+    before they are queued here: a kill loses hash state only, which a resume rebuilds from
+    the file, so the bytes fetched twice stay at most one read.
+    """
+
+    def __init__(self, prefix: Any) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_HASH_QUEUE)
+        self._start(prefix)
+
+    def _start(self, state: Any) -> None:
+        self._hash = state
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+        self._thread.start()
+
+    def restart(self) -> None:
+        """Forget everything hashed: the file starts again from byte 0."""
+        self.close()
+        self._start(hashlib.sha256())
+
+    def update(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._hash.update(data)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._hash.hexdigest()
 
 
 class _Restart(Exception):
@@ -217,7 +276,7 @@ def _fetch(
     spec: TransferSpec,
     policy: TransferPolicy,
     offset: int,
-    hasher: Any,
+    hasher: _BackgroundHash,
     on_progress: Callable[[int], None],
     check: Callable[[], None],
 ) -> int:
@@ -281,12 +340,12 @@ def _raise_for_status(spec: TransferSpec, status: int, offset: int) -> None:
         raise _Restart
 
 
-def _verify(spec: TransferSpec, hasher: Any, offset: int) -> None:
+def _verify(spec: TransferSpec, hasher: _BackgroundHash, offset: int) -> None:
     problem = None
     if offset != spec.size:
         problem = f"{offset} bytes arrived, {spec.size} were announced"
-    elif spec.sha256 and hasher.hexdigest() != spec.sha256.lower():
-        problem = f"its sha256 is {hasher.hexdigest()}, the Hub announced {spec.sha256}"
+    elif spec.sha256 and (digest := hasher.hexdigest()) != spec.sha256.lower():
+        problem = f"its sha256 is {digest}, the Hub announced {spec.sha256}"
     if problem:
         discard_partial(spec.dest)
         raise DownloadCorrupt(
