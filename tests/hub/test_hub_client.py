@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from localwork.errors import HubAuthRequired, HubNotFound, HubOffline, InvalidRequest
-from localwork.models.hub import HubClient, quantization_of, split_part
+from localwork.models.hub import HubClient
+from localwork.models.hubfiles import quantization_of, split_part
 from tests.fakehub import GOOD_TOKEN, make_gguf
 
 REPO = "test/Tiny-GGUF"

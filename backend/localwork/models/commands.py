@@ -46,7 +46,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from localwork.errors import InvalidRequest, LocalWorkError
     from localwork.logs import setup_logging
-    from localwork.models.hub import HubClient, check_repo_id
+    from localwork.models.hub import HubClient
+    from localwork.models.hubfiles import check_repo_id
     from localwork.models.registry import ModelRegistry
     from localwork.paths import resolve_paths
     from localwork.settings import SettingsStore

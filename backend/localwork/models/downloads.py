@@ -17,11 +17,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from localwork.errors import DownloadError, InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
-from localwork.models.hub import GgufChoice, HubClient, HubFile
+from localwork.models.hubfiles import GgufChoice, HubFile
+
+if TYPE_CHECKING:
+    from localwork.models.hub import HubClient
 from localwork.models.transfer import (
     SIDECAR_SUFFIX,
     TransferInterrupted,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from localwork.errors import InvalidRequest, ModelNotFound
 from localwork.models.gguf import read_gguf
-from localwork.models.hub import split_part
+from localwork.models.hubfiles import split_part
 from localwork.models.transfer import ensure_space
 
 log = logging.getLogger(__name__)

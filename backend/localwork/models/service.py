@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -25,7 +25,10 @@ from localwork.events import EventBus
 from localwork.models.catalog import CATALOG, CatalogEntry
 from localwork.models.downloads import DownloadManager, model_id_for
 from localwork.models.fit import FIT_LABELS, describe_model, fit_for, memory_needed
-from localwork.models.hub import GgufChoice, HubClient
+from localwork.models.hubfiles import GgufChoice, hub_endpoint
+
+if TYPE_CHECKING:
+    from localwork.models.hub import HubClient
 from localwork.models.registry import BUNDLED_ID, ImportMode, ModelRegistry
 from localwork.models.transfer import TransferPolicy
 from localwork.settings import SettingsStore
@@ -62,6 +65,8 @@ class ModelService:
 
     def hub(self) -> HubClient:
         """A client with the token from settings, else ``HF_TOKEN``."""
+        from localwork.models.hub import HubClient  # imported on first use: see hub.py
+
         return HubClient(token=self._settings.current.hf_token)
 
     # --- what the pane shows ------------------------------------------------------------------
@@ -84,7 +89,7 @@ class ModelService:
             "token": "settings"
             if current.hf_token
             else ("env" if os.environ.get("HF_TOKEN") else None),
-            "endpoint": self.hub().endpoint,
+            "endpoint": hub_endpoint(),
         }
 
     def catalog(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from localwork.errors import (
     HubAuthRequired,
     HubNotFound,
 )
-from localwork.models.hub import TOKEN_HELP
+from localwork.models.hubfiles import TOKEN_HELP
 
 log = logging.getLogger(__name__)
 
