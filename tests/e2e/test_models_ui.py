@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import psutil
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -117,3 +118,63 @@ def test_download_cancel_select_and_chat(page: Page, fake_hub: FakeHub, artifact
     expect(page.get_by_test_id("status-model")).to_contain_text("smollm2-135m-instruct-q4_1")
     expect(page.get_by_test_id("conversation-item")).to_have_count(1)
     expect(page.get_by_test_id("message-assistant")).to_have_count(1)
+
+
+def test_import_by_path_wont_fit_question_token_and_delete(
+    page: Page, fake_hub, tmp_path, artifacts_dir
+):
+    wait_until_ready(page)
+    # A sparse GGUF "twice the machine's memory" that takes no real disk space.
+    huge = tmp_path / "huge-q4_k_m.gguf"
+    huge.write_bytes(make_gguf(10_000))
+    with open(huge, "r+b") as handle:
+        handle.truncate(2 * psutil.virtual_memory().total)
+    small = tmp_path / "small-q4_0.gguf"
+    small.write_bytes(make_gguf(2_000_000))
+    pane = open_models(page)
+    expect(pane.get_by_role("button", name="Browse…")).to_be_hidden()  # browser: path field
+
+    pane.get_by_label("GGUF file path").fill(str(huge))
+    pane.get_by_label("How to import").select_option("link")
+    pane.get_by_role("button", name="Import", exact=True).click()
+    expect(pane.get_by_test_id("models-message")).to_have_text(
+        "Imported local/imported/huge-q4_k_m.gguf."
+    )
+    huge_item = pane.get_by_test_id("installed-model").filter(has_text="huge-q4_k_m")
+    expect(huge_item.get_by_test_id("fit-badge")).to_have_text("won't fit")
+    expect(huge_item).to_contain_text("linked, uses no space here")
+    huge_item.get_by_role("button", name="Use huge-q4_k_m").click()
+    question = page.get_by_test_id("dialog")
+    expect(question).to_contain_text("This model may not fit")
+    page.screenshot(path=str(artifacts_dir / "wont-fit-question.png"))
+    question.get_by_role("button", name="Cancel").click()
+    expect(
+        pane.get_by_test_id("installed-model").first.get_by_test_id("selected-badge")
+    ).to_be_visible()
+
+    pane.get_by_label("GGUF file path").fill(str(small))
+    pane.get_by_label("How to import").select_option("copy")
+    pane.get_by_role("button", name="Import", exact=True).click()
+    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 1.9 MB of disk")
+
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a model at all")
+    pane.get_by_label("GGUF file path").fill(str(junk))
+    pane.get_by_role("button", name="Import", exact=True).click()
+    expect(pane.get_by_test_id("models-message")).to_contain_text("not a usable GGUF")
+
+    pane.get_by_label("Hugging Face token").fill("hf_e2e_secret")
+    pane.get_by_role("button", name="Save token").click()
+    expect(pane.get_by_test_id("token-state")).to_have_text(
+        "A token is saved in this computer's settings."
+    )
+    expect(pane.get_by_label("Hugging Face token")).to_have_value("")
+
+    pane.get_by_role("button", name="Delete small-q4_0").click()
+    page.get_by_test_id("dialog").get_by_role("button", name="Delete").click()
+    expect(pane.get_by_test_id("models-message")).to_have_text("Deleted small-q4_0; freed 1.9 MB.")
+    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 0 B of disk")
+    pane.get_by_role("button", name="Delete huge-q4_k_m").click()
+    page.get_by_test_id("dialog").get_by_role("button", name="Delete").click()
+    expect(pane.get_by_test_id("installed-model")).to_have_count(1)
+    assert huge.exists(), "deleting a linked model leaves the user's file"

@@ -174,14 +174,16 @@ class ModelService:
         """Persist the choice and load it; a model that won't fit is loaded only once confirmed."""
         model = self._registry.find(model_id)
         context = self._settings.current.profile_for(model.id).context
-        card = describe_model(model, context, psutil.virtual_memory().available)
+        available = psutil.virtual_memory().available
+        card = describe_model(model, context, available)
         if card["fit"] == "wont_fit" and not confirmed:
+            needed = card.get("memory_needed")
+            need = f"about {needed / 2**30:.1f} GiB of memory" if needed else "more memory"
             return {
                 "needs_confirmation": True,
                 "message": (
-                    f"{model.name} needs about {card.get('memory_needed', 0) / 2**30:.1f} GiB "
-                    "and less memory than that is free. Loading it may fail or make the computer "
-                    "slow. Load it anyway?"
+                    f"{model.name} needs {need}, and only {available / 2**30:.1f} GiB is free. "
+                    "Loading it may fail or make the computer slow. Load it anyway?"
                 ),
             }
         self._settings.update({"selected_model": None if model.id == BUNDLED_ID else model.id})
