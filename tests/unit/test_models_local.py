@@ -148,3 +148,19 @@ def test_download_calls_validate_their_arguments(app):
     assert "owner/name" in bad_repo["error"]["message"]
     no_dialog = dispatch(bridge, "choose_model_file", {})
     assert no_dialog["error"]["code"] == "invalid_request"
+
+
+def test_tool_support_comes_from_the_chat_template(registry, tmp_path):
+    from localwork.models.fit import describe_model
+    from localwork.settings import ContextSettings
+
+    with_tools = tmp_path / "tools-q4_k_m.gguf"
+    with_tools.write_bytes(
+        make_gguf(5_000, chat_template="{% if tools %}{{ tools | tojson }}{% endif %}")
+    )
+    model = registry.import_file(with_tools, "copy")
+    card = describe_model(model, ContextSettings(n_ctx=2048), available=8 * 2**30)
+    assert card["supports_tools"] is True and card["n_ctx"] == 2048
+    assert card["quantization"] == "Q4_K_M" and card["training_context"] == 4096
+    # K and V, 4 layers, 4 heads of 64, f16: 4 KiB per token.
+    assert card["kv_bytes"] == 2048 * 2 * 4 * 64 * 4 * 2
