@@ -8,8 +8,9 @@ import pytest
 
 from localwork.bridge import Bridge, dispatch
 from localwork.errors import InvalidRequest, ModelLoadFailed
-from localwork.models.fit import fit_for, memory_needed
+from localwork.models.fit import describe_model, fit_for, memory_needed
 from localwork.models.registry import BUNDLED_ID, ModelRegistry
+from localwork.settings import ContextSettings
 from tests.fakehub import make_gguf
 
 
@@ -151,9 +152,6 @@ def test_download_calls_validate_their_arguments(app):
 
 
 def test_tool_support_comes_from_the_chat_template(registry, tmp_path):
-    from localwork.models.fit import describe_model
-    from localwork.settings import ContextSettings
-
     with_tools = tmp_path / "tools-q4_k_m.gguf"
     with_tools.write_bytes(
         make_gguf(5_000, chat_template="{% if tools %}{{ tools | tojson }}{% endif %}")
