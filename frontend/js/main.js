@@ -91,7 +91,12 @@ class App {
     const events = new EventStream(this.api, after);
     const here = (event) => event.conversation_id === this.activeId;
     let restarting = false;
-    events.on("download_progress", (event) => this.models.onDownload(event.download));
+    events.on("download_progress", ({ download }) => {
+      this.models.onDownload(download);
+      if (download.state === "done" && !this.models.dialog.open) {
+        this.notifyBriefly(`${download.file} is downloaded and verified: choose it in Models.`);
+      }
+    });
     events.on("models_changed", () => this.models.onModelsChanged());
     events.on("model_status", (event) => {
       this.status.showModel(event.status);

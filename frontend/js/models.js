@@ -160,7 +160,7 @@ export class ModelsPane {
   }
 
   renderDownloads() {
-    const jobs = [...this.downloads.values()].filter((job) => job.state !== "cancelled" || this.dialog.open);
+    const jobs = [...this.downloads.values()];
     $(this.dialog, "downloads-section").hidden = jobs.length === 0;
     const list = $(this.dialog, "download-list");
     list.replaceChildren();
