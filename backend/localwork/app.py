@@ -12,6 +12,7 @@ from localwork.engine.runtime import ModelRuntime
 from localwork.events import EventBus
 from localwork.folders import Folders
 from localwork.models.registry import ModelRegistry
+from localwork.models.service import ModelService
 from localwork.paths import AppPaths
 from localwork.profiles import ProfileService
 from localwork.settings import SettingsStore
@@ -38,6 +39,9 @@ class App:
         approvals = ApprovalGate()
         agent = AgentLoop(self.runtime, self.settings, self.folders, approvals, self.events)
         self.chat = ChatService(self.store, self.runtime, self.events, agent, approvals)
+        self.models = ModelService(
+            paths.models_dir, self.settings, self.registry, self.runtime, self.events
+        )
         # Set on the frontend's first bridge call: the self-test waits for it.
         self.frontend_connected = threading.Event()
 
@@ -46,6 +50,7 @@ class App:
         self.runtime.load(self.settings.current.selected_model)
 
     def close(self) -> None:
+        self.models.close()  # first: a running download keeps its partial file for next time
         self.events.close()
         self.chat.close()
         self.runtime.close()

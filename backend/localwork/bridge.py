@@ -25,6 +25,11 @@ ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 CallId = Annotated[str, StringConstraints(pattern=r"^call[0-9a-f]{8}$")]
 ModelId = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 FolderPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+FilePath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+RepoId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+RepoFile = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+JobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
+HubToken = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 _validated = validate_call(config={"strict": False})
 
@@ -169,6 +174,60 @@ class _FolderMethods:
         return self._app.folders.undo(change_id)
 
 
+class _ModelMethods:
+    """The models pane: installed models, the catalog, downloads, import, delete, selection."""
+
+    _app: App
+
+    @_validated
+    def models_overview(self) -> dict[str, Any]:
+        return self._app.models.overview()
+
+    @_validated
+    def models_catalog(self) -> dict[str, Any]:
+        return self._app.models.catalog()
+
+    @_validated
+    def repo_files(self, repo_id: RepoId) -> list[dict[str, Any]]:
+        return self._app.models.repo_files(repo_id)
+
+    @_validated
+    def start_download(self, repo_id: RepoId, file: RepoFile) -> dict[str, Any]:
+        return self._app.models.downloads.start(repo_id, file)
+
+    @_validated
+    def pause_download(self, job_id: JobId) -> dict[str, Any]:
+        return self._app.models.downloads.pause(job_id)
+
+    @_validated
+    def resume_download(self, job_id: JobId) -> dict[str, Any]:
+        return self._app.models.downloads.resume(job_id)
+
+    @_validated
+    def cancel_download(self, job_id: JobId) -> dict[str, Any]:
+        return self._app.models.downloads.cancel(job_id)
+
+    @_validated
+    def import_model(self, path: FilePath, mode: Literal["copy", "link"]) -> dict[str, Any]:
+        return self._app.models.import_model(path, mode)
+
+    @_validated
+    def choose_model_file(self) -> dict[str, Any]:
+        return {"path": self._app.models.choose_file()}
+
+    @_validated
+    def remove_model(self, model_id: ModelId) -> dict[str, Any]:
+        return self._app.models.remove(model_id)
+
+    @_validated
+    def select_model(self, model_id: ModelId, confirmed: bool = False) -> dict[str, Any]:
+        return self._app.models.select(model_id, confirmed)
+
+    @_validated
+    def set_hub_token(self, token: HubToken | None) -> dict[str, Any]:
+        return self._app.models.set_token(token)
+
+
 class _ToolUseMethods:
     """How the assistant may use tools in a conversation, and the user's approvals."""
 
@@ -191,13 +250,13 @@ class _ToolUseMethods:
         return self._app.chat.decide(conversation_id, call_id, Decision(answer, reason))
 
 
-class Bridge(_BridgeCore, _FolderMethods, _ToolUseMethods):
+class Bridge(_BridgeCore, _FolderMethods, _ToolUseMethods, _ModelMethods):
     """Methods callable from the frontend. Holds only private references."""
 
 
 EXPOSED_METHODS: frozenset[str] = frozenset(
     name
-    for part in (_BridgeCore, _FolderMethods, _ToolUseMethods)
+    for part in (_BridgeCore, _FolderMethods, _ToolUseMethods, _ModelMethods)
     for name, value in vars(part).items()
     if not name.startswith("_") and callable(value)
 )

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--yes", action="store_true", help="approve every call that changes files")
     ask.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    from localwork.models.commands import add_parser as add_models_parser
+
+    add_models_parser(commands)
     return parser
 
 
@@ -96,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_tool(args)
     if args.command == "ask":
         return _run_ask(args)
+    if args.command == "models":
+        from localwork.models.commands import run as run_models
+
+        return run_models(args)
     if args.port is not None and not args.serve:
         build_parser().error("--port needs --serve")
     if args.port is not None and not 0 <= args.port <= 65535:

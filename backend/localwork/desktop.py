@@ -75,6 +75,7 @@ def run_window(
         text_select=True,
     )
     app.folders.picker = lambda: _pick_folder(window)
+    app.models.picker = lambda: _pick_gguf(window)
     if single_instance is not None:
         single_instance.listen(on_focus=lambda: _bring_to_front(window))
     outcome = SelfTestOutcome()
@@ -95,6 +96,15 @@ def _pick_folder(window: Any) -> str | None:
     import webview
 
     chosen = window.create_file_dialog(webview.FileDialog.FOLDER)
+    return chosen[0] if chosen else None
+
+
+def _pick_gguf(window: Any) -> str | None:
+    import webview
+
+    chosen = window.create_file_dialog(
+        webview.FileDialog.OPEN, file_types=("GGUF models (*.gguf)", "All files (*.*)")
+    )
     return chosen[0] if chosen else None
 
 

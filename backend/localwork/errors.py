@@ -13,7 +13,15 @@ The tree::
     │   ├── EngineCrashed               engine_crashed
     │   ├── EngineNotReady              engine_not_ready
     │   └── GenerationFailed            generation_failed
-    └── ContextOverflow                 context_overflow
+    ├── ContextOverflow                 context_overflow
+    ├── HubError                        hub_error
+    │   ├── HubOffline                  hub_offline       (ConnectionError)
+    │   ├── HubAuthRequired             hub_auth_required (PermissionError)
+    │   └── HubNotFound                 hub_not_found     (FileNotFoundError)
+    └── DownloadError                   download_failed
+        ├── DownloadCorrupt             download_corrupt
+        ├── DiskFull                    disk_full         (OSError)
+        └── DownloadCancelled           download_cancelled
 
 Codes are part of the bridge's public contract: the frontend and scripts switch on them,
 so a code never changes meaning. Messages say what happened and what to do next.
@@ -90,6 +98,44 @@ class ContextOverflow(LocalWorkError):
     """A request cannot fit the model's context window, even after trimming history."""
 
     code = "context_overflow"
+
+
+class HubError(LocalWorkError):
+    """The Hugging Face Hub (or the mirror in ``HF_ENDPOINT``) refused or failed a request."""
+
+    code = "hub_error"
+
+
+class HubOffline(HubError, ConnectionError):
+    code = "hub_offline"
+
+
+class HubAuthRequired(HubError, PermissionError):
+    """A gated or private repo: the user needs a token with access."""
+
+    code = "hub_auth_required"
+
+
+class HubNotFound(HubError, FileNotFoundError):
+    code = "hub_not_found"
+
+
+class DownloadError(LocalWorkError):
+    code = "download_failed"
+
+
+class DownloadCorrupt(DownloadError):
+    """The bytes did not match the size or sha256 the Hub announced; the file was deleted."""
+
+    code = "download_corrupt"
+
+
+class DiskFull(DownloadError, OSError):
+    code = "disk_full"
+
+
+class DownloadCancelled(DownloadError):
+    code = "download_cancelled"
 
 
 _BY_CODE: dict[str, type[LocalWorkError]] = {}

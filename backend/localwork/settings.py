@@ -130,6 +130,9 @@ class AppSettings(_Strict):
     model_profiles: dict[str, Profile] = Field(default_factory=dict)
     presets: dict[PresetName, Profile] = Field(default_factory=dict)
     grants: list[FolderGrant] = Field(default_factory=list)
+    # A Hugging Face access token for gated/private repos; kept only in this local file and
+    # never sent to the page. HF_TOKEN in the environment is used when this is empty.
+    hf_token: str | None = Field(None, max_length=500)
 
     def profile_for(self, model_id: str) -> Profile:
         return self.model_profiles.get(model_id) or Profile(

@@ -5,6 +5,7 @@ import { ChatView } from "./chat.js";
 import { confirmDialog, promptDialog } from "./dialog.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
+import { ModelsPane } from "./models.js";
 import { SettingsPane } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { StatusLine } from "./status.js";
@@ -34,6 +35,7 @@ class App {
     this.toolMode = $("tool-mode");
     this.folders = new FoldersDialog(api, { desktop: api.transport === "desktop" });
     this.activity = new ActivityDialog(api);
+    this.models = new ModelsPane(api, { desktop: api.transport === "desktop" });
   }
 
   async start() {
@@ -80,6 +82,12 @@ class App {
       this.activity.open(this.activeId).catch((error) => this.notify(error.message));
     });
     this.toolMode.addEventListener("change", () => this.setToolMode(this.toolMode.value));
+    const openModels = () => this.models.open().catch((error) => this.notify(error.message));
+    $("models-button").addEventListener("click", openModels);
+    $("settings-open-models").addEventListener("click", () => {
+      $("settings-pane").close();
+      openModels();
+    });
     $("settings-button").addEventListener("click", () => {
       this.settings.open().catch((error) => this.notify(error.message));
     });
@@ -92,8 +100,16 @@ class App {
     const events = new EventStream(this.api, after);
     const here = (event) => event.conversation_id === this.activeId;
     let restarting = false;
+    events.on("download_progress", ({ download }) => {
+      this.models.onDownload(download);
+      if (download.state === "done" && !this.models.dialog.open) {
+        this.notifyBriefly(`${download.file} is downloaded and verified: choose it in Models.`);
+      }
+    });
+    events.on("models_changed", () => this.models.onModelsChanged());
     events.on("model_status", (event) => {
       this.status.showModel(event.status);
+      this.models.onModelStatus(event.status);
       if (restarting && event.status.state === "ready") {
         restarting = false;
         this.notifyBriefly("The model engine is running again: you can carry on.");

@@ -4,7 +4,7 @@ import { renderFields } from "./settings-fields.js";
 
 const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
 
-function formatBytes(bytes) {
+export function formatBytes(bytes) {
   if (bytes == null) return "?";
   const units = ["B", "KB", "MB", "GB", "TB"];
   let value = bytes;
