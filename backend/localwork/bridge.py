@@ -8,11 +8,12 @@ Each public method validates its arguments (pydantic) and returns JSON-ready dat
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, validate_call
 
-from localwork import APP_NAME, __version__
+from localwork import APP_NAME, __version__, links, transfer
 from localwork.app import App
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.settings import PresetName, describe_validation_error
@@ -24,6 +25,7 @@ ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 ModelId = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 FolderPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+SearchQuery = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _validated = validate_call(config={"strict": False})
 
 
@@ -40,6 +42,7 @@ class _BridgeCore:
             "data_dir": str(paths.data_dir),
             "log_file": str(paths.log_file),
             "notice": self._app.settings.notice,
+            "show_welcome": not self._app.settings.current.welcome_seen,
         }
 
     @_validated
@@ -162,13 +165,87 @@ class _FolderMethods:
         return self._app.folders.undo(change_id)
 
 
-class Bridge(_BridgeCore, _FolderMethods):
+class _ConversationMethods:
+    """Regenerate and edit, search, undo of a delete, export and import, links, the welcome."""
+
+    _app: App
+
+    @_validated
+    def regenerate_reply(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.chat.regenerate(conversation_id)
+
+    @_validated
+    def edit_message(
+        self,
+        conversation_id: ConversationId,
+        message_id: Annotated[int, Field(ge=1)],
+        text: str,
+    ) -> dict[str, Any]:
+        return self._app.chat.edit_and_resend(conversation_id, message_id, text)
+
+    @_validated
+    def search_conversations(self, query: SearchQuery) -> list[dict[str, Any]]:
+        return self._app.store.search(query)
+
+    @_validated
+    def restore_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.store.restore_conversation(conversation_id)
+
+    @_validated
+    def export_conversation(
+        self, conversation_id: ConversationId, format: Literal["markdown", "json"]
+    ) -> dict[str, Any]:
+        store = self._app.store
+        conversation = store.get_conversation(conversation_id)
+        messages = store.messages(conversation_id)
+        if format == "json":
+            content, extension, mime = (
+                transfer.to_json(conversation, messages),
+                "json",
+                "application/json",
+            )
+        else:
+            content, extension, mime = (
+                transfer.to_markdown(conversation, messages),
+                "md",
+                "text/markdown",
+            )
+        return {
+            "filename": f"{_file_stem(conversation['title'])}.{extension}",
+            "content": content,
+            "mime": mime,
+        }
+
+    @_validated
+    def import_conversation(self, data: str) -> dict[str, Any]:
+        parsed = transfer.parse_import(data)
+        return self._app.store.import_conversation(
+            parsed["title"], parsed["messages"], parsed["created_at"]
+        )
+
+    @_validated
+    def open_link(self, url: Annotated[str, StringConstraints(min_length=1)]) -> dict[str, Any]:
+        return {"opened": links.open_in_browser(url)}
+
+    @_validated
+    def dismiss_welcome(self) -> dict[str, Any]:
+        self._app.settings.update({"welcome_seen": True})
+        return {"show_welcome": False}
+
+
+def _file_stem(title: str) -> str:
+    """A file name from a title: no path separators or characters file systems refuse."""
+    stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split()).strip(" .")
+    return stem[:80] or "conversation"
+
+
+class Bridge(_BridgeCore, _FolderMethods, _ConversationMethods):
     """Methods callable from the frontend. Holds only private references."""
 
 
 EXPOSED_METHODS: frozenset[str] = frozenset(
     name
-    for part in (_BridgeCore, _FolderMethods)
+    for part in (_BridgeCore, _FolderMethods, _ConversationMethods)
     for name, value in vars(part).items()
     if not name.startswith("_") and callable(value)
 )

@@ -127,6 +127,8 @@ class AppSettings(_Strict):
     model_profiles: dict[str, Profile] = Field(default_factory=dict)
     presets: dict[PresetName, Profile] = Field(default_factory=dict)
     grants: list[FolderGrant] = Field(default_factory=list)
+    # The first-launch welcome was read or skipped: it is not shown again.
+    welcome_seen: bool = False
 
     def profile_for(self, model_id: str) -> Profile:
         return self.model_profiles.get(model_id) or Profile(
