@@ -1,0 +1,23 @@
+// Export a conversation to a file, and import one from a file the user picks.
+
+export async function exportConversation(api, conversationId, format) {
+  const { filename, content, mime } = await api.call("export_conversation", {
+    conversation_id: conversationId,
+    format,
+  });
+  const url = URL.createObjectURL(new Blob([content], { type: mime }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return filename;
+}
+
+// The file is read here and checked by the backend (transfer.py), which names what is wrong.
+export async function importConversation(api, file) {
+  return api.call("import_conversation", { data: await file.text() });
+}
