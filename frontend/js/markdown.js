@@ -87,7 +87,8 @@ function decorateCodeBlocks(fragment, highlightAll) {
     bar.className = "code-bar";
     const name = document.createElement("span");
     name.textContent = language ? language.slice("language-".length) : "code";
-    bar.append(name, copyButton(() => code.textContent, "Copy code", "copy-code"));
+    // marked ends every block with a newline; a copied snippet should not.
+    bar.append(name, copyButton(() => code.textContent.replace(/\n$/, ""), "Copy code", "copy-code"));
     pre.replaceWith(wrapper);
     wrapper.append(bar, pre);
   }
