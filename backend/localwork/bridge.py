@@ -8,7 +8,6 @@ Each public method validates its arguments (pydantic) and returns JSON-ready dat
 from __future__ import annotations
 
 import logging
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, validate_call
@@ -193,35 +192,19 @@ class _ConversationMethods:
 
     @_validated
     def export_conversation(
-        self, conversation_id: ConversationId, format: Literal["markdown", "json"]
+        self, conversation_id: ConversationId, format: transfer.ExportFormat
     ) -> dict[str, Any]:
-        store = self._app.store
-        conversation = store.get_conversation(conversation_id)
-        messages = store.messages(conversation_id)
-        if format == "json":
-            content, extension, mime = (
-                transfer.to_json(conversation, messages),
-                "json",
-                "application/json",
-            )
-        else:
-            content, extension, mime = (
-                transfer.to_markdown(conversation, messages),
-                "md",
-                "text/markdown",
-            )
-        return {
-            "filename": f"{_file_stem(conversation['title'])}.{extension}",
-            "content": content,
-            "mime": mime,
-        }
+        return self._app.files.export(conversation_id, format)
+
+    @_validated
+    def save_conversation(
+        self, conversation_id: ConversationId, format: transfer.ExportFormat
+    ) -> dict[str, Any]:
+        return self._app.files.save(conversation_id, format)
 
     @_validated
     def import_conversation(self, data: str) -> dict[str, Any]:
-        parsed = transfer.parse_import(data)
-        return self._app.store.import_conversation(
-            parsed["title"], parsed["messages"], parsed["created_at"]
-        )
+        return self._app.files.import_conversation(data)
 
     @_validated
     def open_link(self, url: Annotated[str, StringConstraints(min_length=1)]) -> dict[str, Any]:
@@ -231,12 +214,6 @@ class _ConversationMethods:
     def dismiss_welcome(self) -> dict[str, Any]:
         self._app.settings.update({"welcome_seen": True})
         return {"show_welcome": False}
-
-
-def _file_stem(title: str) -> str:
-    """A file name from a title: no path separators or characters file systems refuse."""
-    stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split()).strip(" .")
-    return stem[:80] or "conversation"
 
 
 class Bridge(_BridgeCore, _FolderMethods, _ConversationMethods):

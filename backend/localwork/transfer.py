@@ -9,15 +9,19 @@ the stopped flag, tool calls) must have their known types.
 from __future__ import annotations
 
 import json
+import re
 import time
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from localwork import APP_NAME
+from localwork.atomic import atomic_write_bytes
 from localwork.errors import InvalidRequest
 from localwork.settings import describe_validation_error
-from localwork.store import TITLE_MAX
+from localwork.store import TITLE_MAX, ConversationStore
 
 FORMAT = "localwork-hero/conversation"
 FORMAT_VERSION = 1
@@ -29,6 +33,8 @@ MAX_JSON_DEPTH = 32
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 Scalar = int | float | str | bool | None
+ExportFormat = Literal["markdown", "json"]
+SavePicker = Callable[[str], str | None]  # suggested file name → chosen path, or None
 
 
 class _ToolCallRecord(BaseModel):
@@ -146,3 +152,55 @@ def parse_import(text: str) -> dict[str, Any]:
         "created_at": conversation.created_at,
         "messages": [message.model_dump() for message in conversation.messages],
     }
+
+
+def file_stem(title: str) -> str:
+    """A file name from a title: no path separators or characters file systems refuse."""
+    stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split()).strip(" .")
+    return stem[:80] or "conversation"
+
+
+class ConversationFiles:
+    """Export and import for the bridge. The desktop window sets ``save_picker`` to a native
+    Save dialog; in a browser (``--serve``) the page downloads the exported text itself."""
+
+    _WRITERS: ClassVar[dict[str, tuple[Callable[..., str], str, str]]] = {
+        "json": (to_json, "json", "application/json"),
+        "markdown": (to_markdown, "md", "text/markdown"),
+    }
+
+    def __init__(self, store: ConversationStore) -> None:
+        self._store = store
+        self.save_picker: SavePicker | None = None
+
+    def export(self, conversation_id: str, format: ExportFormat) -> dict[str, str]:
+        """Raises: NotFound: the conversation does not exist."""
+        conversation = self._store.get_conversation(conversation_id)
+        write, extension, mime = self._WRITERS[format]
+        return {
+            "filename": f"{file_stem(conversation['title'])}.{extension}",
+            "content": write(conversation, self._store.messages(conversation_id)),
+            "mime": mime,
+        }
+
+    def save(self, conversation_id: str, format: ExportFormat) -> dict[str, str | None]:
+        """Ask where to save the export and write it there; ``path`` is None if cancelled.
+
+        Raises:
+            InvalidRequest: there is no Save dialog here (a browser downloads instead).
+            NotFound: the conversation does not exist.
+        """
+        if self.save_picker is None:
+            raise InvalidRequest("There is no Save dialog here; the export is downloaded instead.")
+        exported = self.export(conversation_id, format)
+        chosen = self.save_picker(exported["filename"])
+        if chosen:
+            atomic_write_bytes(Path(chosen), exported["content"].encode("utf-8"))
+        return {"path": chosen}
+
+    def import_conversation(self, text: str) -> dict[str, Any]:
+        """Raises: InvalidRequest: see ``parse_import``."""
+        parsed = parse_import(text)
+        return self._store.import_conversation(
+            parsed["title"], parsed["messages"], parsed["created_at"]
+        )

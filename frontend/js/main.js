@@ -294,8 +294,8 @@ class App {
 
   async export(format) {
     try {
-      const filename = await exportConversation(this.api, this.activeId, format);
-      this.notifyBriefly(`Exported “${filename}” to your downloads.`);
+      const done = await exportConversation(this.api, this.activeId, format);
+      if (done) this.notifyBriefly(done);
     } catch (error) {
       this.notify(error.message);
     }

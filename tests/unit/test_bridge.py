@@ -38,6 +38,7 @@ def test_method_list_is_explicit():
         "rename_conversation",
         "restore_conversation",
         "retry_reply",
+        "save_conversation",
         "save_preset",
         "save_profile",
         "search_conversations",

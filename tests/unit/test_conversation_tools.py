@@ -287,3 +287,21 @@ def test_welcome_is_shown_until_dismissed(app, bridge):
     call(bridge, "dismiss_welcome")
     assert call(bridge, "app_info")["show_welcome"] is False
     assert app.settings.current.welcome_seen is True
+
+
+def test_the_desktop_saves_an_export_where_the_user_chose(app, bridge, tmp_path):
+    conversation_id = conversation_with_turns(app.store)
+    refused = error_of(bridge, "save_conversation", conversation_id=conversation_id, format="json")
+    assert "no Save dialog" in refused["message"]  # --serve: the page downloads instead
+
+    asked = []
+    target = tmp_path / "chosen.md"
+    app.files.save_picker = lambda name: asked.append(name) or str(target)
+    saved = call(bridge, "save_conversation", conversation_id=conversation_id, format="markdown")
+    assert saved == {"path": str(target)} and asked == ["Turns.md"]
+    assert target.read_text(encoding="utf-8").startswith("# Turns\n")
+
+    app.files.save_picker = lambda name: None  # cancelled
+    assert call(bridge, "save_conversation", conversation_id=conversation_id, format="json") == {
+        "path": None
+    }
