@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import api_call
 from tests.e2e.seed import export_document, seed_conversation
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
+from tests.model.conftest import LONG_REPLY_PROMPT
 
 CODE = "def add(a, b):\n    return a + b"
 MARKDOWN_REPLY = f"Here it is:\n\n```python\n{CODE}\n```\n\n- **bold** item\n- `inline` code"
@@ -66,6 +67,89 @@ def test_markdown_reply_with_highlighted_code_copy_and_context_meter(page, serve
     assert meter.evaluate("m => m.value") == 120
     page.keyboard.press("Control+n")
     expect(page.get_by_test_id("context-text")).to_have_text(f"context 0 / {n_ctx:,} tokens")
+
+
+# Counts how often the streaming reply's Markdown is rebuilt, and the longest gap between
+# animation frames (a janky page skips frames).
+RECORD_RENDERS = """() => {
+  window.__renders = 0;
+  window.__maxFrameGap = 0;
+  window.__watching = true;
+  const messages = document.querySelector('[data-testid="messages"]');
+  new MutationObserver((records) => {
+    window.__renders += records.filter(
+      (r) => r.type === 'childList' && r.target.classList.contains('markdown')).length;
+  }).observe(messages, {subtree: true, childList: true});
+  let last = performance.now();
+  const frame = (now) => {
+    window.__maxFrameGap = Math.max(window.__maxFrameGap, now - last);
+    last = now;
+    if (window.__watching) requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+}"""
+STREAM_SECONDS = 3
+
+
+def test_streaming_markdown_is_rebuilt_per_frame_batch_not_per_token(page):
+    wait_until_ready(page)
+    page.evaluate(RECORD_RENDERS)
+    send(page, LONG_REPLY_PROMPT)
+    reply = page.get_by_test_id("message-assistant").first
+    expect(reply).to_have_attribute("data-state", "streaming", timeout=REPLY_TIMEOUT)
+    page.wait_for_timeout(STREAM_SECONDS * 1000)
+    renders = page.evaluate("window.__renders")
+    page.keyboard.press("Escape")
+    expect(reply).to_have_attribute("data-state", "stopped", timeout=5_000)
+    page.evaluate("window.__watching = false")
+    assert renders >= 3, renders  # it streamed, in pieces
+    assert page.evaluate("window.__maxFrameGap") < 500
+    # The final render is of the whole stored text: the same as after a reload.
+    kept = reply.get_by_test_id("message-text").inner_html()
+    open_fresh(page)
+    expect(page.get_by_test_id("message-assistant").get_by_test_id("message-text")).to_have_count(1)
+    assert (
+        page.get_by_test_id("message-assistant").get_by_test_id("message-text").inner_html() == kept
+    )
+
+
+# The real ChatView, fed 100 tokens 10 ms apart, then 200 at once.
+FEED_TOKENS = """async () => {
+  const { ChatView } = await import('/js/chat.js');
+  const root = document.createElement('section');
+  const welcome = document.createElement('div');
+  welcome.dataset.testid = 'welcome';
+  root.append(welcome);
+  document.body.append(root);
+  const view = new ChatView(root, {});
+  const node = view.beginReply();
+  const body = node.querySelector('.message-text');
+  let renders = 0;
+  new MutationObserver((records) => { renders += records.length; })
+    .observe(body, {childList: true});
+  for (let i = 0; i < 100; i++) {
+    view.appendToken(`word${i} `);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  for (let i = 0; i < 200; i++) view.appendToken('x');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const streamed = renders;
+  view.finishReply({ stopped: false, stats: null, message: null });
+  await new Promise((resolve) => setTimeout(resolve, 50));  // observers report asynchronously
+  root.remove();
+  return { streamed, final: renders - streamed, text: body.textContent };
+}"""
+
+
+def test_tokens_are_rendered_in_batches_not_one_by_one(page):
+    wait_until_ready(page)
+    result = page.evaluate(FEED_TOKENS)
+    # 1.3 s of tokens, rebuilt at most every 80 ms: about 16 renders, not 300.
+    assert 5 <= result["streamed"] <= 20, result
+    assert result["final"] == 1
+    assert result["text"].startswith("word0 word1") and result["text"].endswith(
+        "word99 " + "x" * 200
+    )
 
 
 def wait_for_reply(page: Page, index: int = 0):
