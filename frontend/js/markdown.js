@@ -47,8 +47,22 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
       node.setAttribute("alt", `[image not loaded: ${node.getAttribute("alt") || source}]`);
     }
   }
-  if (node.nodeName === "A") node.setAttribute("rel", "noopener noreferrer");
+  if (node.nodeName === "A") {
+    node.setAttribute("rel", "noopener noreferrer");
+    if (!node.hasAttribute("href")) node.title = "Link removed: only web links can be opened";
+  }
 });
+
+// A blocked image becomes its description, instead of a broken-image box.
+function describeBlockedImages(fragment) {
+  for (const image of fragment.querySelectorAll("img[data-blocked]")) {
+    const note = document.createElement("span");
+    note.className = "blocked-image";
+    note.dataset.blocked = image.dataset.blocked;
+    note.textContent = image.getAttribute("alt");
+    image.replaceWith(note);
+  }
+}
 
 function copyText(text) {
   if (navigator.clipboard?.writeText) return navigator.clipboard.writeText(text);
@@ -100,6 +114,7 @@ function decorateCodeBlocks(fragment, highlightAll) {
  */
 export function renderMarkdown(container, text, { final = true } = {}) {
   const fragment = DOMPurify.sanitize(parser.parse(text, { async: false }), PURIFY_CONFIG);
+  describeBlockedImages(fragment);
   decorateCodeBlocks(fragment, final);
   container.replaceChildren(fragment);
 }

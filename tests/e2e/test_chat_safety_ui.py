@@ -124,7 +124,9 @@ def test_a_hostile_reply_renders_as_inert_text_and_links_open_outside(
     expect(reply).to_contain_text('<iframe srcdoc="<script>parent.__xss=6</script>"></iframe>')
     expect(reply.locator(".code-block code.language-html")).to_contain_text("<script>")
     expect(reply.locator("ol > li")).to_have_count(len(PAYLOADS))
-    expect(reply.locator("img")).to_have_attribute("data-blocked", "remote image not loaded")
+    expect(reply.locator("img")).to_have_count(0)
+    expect(reply.locator(".blocked-image")).to_have_text("[image not loaded: remote image]")
+    expect(reply.locator("a:not([href])")).to_have_count(3)  # javascript: and data: links, inert
     expect(page.get_by_test_id("message-user").get_by_test_id("message-text")).to_have_text(
         HOSTILE_REPLY
     )
