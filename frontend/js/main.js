@@ -41,6 +41,7 @@ class App {
     this.firstRun = new FirstRun($("first-run"), api, {
       onModels: () => this.settings.open().catch((error) => this.notify(error.message)),
       onFolders: () => this.folders.open().catch((error) => this.notify(error.message)),
+      onError: (error) => this.notify(error.message),
     });
   }
 

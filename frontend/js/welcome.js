@@ -2,16 +2,13 @@
 // It lives inside the empty chat, so it never blocks the app, and any choice dismisses it.
 
 export class FirstRun {
-  constructor(panel, api, { onModels, onFolders }) {
+  constructor(panel, api, { onModels, onFolders, onError }) {
     this.panel = panel;
     this.api = api;
-    const choose = (action) => async () => {
+    const choose = (action) => () => {
       this.hide();
-      try {
-        await api.call("dismiss_welcome");
-      } finally {
-        action?.();
-      }
+      action?.();
+      api.call("dismiss_welcome").catch(onError);
     };
     panel.querySelector('[data-testid="welcome-models"]').addEventListener("click", choose(onModels));
     panel.querySelector('[data-testid="welcome-folders"]').addEventListener("click", choose(onFolders));

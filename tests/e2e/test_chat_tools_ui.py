@@ -317,6 +317,14 @@ def test_keyboard_new_chat_and_search(page, served):
     expect(page.get_by_role("searchbox", name="Search conversations")).to_be_focused()
 
 
+def wait_for_welcome_dismissed(page: Page, timeout: float = 5.0) -> None:
+    """The page saves the choice in the background, after acting on it."""
+    deadline = time.monotonic() + timeout
+    while api_call(page, "app_info")["show_welcome"]:
+        assert time.monotonic() < deadline, "the welcome was never marked as seen"
+        page.wait_for_timeout(50)
+
+
 def test_first_launch_welcome_is_skippable_and_shown_once(page, served):
     wait_until_ready(page)
     welcome = page.get_by_role("region", name="Welcome to LocalWork Hero")
@@ -324,6 +332,7 @@ def test_first_launch_welcome_is_skippable_and_shown_once(page, served):
     expect(welcome).to_contain_text("SmolLM2 135M Instruct")
     welcome.get_by_role("button", name="Skip").click()
     expect(welcome).to_be_hidden()
+    wait_for_welcome_dismissed(page)
     expect(page.get_by_role("textbox", name="Message")).to_be_visible()
     open_fresh(page)
     expect(welcome).to_be_hidden()
@@ -340,4 +349,4 @@ def test_welcome_choices_open_settings_or_folders(page, choice, opens):
     welcome.get_by_role("button", name=choice).click()
     expect(page.get_by_test_id(opens)).to_be_visible()
     expect(welcome).to_be_hidden()
-    assert api_call(page, "app_info")["show_welcome"] is False
+    wait_for_welcome_dismissed(page)
