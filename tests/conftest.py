@@ -44,6 +44,9 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     data_dir = tmp_path / "data"
     monkeypatch.setenv("LOCALWORK_DATA_DIR", str(data_dir))
+    # Tests never reach the real Hub: a closed local port unless a test starts a fake Hub.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
     yield data_dir
     shutil.rmtree(runtime, ignore_errors=True)
 

@@ -18,6 +18,7 @@ from localwork.profiles import ProfileService
 from localwork.settings import SettingsStore
 from localwork.store import ConversationStore
 from localwork.tools.audit import AuditLog
+from localwork.transfer import ConversationFiles
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class App:
         self.events = EventBus()
         self.settings = SettingsStore(paths.settings_file)
         self.store = ConversationStore(paths.database_file)
+        self.files = ConversationFiles(self.store)
         self.registry = ModelRegistry(paths.models_dir)
         self.runtime = ModelRuntime(
             self.registry, self.settings, self.events, paths.engine_log_file

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, validate_call
 
-from localwork import APP_NAME, __version__
+from localwork import APP_NAME, __version__, links, transfer
 from localwork.app import App
 from localwork.chat.approvals import Decision
 from localwork.errors import InvalidRequest, LocalWorkError
@@ -31,6 +31,7 @@ RepoFile = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 JobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
 HubToken = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+SearchQuery = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _validated = validate_call(config={"strict": False})
 
 
@@ -47,6 +48,7 @@ class _BridgeCore:
             "data_dir": str(paths.data_dir),
             "log_file": str(paths.log_file),
             "notice": self._app.settings.notice,
+            "show_welcome": not self._app.settings.current.welcome_seen,
         }
 
     @_validated
@@ -250,13 +252,71 @@ class _ToolUseMethods:
         return self._app.chat.decide(conversation_id, call_id, Decision(answer, reason))
 
 
-class Bridge(_BridgeCore, _FolderMethods, _ToolUseMethods, _ModelMethods):
+class _ConversationMethods:
+    """Regenerate and edit, search, undo of a delete, export and import, links, the welcome."""
+
+    _app: App
+
+    @_validated
+    def regenerate_reply(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.chat.regenerate(conversation_id)
+
+    @_validated
+    def edit_message(
+        self,
+        conversation_id: ConversationId,
+        message_id: Annotated[int, Field(ge=1)],
+        text: str,
+    ) -> dict[str, Any]:
+        return self._app.chat.edit_and_resend(conversation_id, message_id, text)
+
+    @_validated
+    def search_conversations(self, query: SearchQuery) -> list[dict[str, Any]]:
+        return self._app.store.search(query)
+
+    @_validated
+    def restore_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.store.restore_conversation(conversation_id)
+
+    @_validated
+    def export_conversation(
+        self, conversation_id: ConversationId, format: transfer.ExportFormat
+    ) -> dict[str, Any]:
+        return self._app.files.export(conversation_id, format)
+
+    @_validated
+    def save_conversation(
+        self, conversation_id: ConversationId, format: transfer.ExportFormat
+    ) -> dict[str, Any]:
+        return self._app.files.save(conversation_id, format)
+
+    @_validated
+    def import_conversation(self, data: str) -> dict[str, Any]:
+        return self._app.files.import_conversation(data)
+
+    @_validated
+    def open_link(self, url: Annotated[str, StringConstraints(min_length=1)]) -> dict[str, Any]:
+        return {"opened": links.open_in_browser(url)}
+
+    @_validated
+    def dismiss_welcome(self) -> dict[str, Any]:
+        self._app.settings.update({"welcome_seen": True})
+        return {"show_welcome": False}
+
+
+class Bridge(_BridgeCore, _FolderMethods, _ConversationMethods, _ToolUseMethods, _ModelMethods):
     """Methods callable from the frontend. Holds only private references."""
 
 
 EXPOSED_METHODS: frozenset[str] = frozenset(
     name
-    for part in (_BridgeCore, _FolderMethods, _ToolUseMethods, _ModelMethods)
+    for part in (
+        _BridgeCore,
+        _FolderMethods,
+        _ConversationMethods,
+        _ToolUseMethods,
+        _ModelMethods,
+    )
     for name, value in vars(part).items()
     if not name.startswith("_") and callable(value)
 )

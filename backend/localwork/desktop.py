@@ -76,6 +76,7 @@ def run_window(
     )
     app.folders.picker = lambda: _pick_folder(window)
     app.models.picker = lambda: _pick_gguf(window)
+    app.files.save_picker = lambda name: _pick_save_path(window, name)
     if single_instance is not None:
         single_instance.listen(on_focus=lambda: _bring_to_front(window))
     outcome = SelfTestOutcome()
@@ -106,6 +107,15 @@ def _pick_gguf(window: Any) -> str | None:
         webview.FileDialog.OPEN, file_types=("GGUF models (*.gguf)", "All files (*.*)")
     )
     return chosen[0] if chosen else None
+
+
+def _pick_save_path(window: Any, suggested: str) -> str | None:
+    import webview
+
+    chosen = window.create_file_dialog(webview.FileDialog.SAVE, save_filename=suggested)
+    if isinstance(chosen, (list, tuple)):  # the type differs between pywebview backends
+        chosen = chosen[0] if chosen else None
+    return chosen or None
 
 
 def _bring_to_front(window: Any) -> None:

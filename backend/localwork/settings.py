@@ -133,6 +133,8 @@ class AppSettings(_Strict):
     # A Hugging Face access token for gated/private repos; kept only in this local file and
     # never sent to the page. HF_TOKEN in the environment is used when this is empty.
     hf_token: str | None = Field(None, max_length=500)
+    # The first-launch welcome was read or skipped: it is not shown again.
+    welcome_seen: bool = False
 
     def profile_for(self, model_id: str) -> Profile:
         return self.model_profiles.get(model_id) or Profile(

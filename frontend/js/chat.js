@@ -1,7 +1,11 @@
+// The message list. Model output is untrusted: replies become sanitized Markdown through
+// markdown.js and everything else is set with textContent, never as markup.
+
+import { copyButton, renderMarkdown } from "./markdown.js";
 import { ToolCards } from "./toolcards.js";
 
-// The message list. Everything shown here is set with textContent: model output is
-// untrusted and must never become markup.
+// While a reply streams, its Markdown is rebuilt at most this often (then once at the end).
+const RENDER_INTERVAL_MS = 80;
 
 function element(tag, className, attributes = {}) {
   const node = document.createElement(tag);
@@ -19,12 +23,18 @@ export function describeStats(stats, stopped) {
 }
 
 export class ChatView {
-  constructor(root, { onRetry, onAnswer }) {
+  constructor(root, { onRetry, onAnswer, onRegenerate, onEdit }) {
     this.root = root;
     this.onRetry = onRetry;
     this.cards = new ToolCards({ onAnswer });
+    this.onRegenerate = onRegenerate;
+    this.onEdit = onEdit;
     this.welcome = root.querySelector('[data-testid="welcome"]');
     this.pending = null;
+    this.pendingText = "";
+    this.texts = new WeakMap(); // message node → its raw text, for Copy and Edit
+    this.renderQueued = false;
+    this.lastRender = 0;
   }
 
   clear() {
@@ -32,6 +42,7 @@ export class ChatView {
       if (node !== this.welcome) node.remove();
     }
     this.pending = null;
+    this.pendingText = "";
     this.welcome.hidden = false;
   }
 
@@ -46,10 +57,12 @@ export class ChatView {
     const state = meta.stopped ? "stopped" : "done";
     if (meta.stats?.dropped_messages) this.markTrimmed(meta.stats.dropped_messages);
     const node = this.buildMessage(message.role, message.content, state);
+    node.dataset.messageId = message.id;
     if (message.role === "assistant") {
       this.cards.showStored(node, meta);
       node.querySelector(".message-meta").textContent = describeStats(meta.stats, meta.stopped);
     }
+    this.refreshActions();
     return node;
   }
 
@@ -62,17 +75,92 @@ export class ChatView {
     });
     const label = element("div", "message-role");
     label.textContent = role === "user" ? "You" : "Assistant";
-    const body = element("div", "message-text", { "data-testid": "message-text" });
-    body.textContent = text;
+    const tools = element("div", "message-tools");
+    const body = element("div", `message-text${role === "assistant" ? " markdown" : ""}`, {
+      "data-testid": "message-text",
+    });
     const meta = element("div", "message-meta", { "data-testid": "message-meta" });
-    node.append(label, body, meta);
+    node.append(label, tools, body, meta, this.buildActions(node, role));
+    this.setText(node, text);
     this.root.append(node);
     return node;
   }
 
+  setText(node, text, final = true) {
+    this.texts.set(node, text);
+    const body = node.querySelector(".message-text");
+    if (node.classList.contains("assistant")) renderMarkdown(body, text, { final });
+    else body.textContent = text;
+  }
+
+  buildActions(node, role) {
+    const actions = element("div", "message-actions", { role: "group", "aria-label": "Message actions" });
+    const label = role === "user" ? "Copy message" : "Copy reply";
+    actions.append(copyButton(() => this.texts.get(node) ?? "", label, "copy-message"));
+    const action = (text, ariaLabel, testId, handler) => {
+      const button = element("button", "message-action needs-idle", {
+        type: "button", "aria-label": ariaLabel, "data-testid": testId,
+      });
+      button.textContent = text;
+      button.addEventListener("click", handler);
+      actions.append(button);
+    };
+    if (role === "user") action("Edit", "Edit message", "edit-button", () => this.startEdit(node));
+    else action("Regenerate", "Regenerate reply", "regenerate-button", () => this.onRegenerate());
+    return actions;
+  }
+
+  // Only the last reply can be regenerated: earlier ones have answers built on them.
+  refreshActions() {
+    const replies = this.root.querySelectorAll('.message.assistant:not([data-state="failed"])');
+    replies.forEach((reply, index) => {
+      const button = reply.querySelector('[data-testid="regenerate-button"]');
+      if (button) button.hidden = index !== replies.length - 1 || reply === this.pending;
+    });
+  }
+
+  setBusy(busy) {
+    this.root.dataset.busy = String(busy);
+  }
+
+  startEdit(node) {
+    const body = node.querySelector(".message-text");
+    const form = element("form", "edit-form", { "data-testid": "edit-form" });
+    const input = element("textarea", "", { "aria-label": "Edit your message", rows: "3" });
+    input.value = this.texts.get(node) ?? "";
+    const save = element("button", "", { type: "submit", "data-testid": "edit-save" });
+    save.textContent = "Save and send";
+    const cancel = element("button", "secondary", { type: "button", "data-testid": "edit-cancel" });
+    cancel.textContent = "Cancel";
+    const buttons = element("div", "edit-buttons");
+    buttons.append(cancel, save);
+    form.append(input, buttons);
+    const finish = () => {
+      form.remove();
+      body.hidden = false;
+    };
+    cancel.addEventListener("click", finish);
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { event.stopPropagation(); finish(); }
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!input.value.trim()) return;
+      finish();
+      this.onEdit(Number(node.dataset.messageId), input.value);
+    });
+    body.hidden = true;
+    body.after(form);
+    input.focus();
+  }
+
   // A reply being written: created on queue, filled by tokens, finished by done/failed.
   beginReply(text = "") {
-    if (!this.pending) this.pending = this.buildMessage("assistant", text, "waiting");
+    if (!this.pending) {
+      this.pendingText = text;
+      this.pending = this.buildMessage("assistant", text, "waiting");
+      this.refreshActions();
+    }
     this.pending.querySelector(".message-meta").textContent = "Thinking…";
     this.scrollToEnd(true);
     return this.pending;
@@ -82,9 +170,23 @@ export class ChatView {
     const node = this.pending ?? this.beginReply();
     const nearEnd = this.isNearEnd();
     node.dataset.state = "streaming";
-    node.querySelector(".message-text").append(text);
+    this.pendingText += text;
     node.querySelector(".message-meta").textContent = "Writing…";
-    if (nearEnd) this.scrollToEnd();
+    this.scheduleRender(nearEnd);
+  }
+
+  // Rebuilding the Markdown for every token would stall the page: batch them per frame.
+  scheduleRender(nearEnd) {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    const wait = Math.max(0, RENDER_INTERVAL_MS - (performance.now() - this.lastRender));
+    setTimeout(() => requestAnimationFrame(() => {
+      this.renderQueued = false;
+      if (!this.pending) return;
+      this.setText(this.pending, this.pendingText, false);
+      this.lastRender = performance.now();
+      if (nearEnd) this.scrollToEnd();
+    }), wait);
   }
 
   // A tool call started or changed (live): its card appears in the reply being written.
@@ -92,6 +194,7 @@ export class ChatView {
     const node = this.pending ?? this.beginReply();
     const nearEnd = this.isNearEnd();
     node.dataset.state = "streaming";
+    this.pendingText = ""; // what was streamed so far is this round's text, shown in the card's place
     this.cards.update(node, conversationId, call, roundText);
     node.querySelector(".message-meta").textContent =
       call.status === "waiting" ? "Waiting for your approval…" : "Working…";
@@ -100,26 +203,33 @@ export class ChatView {
 
   finishReply({ stopped, stats, message }) {
     const node = this.pending;
+    const text = message?.content ?? this.pendingText;
     this.pending = null;
+    this.pendingText = "";
     if (!node) return;
-    if (!message && !node.querySelector(".message-text").textContent) {
+    if (!message && !text) {
       node.remove();
+      this.refreshActions();
       return;
     }
     // The stored text is the reply as kept (e.g. without markup the model imitated).
-    if (message) node.querySelector(".message-text").textContent = message.content;
+    this.setText(node, text);
+    if (message) node.dataset.messageId = message.id;
     if (message?.meta?.notice) this.cards.showNotice(node, message.meta.notice);
     node.dataset.state = stopped ? "stopped" : "done";
     node.querySelector(".message-meta").textContent = describeStats(stats, stopped);
+    this.refreshActions();
   }
 
   failReply(error, conversationId) {
     const node = this.pending ?? this.beginReply();
     this.pending = null;
+    this.pendingText = "";
     node.dataset.state = "failed";
     node.classList.add("failed");
     const body = node.querySelector(".message-text");
     body.textContent = error.message;
+    this.refreshActions();
     const meta = node.querySelector(".message-meta");
     meta.textContent = "";
     const retry = element("button", "retry", { type: "button", "data-testid": "retry-button" });

@@ -2,13 +2,16 @@
 
 import { connect } from "./api.js";
 import { ChatView } from "./chat.js";
-import { confirmDialog, promptDialog } from "./dialog.js";
+import { promptDialog } from "./dialog.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ModelsPane } from "./models.js";
+import { interceptLinks } from "./markdown.js";
 import { SettingsPane } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { StatusLine } from "./status.js";
+import { exportConversation, importConversation } from "./transfer.js";
+import { FirstRun } from "./welcome.js";
 
 const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
 
@@ -19,13 +22,17 @@ class App {
     this.conversations = [];
     this.busy = new Set();
     this.streams = new Map(); // conversation id → text streamed so far
+    this.searchResults = null; // null: no search, the whole list is shown
     this.liveCalls = new Map(); // conversation id → tool_call events of the reply being written
     this.chat = new ChatView($("messages"), {
       onRetry: (id) => this.retry(id),
       onAnswer: (call, answer, reason) => this.answerToolCall(call, answer, reason),
+      onRegenerate: () => this.regenerate(),
+      onEdit: (messageId, text) => this.editAndResend(messageId, text),
     });
-    this.sidebar = new Sidebar($("conversation-list"), $("conversation-list-empty"), {
+    this.sidebar = new Sidebar($("conversation-list"), $("conversation-list-empty"), $("search-input"), {
       onOpen: (id) => this.open(id),
+      onSearch: (query) => this.search(query),
     });
     this.status = new StatusLine($("status"));
     this.settings = new SettingsPane(api, {
@@ -36,6 +43,11 @@ class App {
     this.folders = new FoldersDialog(api, { desktop: api.transport === "desktop" });
     this.activity = new ActivityDialog(api);
     this.models = new ModelsPane(api, { desktop: api.transport === "desktop" });
+    this.firstRun = new FirstRun($("first-run"), api, {
+      onModels: () => this.models.open().catch((error) => this.notify(error.message)),
+      onFolders: () => this.folders.open().catch((error) => this.notify(error.message)),
+      onError: (error) => this.notify(error.message),
+    });
   }
 
   async start() {
@@ -45,6 +57,7 @@ class App {
       this.api.call("get_status"),
     ]);
     if (info.notice) this.notify(info.notice);
+    if (info.show_welcome) this.firstRun.show(status.model?.label ?? "SmolLM2 135M Instruct");
     this.status.showModel(status);
     for (const id of status.busy) this.busy.add(id);
     this.listen(status.last_seq);
@@ -65,8 +78,17 @@ class App {
       }
     });
     this.input.addEventListener("input", () => this.autosize());
-    document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.activeId && this.busy.has(this.activeId)) this.stop();
+    document.addEventListener("keydown", (event) => this.shortcut(event));
+    interceptLinks($("messages"), (url) => {
+      this.api.call("open_link", { url }).catch((error) => this.notify(error.message));
+    });
+    $("export-markdown-button").addEventListener("click", () => this.export("markdown"));
+    $("export-json-button").addEventListener("click", () => this.export("json"));
+    $("import-button").addEventListener("click", () => $("import-file").click());
+    $("import-file").addEventListener("change", () => this.import());
+    $("notice-action").addEventListener("click", () => {
+      $("notice").hidden = true;
+      this.noticeAction?.();
     });
     $("stop-button").addEventListener("click", () => this.stop());
     $("new-chat-button").addEventListener("click", () => this.newChat());
@@ -94,6 +116,18 @@ class App {
     document.querySelector(".notice-close").addEventListener("click", () => {
       $("notice").hidden = true;
     });
+  }
+
+  shortcut(event) {
+    const command = event.ctrlKey || event.metaKey;
+    if (event.key === "Escape" && this.activeId && this.busy.has(this.activeId)) this.stop();
+    else if (command && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "n") {
+      event.preventDefault();
+      this.newChat();
+    } else if (command && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "k") {
+      event.preventDefault();
+      this.sidebar.focusSearch();
+    }
   }
 
   listen(after) {
@@ -146,6 +180,7 @@ class App {
       this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
       if (event.stats) this.status.showSpeed(event.stats);
+      if (here(event) && event.stats) this.status.showContext(event.stats);
       if (here(event)) this.chat.finishReply(event);
       this.refreshList();
     });
@@ -169,6 +204,7 @@ class App {
     const busy = this.activeId !== null && this.busy.has(this.activeId);
     $("send-button").hidden = busy;
     $("stop-button").hidden = !busy;
+    this.chat.setBusy(busy);
   }
 
   autosize() {
@@ -178,17 +214,28 @@ class App {
 
   async refreshList() {
     this.conversations = await this.api.call("list_conversations");
-    this.renderList();
+    if (this.sidebar.query) await this.search(this.sidebar.query);
+    else this.renderList();
   }
 
   renderList() {
-    this.sidebar.render(this.conversations, this.activeId, this.busy);
+    this.sidebar.render(this.searchResults ?? this.conversations, this.activeId, this.busy);
+  }
+
+  async search(query) {
+    try {
+      this.searchResults = query ? await this.api.call("search_conversations", { query }) : null;
+      this.renderList();
+    } catch (error) {
+      this.notify(error.message);
+    }
   }
 
   showHeader(conversation) {
     $("chat-title").textContent = conversation ? conversation.title : "New chat";
-    $("rename-button").hidden = !conversation;
-    $("delete-button").hidden = !conversation;
+    for (const id of ["rename-button", "delete-button", "export-markdown-button", "export-json-button"]) {
+      $(id).hidden = !conversation;
+    }
   }
 
   async open(conversationId) {
@@ -197,6 +244,8 @@ class App {
       this.activeId = conversation.id;
       this.showHeader(conversation);
       this.chat.showMessages(messages);
+      const lastReply = messages.findLast((message) => message.role === "assistant");
+      this.status.showContext(lastReply?.meta?.stats ?? null);
       if (this.busy.has(conversation.id)) this.resumeReply(conversation.id);
       this.toolMode.value = conversation.tool_mode;
       $("chat-activity-button").hidden = false;
@@ -242,6 +291,7 @@ class App {
     this.chat.clear();
     this.toolMode.value = "auto";
     $("chat-activity-button").hidden = true;
+    this.status.showContext(null);
     this.updateComposer();
     this.renderList();
     this.input.focus();
@@ -292,6 +342,49 @@ class App {
     }
   }
 
+  // Regenerate and edit replace later turns in the backend; the view is rebuilt from it.
+  async regenerate() {
+    await this.replaceLaterTurns("regenerate_reply", {});
+  }
+
+  async editAndResend(messageId, text) {
+    await this.replaceLaterTurns("edit_message", { message_id: messageId, text });
+  }
+
+  async replaceLaterTurns(method, params) {
+    const conversationId = this.activeId;
+    try {
+      await this.api.call(method, { conversation_id: conversationId, ...params });
+      if (this.activeId === conversationId) await this.open(conversationId);
+      this.input.focus();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  async export(format) {
+    try {
+      const done = await exportConversation(this.api, this.activeId, format);
+      if (done) this.notifyBriefly(done);
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  async import() {
+    const file = $("import-file").files[0];
+    $("import-file").value = "";
+    if (!file) return;
+    try {
+      const conversation = await importConversation(this.api, file);
+      await this.refreshList();
+      await this.open(conversation.id);
+      this.notifyBriefly(`Imported “${conversation.title}”.`);
+    } catch (error) {
+      this.notify(`Could not import ${file.name}: ${error.message}`);
+    }
+  }
+
   async rename() {
     const current = this.conversations.find((c) => c.id === this.activeId);
     const title = await promptDialog({ title: "Rename conversation", value: current?.title ?? "", confirmLabel: "Rename" });
@@ -305,26 +398,38 @@ class App {
     }
   }
 
+  // No confirmation first: the delete can be undone from the notice until the app closes.
   async remove() {
-    const current = this.conversations.find((c) => c.id === this.activeId);
-    const confirmed = await confirmDialog({
-      title: "Delete this conversation?",
-      text: `“${current?.title ?? "This conversation"}” and all its messages will be deleted.`,
-      confirmLabel: "Delete",
-      danger: true,
-    });
-    if (!confirmed) return;
+    const conversationId = this.activeId;
+    const title = $("chat-title").textContent;
     try {
-      await this.api.call("delete_conversation", { conversation_id: this.activeId });
+      await this.api.call("delete_conversation", { conversation_id: conversationId });
       this.newChat();
       await this.refreshList();
+      this.notify(`Deleted “${title}”.`, {
+        label: "Undo",
+        run: () => this.restore(conversationId),
+      });
     } catch (error) {
       this.notify(error.message);
     }
   }
 
-  notify(message) {
+  async restore(conversationId) {
+    try {
+      await this.api.call("restore_conversation", { conversation_id: conversationId });
+      await this.refreshList();
+      await this.open(conversationId);
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  notify(message, action = null) {
     $("notice-text").textContent = message;
+    $("notice-action").textContent = action?.label ?? "";
+    $("notice-action").hidden = !action;
+    this.noticeAction = action?.run ?? null;
     $("notice").hidden = false;
   }
 

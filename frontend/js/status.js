@@ -1,4 +1,5 @@
-// The status line: which model is loaded, its state, and the speed of the last reply.
+// The status line: which model is loaded, its state, the speed of the last reply, and how
+// much of the model's context the open conversation fills.
 
 const STATE_WORDS = { idle: "no model", loading: "loading…", ready: "ready", error: "error" };
 
@@ -7,6 +8,25 @@ export class StatusLine {
     this.dot = root.querySelector('[data-testid="status-dot"]');
     this.model = root.querySelector('[data-testid="status-model"]');
     this.speed = root.querySelector('[data-testid="status-speed"]');
+    this.meter = root.querySelector('[data-testid="context-meter"]');
+    this.meterText = root.querySelector('[data-testid="context-text"]');
+    this.nCtx = null;
+    this.used = null;
+  }
+
+  // `stats` are the last reply's: its prompt plus what it wrote is what the context held.
+  showContext(stats) {
+    this.used = stats ? (stats.prompt_tokens ?? 0) + (stats.completion_tokens ?? 0) : null;
+    this.renderContext();
+  }
+
+  renderContext() {
+    const used = this.used ?? 0;
+    this.meter.max = this.nCtx ?? 1;
+    this.meter.value = Math.min(used, this.meter.max);
+    this.meter.classList.toggle("full", this.nCtx !== null && used > 0.9 * this.nCtx);
+    const total = this.nCtx === null ? "?" : this.nCtx.toLocaleString("en");
+    this.meterText.textContent = `context ${used.toLocaleString("en")} / ${total} tokens`;
   }
 
   showModel(status) {
@@ -15,6 +35,10 @@ export class StatusLine {
     const detail = status.state === "error" ? status.error?.message : STATE_WORDS[status.state];
     this.model.textContent = `${name} — ${detail}`;
     this.model.title = status.model ? `context ${status.model.n_ctx} tokens · ${status.model.n_threads} threads` : "";
+    if (status.model?.n_ctx) {
+      this.nCtx = status.model.n_ctx;
+      this.renderContext();
+    }
     if (status.last_stats) this.showSpeed(status.last_stats);
   }
 

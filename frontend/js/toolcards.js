@@ -62,14 +62,15 @@ export class ToolCards {
 
   // A stored reply: its rounds in order, each the text said first and then its calls.
   showStored(messageNode, meta) {
-    const calls = meta.tool_calls ?? [];
-    const texts = meta.round_texts ?? [];
-    if (calls.length) {
-      const tools = this.container(messageNode);
-      texts.forEach((text, round) => {
-        if (text.trim()) tools.append(element("div", "round-text", text));
-        for (const call of calls.filter((c) => c.round === round)) tools.append(this.card(call, null));
-      });
+    const calls = Array.isArray(meta.tool_calls) ? meta.tool_calls : [];
+    const texts = Array.isArray(meta.round_texts) ? meta.round_texts : [];
+    const roundOf = (call) => (Number.isInteger(call.round) ? call.round : 0);
+    const rounds = Math.max(texts.length, ...calls.map((call) => roundOf(call) + 1));
+    const tools = calls.length ? this.container(messageNode) : null;
+    for (let round = 0; round < rounds && tools; round += 1) {
+      const text = typeof texts[round] === "string" ? texts[round] : "";
+      if (text.trim()) tools.append(element("div", "round-text", text));
+      for (const call of calls.filter((c) => roundOf(c) === round)) tools.append(this.card(call, null));
     }
     if (meta.notice) this.showNotice(messageNode, meta.notice);
   }

@@ -12,7 +12,7 @@ from typing import Any
 from localwork.chat.agent import AgentLoop, AgentReply
 from localwork.chat.approvals import ApprovalGate, Decision
 from localwork.engine.runtime import ModelRuntime
-from localwork.errors import EngineCrashed, InvalidRequest, LocalWorkError
+from localwork.errors import EngineCrashed, InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.store import DEFAULT_TITLE, ConversationStore, title_from_message
 
@@ -26,6 +26,16 @@ class ReplyJob:
     conversation_id: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+def _check_text(text: str) -> None:
+    """Raises: InvalidRequest: the message is empty or over the limit."""
+    if not text.strip():
+        raise InvalidRequest("The message is empty: type something first.")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidRequest(
+            f"The message is {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}."
+        )
 
 
 class ChatService:
@@ -61,12 +71,7 @@ class ChatService:
             InvalidRequest: the message is empty or a reply is already running here.
             NotFound: the conversation does not exist.
         """
-        if not text.strip():
-            raise InvalidRequest("The message is empty: type something first.")
-        if len(text) > MAX_MESSAGE_CHARS:
-            raise InvalidRequest(
-                f"The message is {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}."
-            )
+        _check_text(text)
         if conversation_id is None:
             conversation = self._store.create_conversation(title_from_message(text))
         else:
@@ -87,6 +92,42 @@ class ChatService:
         if last is None or not (last["role"] == "user" or last["meta"].get("interrupted")):
             raise InvalidRequest("There is no unanswered message to retry in this conversation.")
         self._refuse_if_busy(conversation_id)
+        return {"job_id": self._enqueue(conversation_id).id}
+
+    def regenerate(self, conversation_id: str) -> dict[str, Any]:
+        """Write the last reply again: what followed the last user message is replaced.
+
+        Raises:
+            InvalidRequest: a reply is running here, or there is no message to answer.
+            NotFound: the conversation does not exist.
+        """
+        self._refuse_if_busy(conversation_id)
+        users = [m for m in self._store.messages(conversation_id) if m["role"] == "user"]
+        if not users:
+            raise InvalidRequest("There is no message to answer again in this conversation.")
+        self._store.delete_messages_after(conversation_id, users[-1]["id"])
+        return {"job_id": self._enqueue(conversation_id).id}
+
+    def edit_and_resend(self, conversation_id: str, message_id: int, text: str) -> dict[str, Any]:
+        """Change one of the user's messages and answer it again; later turns are replaced.
+
+        Raises:
+            InvalidRequest: the text is empty or too long, a reply is running here, or the
+                message is not one the user wrote.
+            NotFound: the conversation or the message does not exist.
+        """
+        _check_text(text)
+        self._refuse_if_busy(conversation_id)
+        target = next(
+            (m for m in self._store.messages(conversation_id) if m["id"] == message_id), None
+        )
+        if target is None:
+            raise NotFound(f"Message {message_id} is not in this conversation.")
+        if target["role"] != "user":
+            raise InvalidRequest(
+                "Only your own messages can be edited; regenerate a reply instead."
+            )
+        self._store.edit_message(conversation_id, message_id, text)
         return {"job_id": self._enqueue(conversation_id).id}
 
     def stop(self, conversation_id: str) -> bool:

@@ -68,6 +68,7 @@ def prompt_turns(messages: list[dict[str, Any]], limit: int = MAX_RESULT_CHARS) 
         calls = meta.get("tool_calls") or []
         if message["role"] == "assistant" and calls:
             texts = meta.get("round_texts") or []
+            calls = [_complete(call, number) for number, call in enumerate(calls)]
             for index in range(max(call["round"] for call in calls) + 1):
                 in_round = [call for call in calls if call["round"] == index]
                 if in_round:
@@ -78,3 +79,15 @@ def prompt_turns(messages: list[dict[str, Any]], limit: int = MAX_RESULT_CHARS) 
         else:
             turns.append({"role": message["role"], "content": message["content"]})
     return turns
+
+
+def _complete(call: dict[str, Any], number: int) -> dict[str, Any]:
+    """A saved call with every field a prompt needs (an imported one may lack some)."""
+    arguments = call.get("arguments")
+    return {
+        **call,
+        "id": str(call.get("id") or f"call{number:08d}"),
+        "round": call["round"] if isinstance(call.get("round"), int) else 0,
+        "tool": call.get("tool") if isinstance(call.get("tool"), str) else None,
+        "arguments": arguments if isinstance(arguments, dict) else {},
+    }
