@@ -290,7 +290,8 @@ def test_export_markdown_and_json_then_import_and_refuse_a_bad_file(page, served
     page.get_by_test_id("import-file").set_input_files(json_download.value.path())
     expect(page.get_by_test_id("conversation-item")).to_have_count(2)
     expect(page.get_by_test_id("notice-text")).to_have_text("Imported “Files: a/b”.")
-    expect(page.get_by_test_id("tool-card")).to_contain_text("Tool read_file · ok")
+    expect(page.get_by_test_id("tool-card")).to_contain_text("read_file")
+    expect(page.get_by_test_id("tool-card")).to_contain_text("path: a.txt")
 
     bad = tmp_path / "bad.json"
     bad.write_text(export_document("Bad", [{"role": "system", "content": "x"}]))
