@@ -63,6 +63,9 @@ def test_approving_a_write_puts_the_file_on_disk(script, page, work, artifacts_d
     expect(page.get_by_test_id("message-assistant")).to_contain_text("I'll write it.")
     assert not (work / "hello.txt").exists()
     page.screenshot(path=str(artifacts_dir / "waiting-for-approval.png"))
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(artifacts_dir / "waiting-for-approval-dark.png"))
+    page.emulate_media(color_scheme="light")
 
     card(page).get_by_role("button", name="Approve", exact=True).click()
     expect(card(page)).to_have_attribute("data-status", "done", timeout=REPLY_TIMEOUT)
