@@ -83,6 +83,8 @@ class _BridgeCore:
             "conversation": store.get_conversation(conversation_id),
             "messages": store.messages(conversation_id),
             "busy": conversation_id in self._app.chat.busy_conversations(),
+            # The reply being written (calls, text so far): a reloaded page shows it again.
+            "live": self._app.chat.live(conversation_id),
         }
 
     @_validated

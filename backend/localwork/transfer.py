@@ -30,6 +30,7 @@ MAX_MESSAGES = 10_000
 MAX_MESSAGE_CHARS = 1_000_000
 MAX_META_CHARS = 200_000
 MAX_JSON_DEPTH = 32
+MAX_TOOL_ROUNDS = 100  # the loop allows 50 at most; more is not from this app
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 Scalar = int | float | str | bool | None
@@ -37,12 +38,24 @@ ExportFormat = Literal["markdown", "json"]
 SavePicker = Callable[[str], str | None]  # suggested file name → chosen path, or None
 
 
+class _Preview(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    summary: str | None = Field(None, max_length=10_000)
+    diff: str | None = None
+    error: str | None = Field(None, max_length=10_000)
+
+
 class _ToolCallRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
-    tool: str = Field(min_length=1, max_length=200)
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(None, max_length=100)
+    round: int = Field(0, ge=0, le=MAX_TOOL_ROUNDS)
+    tool: str | None = Field(None, min_length=1, max_length=200)  # None: an unreadable call
+    arguments: dict[str, Any] | None = None
     status: str = Field("", max_length=100)
     result: Any = None
+    error: str | None = None
+    preview: _Preview | None = None
+    reason: str = Field("", max_length=2000)
 
 
 class _Meta(BaseModel):
@@ -52,6 +65,8 @@ class _Meta(BaseModel):
     stats: dict[str, Scalar] | None = None
     stopped: bool | None = None
     tool_calls: list[_ToolCallRecord] | None = None
+    round_texts: list[str] | None = Field(None, max_length=MAX_TOOL_ROUNDS)
+    notice: str | None = Field(None, max_length=10_000)
 
 
 class _Message(BaseModel):

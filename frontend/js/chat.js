@@ -16,8 +16,9 @@ function element(tag, className, attributes = {}) {
 
 export function describeStats(stats, stopped) {
   const parts = [];
-  if (stats?.completion_tokens != null) parts.push(`${stats.completion_tokens} tokens`);
-  if (stats?.tokens_per_second) parts.push(`${stats.tokens_per_second.toFixed(1)} tok/s`);
+  // Stats may come from an imported file: only numbers are shown.
+  if (Number.isFinite(stats?.completion_tokens)) parts.push(`${stats.completion_tokens} tokens`);
+  if (Number.isFinite(stats?.tokens_per_second)) parts.push(`${stats.tokens_per_second.toFixed(1)} tok/s`);
   if (stopped) parts.push("stopped");
   return parts.join(" · ");
 }
@@ -159,9 +160,9 @@ export class ChatView {
     if (!this.pending) {
       this.pendingText = text;
       this.pending = this.buildMessage("assistant", text, "waiting");
+      this.pending.querySelector(".message-meta").textContent = "Thinking…";
       this.refreshActions();
     }
-    this.pending.querySelector(".message-meta").textContent = "Thinking…";
     this.scrollToEnd(true);
     return this.pending;
   }
@@ -187,6 +188,11 @@ export class ChatView {
       this.lastRender = performance.now();
       if (nearEnd) this.scrollToEnd();
     }), wait);
+  }
+
+  setPendingNote(text) {
+    const node = this.pending;
+    if (node && node.dataset.state === "waiting") node.querySelector(".message-meta").textContent = text;
   }
 
   // A tool call started or changed (live): its card appears in the reply being written.

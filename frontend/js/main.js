@@ -159,7 +159,14 @@ class App {
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
       this.streams.set(event.conversation_id, "");
-      if (here(event)) this.chat.beginReply();
+      if (here(event)) {
+        this.chat.beginReply();
+        // One reply is written at a time; another one may even be waiting for an approval.
+        if (event.ahead > 0) this.chat.setPendingNote("Waiting for the reply in another conversation to finish…");
+      }
+    });
+    events.on("reply_started", (event) => {
+      if (here(event)) this.chat.setPendingNote("Thinking…");
     });
     events.on("token", (event) => {
       this.streams.set(event.conversation_id, (this.streams.get(event.conversation_id) ?? "") + event.text);
@@ -240,7 +247,8 @@ class App {
 
   async open(conversationId) {
     try {
-      const { conversation, messages } = await this.api.call("get_conversation", { conversation_id: conversationId });
+      const { conversation, messages, live } = await this.api.call("get_conversation", { conversation_id: conversationId });
+      if (live && !this.liveCalls.has(conversationId)) this.adoptLiveReply(conversationId, live);
       this.activeId = conversation.id;
       this.showHeader(conversation);
       this.chat.showMessages(messages);
@@ -254,6 +262,16 @@ class App {
     } catch (error) {
       this.notify(error.message);
     }
+  }
+
+  // A reply that was being written before this page loaded: what it has done so far.
+  adoptLiveReply(conversationId, live) {
+    const calls = new Map();
+    for (const call of live.tool_calls) {
+      calls.set(call.id, { call, text: live.round_texts[call.round] ?? "" });
+    }
+    this.liveCalls.set(conversationId, calls);
+    this.streams.set(conversationId, live.text);
   }
 
   // Back to a conversation whose reply is still being written: its cards, then its text.

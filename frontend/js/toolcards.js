@@ -25,8 +25,10 @@ function button(label, testId, className = "secondary") {
   return node;
 }
 
+const statusWords = (status) => (Object.hasOwn(STATUS_WORDS, status) ? STATUS_WORDS[status] : String(status));
+
 export function describeArguments(args) {
-  if (!args) return "";
+  if (!args || typeof args !== "object") return "";
   const text = Object.entries(args)
     .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(", ");
@@ -64,10 +66,10 @@ export class ToolCards {
   showStored(messageNode, meta) {
     const calls = Array.isArray(meta.tool_calls) ? meta.tool_calls : [];
     const texts = Array.isArray(meta.round_texts) ? meta.round_texts : [];
-    const roundOf = (call) => (Number.isInteger(call.round) ? call.round : 0);
-    const rounds = Math.max(texts.length, ...calls.map((call) => roundOf(call) + 1));
+    const roundOf = (call) => (Number.isInteger(call?.round) ? call.round : 0);
+    const rounds = [...new Set(calls.map(roundOf))].sort((a, b) => a - b);
     const tools = calls.length ? this.container(messageNode) : null;
-    for (let round = 0; round < rounds && tools; round += 1) {
+    for (const round of rounds) {
       const text = typeof texts[round] === "string" ? texts[round] : "";
       if (text.trim()) tools.append(element("div", "round-text", text));
       for (const call of calls.filter((c) => roundOf(c) === round)) tools.append(this.card(call, null));
@@ -105,23 +107,23 @@ export class ToolCards {
     card.dataset.testid = "tool-card";
     card.dataset.callId = call.id;
     card.dataset.status = call.status;
-    card.setAttribute("aria-label", `Tool call ${call.tool ?? "(unreadable)"}: ${STATUS_WORDS[call.status] ?? call.status}`);
+    card.setAttribute("aria-label", `Tool call ${call.tool ?? "(unreadable)"}: ${statusWords(call.status)}`);
 
     const header = element("div", "tool-header");
     header.append(
-      element("span", "tool-name", call.tool ?? "unreadable call"),
+      element("span", "tool-name", typeof call.tool === "string" ? call.tool : "unreadable call"),
       element("span", "tool-args", describeArguments(call.arguments)),
-      element("span", `badge tool-status ${call.status}`, STATUS_WORDS[call.status] ?? call.status),
+      element("span", `badge tool-status ${call.status}`, statusWords(call.status)),
     );
     header.lastChild.dataset.testid = "tool-status";
     card.append(header);
 
-    if (call.preview?.summary) card.append(element("p", "tool-preview", call.preview.summary));
-    if (call.preview?.diff && (call.status === "waiting" || call.status === "denied")) {
+    if (typeof call.preview?.summary === "string") card.append(element("p", "tool-preview", call.preview.summary));
+    if (typeof call.preview?.diff === "string" && (call.status === "waiting" || call.status === "denied")) {
       card.append(diffView(call.preview.diff));
     }
     if (call.status === "waiting" && conversationId) card.append(this.approval(call));
-    if (call.status === "denied" && call.reason) {
+    if (call.status === "denied" && typeof call.reason === "string" && call.reason) {
       card.append(element("p", "tool-reason", `Your reason: ${call.reason}`));
     }
     if (call.error || call.result) card.append(this.outcome(call));
@@ -165,7 +167,7 @@ export class ToolCards {
     const summary = element("summary", "", call.error ? "Error" : "Result");
     const body = element("pre", "tool-result");
     body.dataset.testid = "tool-result";
-    body.textContent = call.error ?? JSON.stringify(call.result, null, 2);
+    body.textContent = call.error ? String(call.error) : JSON.stringify(call.result, null, 2);
     details.append(summary, body);
     if (call.error) details.open = true; // a problem is worth seeing without a click
     return details;

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 from localwork.chat.approvals import Decision
+from localwork.errors import InvalidRequest
+from localwork.store import ConversationStore
 from tests.agent.conftest import OPEN, call, guided
 
 
@@ -224,3 +226,77 @@ def test_a_long_result_reaches_the_model_cut_with_a_marker(scripted_app):
     fed_back = s.requests()[2]["prompt"]
     assert "[truncated: kept the first 2048 of" in fed_back
     assert fed_back.count("line of text") < 200
+
+
+def test_a_repeat_after_a_change_runs_again(scripted_app):
+    s = scripted_app(
+        [
+            *guided("read_file", path="a.txt"),
+            *guided("edit_file", path="a.txt", old_text="old", new_text="new"),
+            *guided("read_file", path="a.txt"),
+            {"text": "It says new."},
+        ]
+    )
+    (s.folder / "a.txt").write_text("old\n")
+    s.app.chat.approvals.policy = "approve"
+    message = s.done(s.send("Change and check")["job_id"])["message"]
+    reads = [c for c in message["meta"]["tool_calls"] if c["tool"] == "read_file"]
+    assert [c["status"] for c in reads] == ["done", "done"]
+    assert reads[1]["result"]["content"] == "new\n"
+
+
+def test_stop_in_one_conversation_leaves_another_writing(scripted_app):
+    s = scripted_app([{"text": "word " * 150, "delay": 0.01}, {"text": "B's answer."}])
+    s.app.store.set_tool_mode(s.conversation_id, "off")
+    first = s.send("Talk")["job_id"]
+    s.events.wait_for("token", job_id=first)
+    other = s.app.store.create_conversation()
+    second = s.app.chat.send(other["id"], "Hello")["job_id"]
+    assert s.app.chat.stop(other["id"])  # B is only queued behind A
+    done = s.done(first)
+    assert not done["stopped"] and done["message"]["content"] == "word " * 150
+    assert s.done(second)["stopped"]
+
+
+def test_two_quick_sends_start_one_reply(scripted_app):
+    s = scripted_app([{"text": "Only once.", "delay": 0.01}])
+    results = []
+
+    def send():
+        try:
+            results.append(s.send("Hi")["job_id"])
+        except InvalidRequest as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    jobs = [r for r in results if isinstance(r, str)]
+    assert len(jobs) == 1 and isinstance(next(r for r in results if r not in jobs), InvalidRequest)
+    s.done(jobs[0])
+    assert [m["role"] for m in s.app.store.messages(s.conversation_id)] == ["user", "assistant"]
+
+
+def test_closing_the_app_keeps_a_reply_that_waits_for_approval(scripted_app, paths):
+    s = scripted_app(
+        [*guided("create_directory", path="made"), *guided("write_file", path="x", content="x")]
+    )
+    s.app.chat.approvals.policy = "ask"
+    job = s.send("Make a folder and a file")["job_id"]
+    first = s.events.wait_for("tool_call", job_id=job)["call"]
+    s.app.chat.decide(s.conversation_id, first["id"], Decision("once"))
+    while not any(
+        e["type"] == "tool_call"
+        and e["call"]["status"] == "waiting"
+        and e["call"]["tool"] == "write_file"
+        for e in s.events.seen
+    ):
+        s.events.wait_for("tool_call", job_id=job)
+    s.app.close()
+    reopened = ConversationStore(paths.database_file)
+    stored = reopened.messages(s.conversation_id)
+    reopened.close()
+    assert (s.folder / "made").is_dir()
+    assert [c["status"] for c in stored[-1]["meta"]["tool_calls"]] == ["done", "stopped"]

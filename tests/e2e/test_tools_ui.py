@@ -159,3 +159,40 @@ def test_the_real_model_lists_the_folder_through_the_ui(page, work, artifacts_di
     expect(reply.get_by_test_id("message-text")).to_contain_text(re.compile(NAMES))
     expect(reply.get_by_test_id("message-text")).not_to_contain_text("tool_response>")
     page.screenshot(path=str(artifacts_dir / "real-model-listing.png"))
+
+
+def test_a_reply_queued_behind_another_says_so(script, page):
+    add_replies(script, [{"text": "word " * 200, "delay": 0.02}, {"text": "Second."}])
+    wait_until_ready(page)
+    page.get_by_label("File tools in this conversation").select_option("off")
+    send(page, "Talk for a while")
+    expect(page.get_by_test_id("message-assistant")).to_have_attribute(
+        "data-state", "streaming", timeout=REPLY_TIMEOUT
+    )
+    page.get_by_role("button", name="New chat").click()
+    send(page, "And here?")
+    expect(page.get_by_test_id("message-assistant")).to_contain_text(
+        "Waiting for the reply in another conversation to finish"
+    )
+    expect(page.get_by_test_id("message-assistant")).to_have_attribute(
+        "data-state", "done", timeout=REPLY_TIMEOUT
+    )
+
+
+def test_a_reloaded_page_shows_the_call_waiting_for_approval(script, page, work):
+    add_replies(
+        script,
+        [*guided("write_file", said="Writing. ", path="r.txt", content="r"), {"text": "Done."}],
+    )
+    wait_until_ready(page)
+    send(page, "Write r.txt")
+    expect(card(page)).to_have_attribute("data-status", "waiting", timeout=REPLY_TIMEOUT)
+    page.reload()
+    wait_until_ready(page)
+    expect(card(page)).to_have_attribute("data-status", "waiting")
+    expect(page.get_by_test_id("message-assistant")).to_contain_text("Writing.")
+    card(page).get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_test_id("message-assistant")).to_have_attribute(
+        "data-state", "done", timeout=REPLY_TIMEOUT
+    )
+    assert (work / "r.txt").read_text() == "r"

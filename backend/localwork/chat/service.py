@@ -6,6 +6,8 @@ import logging
 import queue
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,15 +55,25 @@ class ChatService:
         self._agent = agent
         self.approvals = approvals
         self._jobs: queue.Queue[ReplyJob | None] = queue.Queue()
-        self._active: dict[str, ReplyJob] = {}
+        self._active: dict[str, ReplyJob] = {}  # queued or running, by conversation
+        self._running: ReplyJob | None = None  # the one the engine is working on
+        self._live: dict[str, AgentReply] = {}  # what the running reply has done so far
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="chat-replies", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop every reply (each keeps what it did) and wait for the reply thread."""
+        with self._lock:
+            jobs = list(self._active.values())
+        for job in jobs:
+            job.cancelled.set()
+        self._runtime.cancel()
         self._jobs.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     # --- requests from the bridge ---------------------------------------------------------------
     def send(self, conversation_id: str | None, text: str) -> dict[str, Any]:
@@ -76,13 +88,12 @@ class ChatService:
             conversation = self._store.create_conversation(title_from_message(text))
         else:
             conversation = self._store.get_conversation(conversation_id)
-            self._refuse_if_busy(conversation["id"])
+        with self._reservation(conversation["id"]) as job:
             if conversation["title"] == DEFAULT_TITLE:
                 conversation = self._store.rename_conversation(
                     conversation["id"], title_from_message(text)
                 )
-        message = self._store.add_message(conversation["id"], "user", text)
-        job = self._enqueue(conversation["id"])
+            message = self._store.add_message(conversation["id"], "user", text)
         return {"conversation": conversation, "message": message, "job_id": job.id}
 
     def retry(self, conversation_id: str) -> dict[str, Any]:
@@ -91,8 +102,9 @@ class ChatService:
         last = messages[-1] if messages else None
         if last is None or not (last["role"] == "user" or last["meta"].get("interrupted")):
             raise InvalidRequest("There is no unanswered message to retry in this conversation.")
-        self._refuse_if_busy(conversation_id)
-        return {"job_id": self._enqueue(conversation_id).id}
+        with self._reservation(conversation_id) as job:
+            pass
+        return {"job_id": job.id}
 
     def regenerate(self, conversation_id: str) -> dict[str, Any]:
         """Write the last reply again: what followed the last user message is replaced.
@@ -101,12 +113,12 @@ class ChatService:
             InvalidRequest: a reply is running here, or there is no message to answer.
             NotFound: the conversation does not exist.
         """
-        self._refuse_if_busy(conversation_id)
-        users = [m for m in self._store.messages(conversation_id) if m["role"] == "user"]
-        if not users:
-            raise InvalidRequest("There is no message to answer again in this conversation.")
-        self._store.delete_messages_after(conversation_id, users[-1]["id"])
-        return {"job_id": self._enqueue(conversation_id).id}
+        with self._reservation(conversation_id) as job:
+            users = [m for m in self._store.messages(conversation_id) if m["role"] == "user"]
+            if not users:
+                raise InvalidRequest("There is no message to answer again in this conversation.")
+            self._store.delete_messages_after(conversation_id, users[-1]["id"])
+        return {"job_id": job.id}
 
     def edit_and_resend(self, conversation_id: str, message_id: int, text: str) -> dict[str, Any]:
         """Change one of the user's messages and answer it again; later turns are replaced.
@@ -117,27 +129,28 @@ class ChatService:
             NotFound: the conversation or the message does not exist.
         """
         _check_text(text)
-        self._refuse_if_busy(conversation_id)
-        target = next(
-            (m for m in self._store.messages(conversation_id) if m["id"] == message_id), None
-        )
-        if target is None:
-            raise NotFound(f"Message {message_id} is not in this conversation.")
-        if target["role"] != "user":
-            raise InvalidRequest(
-                "Only your own messages can be edited; regenerate a reply instead."
-            )
-        self._store.edit_message(conversation_id, message_id, text)
-        return {"job_id": self._enqueue(conversation_id).id}
+        with self._reservation(conversation_id) as job:
+            messages = self._store.messages(conversation_id)
+            target = next((m for m in messages if m["id"] == message_id), None)
+            if target is None:
+                raise NotFound(f"Message {message_id} is not in this conversation.")
+            if target["role"] != "user":
+                raise InvalidRequest(
+                    "Only your own messages can be edited; regenerate a reply instead."
+                )
+            self._store.edit_message(conversation_id, message_id, text)
+        return {"job_id": job.id}
 
     def stop(self, conversation_id: str) -> bool:
         """Stop the reply for this conversation, keeping what was generated."""
         with self._lock:
             job = self._active.get(conversation_id)
+            running = job is not None and job is self._running
         if job is None:
             return False
-        job.cancelled.set()  # also ends a wait for approval
-        self._runtime.cancel()
+        job.cancelled.set()  # also ends a wait for approval; a queued job ends unstarted
+        if running:  # the engine may be writing another conversation's reply otherwise
+            self._runtime.cancel()
         return True
 
     def decide(self, conversation_id: str, call_id: str, decision: Decision) -> dict[str, Any]:
@@ -153,27 +166,49 @@ class ChatService:
         with self._lock:
             return list(self._active)
 
-    def _refuse_if_busy(self, conversation_id: str) -> None:
+    def live(self, conversation_id: str) -> dict[str, Any] | None:
+        """The running reply's progress (its calls and text so far), for a page that reloads."""
+        with self._lock:
+            reply = self._live.get(conversation_id)
+            return reply.progress() if reply else None
+
+    @contextmanager
+    def _reservation(self, conversation_id: str) -> Iterator[ReplyJob]:
+        """Claim the conversation for one reply, then queue it. The claim is atomic (two quick
+        sends cannot both pass) and is released if the caller fails before queueing."""
+        job = ReplyJob(conversation_id)
         with self._lock:
             if conversation_id in self._active:
                 raise InvalidRequest("A reply is still being written here; stop it or wait.")
-
-    def _enqueue(self, conversation_id: str) -> ReplyJob:
-        job = ReplyJob(conversation_id)
-        with self._lock:
             self._active[conversation_id] = job
-        self._events.publish("reply_queued", conversation_id=conversation_id, job_id=job.id)
+            ahead = len(self._active) - 1
+        try:
+            yield job
+        except BaseException:
+            self._release(job)
+            raise
+        self._events.publish(
+            "reply_queued", conversation_id=conversation_id, job_id=job.id, ahead=ahead
+        )
         self._jobs.put(job)
-        return job
+
+    def _release(self, job: ReplyJob) -> None:
+        with self._lock:
+            if self._active.get(job.conversation_id) is job:
+                del self._active[job.conversation_id]
+            self._live.pop(job.conversation_id, None)
 
     # --- the reply thread ---------------------------------------------------------------------
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
+            with self._lock:
+                self._running = job
             try:
                 self._reply(job)
             finally:
                 with self._lock:
-                    self._active.pop(job.conversation_id, None)
+                    self._running = None
+                self._release(job)
 
     def _reply(self, job: ReplyJob) -> None:
         base = {"conversation_id": job.conversation_id, "job_id": job.id}
@@ -182,6 +217,8 @@ class ChatService:
             return
         self._events.publish("reply_started", **base)
         reply = AgentReply()
+        with self._lock:
+            self._live[job.conversation_id] = reply
         try:
             conversation = self._store.get_conversation(job.conversation_id)
             messages = self._store.messages(job.conversation_id)

@@ -65,15 +65,16 @@ def prompt_turns(messages: list[dict[str, Any]], limit: int = MAX_RESULT_CHARS) 
     turns: list[Message] = []
     for message in messages:
         meta = message.get("meta") or {}
-        calls = meta.get("tool_calls") or []
+        calls = [call for call in meta.get("tool_calls") or [] if isinstance(call, dict)]
         if message["role"] == "assistant" and calls:
-            texts = meta.get("round_texts") or []
+            texts = meta.get("round_texts")
+            texts = texts if isinstance(texts, list) else []
             calls = [_complete(call, number) for number, call in enumerate(calls)]
-            for index in range(max(call["round"] for call in calls) + 1):
+            for index in sorted({call["round"] for call in calls}):
                 in_round = [call for call in calls if call["round"] == index]
-                if in_round:
-                    text = texts[index] if index < len(texts) else ""
-                    turns.extend(tool_round_turns(text, in_round, limit))
+                text = texts[index] if index < len(texts) else ""
+                text = text if isinstance(text, str) else ""
+                turns.extend(tool_round_turns(text, in_round, limit))
             if message["content"]:
                 turns.append({"role": "assistant", "content": message["content"]})
         else:

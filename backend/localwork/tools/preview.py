@@ -16,8 +16,8 @@ from localwork.tools.files import (
     unified_diff,
 )
 
-# A preview of a new file shows its beginning; the approval is about the whole content anyway.
-_PREVIEW_CHARS = 20_000
+# A longer diff is cut for the card, and the summary says so: never silently.
+_PREVIEW_CHARS = 40_000
 
 
 _SUMMARIES = {
@@ -34,16 +34,24 @@ def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) 
     """
     if isinstance(checked, EditArguments):
         located, _, diff = edit_preview(context, checked)
-        return {"summary": f"Change part of {located.path}", "diff": diff}
+        return _with_diff(f"Change part of {located.path}", diff)
     if isinstance(checked, WriteArguments):
         path, before = current_text(context, checked.path)
-        content = checked.content[:_PREVIEW_CHARS]
-        if before is None:
-            return {"summary": f"Create {path}", "diff": unified_diff(path, "", content)}
-        return {"summary": f"Overwrite {path}", "diff": unified_diff(path, before, content)}
+        what = "Create" if before is None else "Overwrite"
+        return _with_diff(f"{what} {path}", unified_diff(path, before or "", checked.content))
     if isinstance(checked, MoveArguments):
         source = context.sandbox.locate(checked.source).path
         target = context.sandbox.locate(checked.destination).path
         return {"summary": f"Move {source} to {target}", "diff": None}
     path = context.sandbox.locate(checked.path).path if isinstance(checked, PathArgument) else ""
     return {"summary": _SUMMARIES.get(tool, f"{tool} {path}").format(path=path), "diff": None}
+
+
+def _with_diff(summary: str, diff: str) -> dict[str, Any]:
+    if len(diff) <= _PREVIEW_CHARS:
+        return {"summary": summary, "diff": diff}
+    return {
+        "summary": f"{summary}. The change is long: the diff below shows its first "
+        f"{_PREVIEW_CHARS:,} of {len(diff):,} characters",
+        "diff": diff[:_PREVIEW_CHARS],
+    }
