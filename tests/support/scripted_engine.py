@@ -10,17 +10,14 @@ logged to ``SCRIPT.requests.jsonl`` so tests can check what the loop asked for.
 from __future__ import annotations
 
 import json
-import os
-import queue
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from localwork.engine import protocol
 from localwork.engine.client import ENGINE_COMMAND_VARIABLE
-from localwork.engine.worker import StopMatcher, Worker, read_commands
+from localwork.engine.worker import StopMatcher, Worker, serve
 from localwork.errors import GenerationFailed
 
 PIECE_CHARS = 4  # the scripted text streams in pieces this long, like tokens
@@ -113,14 +110,8 @@ class ScriptedWorker(Worker):
 
 
 def main() -> int:
-    out = protocol.LineWriter(os.fdopen(os.dup(1), "wb"))
-    worker = ScriptedWorker(out, Path(sys.argv[1]))
-    commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    threading.Thread(target=read_commands, args=(worker, commands), daemon=True).start()
-    out.send({"event": protocol.EVENT_HELLO, "pid": os.getpid()})
-    while (message := commands.get()) is not None:
-        worker.handle(message)
-    return 0
+    script = Path(sys.argv[1])
+    return serve(lambda out: ScriptedWorker(out, script))
 
 
 if __name__ == "__main__":

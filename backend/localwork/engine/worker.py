@@ -336,7 +336,7 @@ def _generation_stats(
     }
 
 
-def read_commands(worker: Worker, commands: queue.Queue[dict[str, Any] | None]) -> None:
+def _read_commands(worker: Worker, commands: queue.Queue[dict[str, Any] | None]) -> None:
     for line in sys.stdin.buffer:
         try:
             message = protocol.decode(line)
@@ -350,15 +350,20 @@ def read_commands(worker: Worker, commands: queue.Queue[dict[str, Any] | None]) 
 
 
 def main() -> int:
+    return serve(Worker)
+
+
+def serve(make_worker: Callable[[protocol.LineWriter], Worker]) -> int:
+    """Run a worker on this process's stdin/stdout until the UI process closes stdin."""
     # Keep the protocol on a private copy of stdout; native code printing to fd 1 lands in
     # stderr (the engine log) instead of corrupting the message stream.
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     out = protocol.LineWriter(protocol_out)
-    worker = Worker(out)
+    worker = make_worker(out)
     commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    threading.Thread(target=read_commands, args=(worker, commands), daemon=True).start()
+    threading.Thread(target=_read_commands, args=(worker, commands), daemon=True).start()
     out.send({"event": protocol.EVENT_HELLO, "pid": os.getpid()})
     while (message := commands.get()) is not None:
         worker.handle(message)
