@@ -28,7 +28,7 @@ from localwork.chat.toolcalls import (
     parse_reply,
     without_response_tags,
 )
-from localwork.chat.turns import MAX_RESULT_CHARS, Message, prompt_turns, tool_round_turns
+from localwork.chat.turns import MAX_RESULT_CHARS, Message, prompt_turns, reply_tool_turns
 from localwork.engine.runtime import LoadedModel, ModelRuntime
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
@@ -112,11 +112,7 @@ class AgentReply:
         }
 
     def turns(self, limit: int) -> list[Message]:
-        turns: list[Message] = []
-        for index, text in enumerate(self.round_texts):
-            calls = [call.to_dict() for call in self.calls if call.round == index]
-            turns.extend(tool_round_turns(text, calls, limit))
-        return turns
+        return reply_tool_turns(self.progress(), limit)
 
     def meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -154,7 +150,7 @@ class _VisibleText:
     def __init__(self, publish: Any, watch_for_calls: bool) -> None:
         self._publish = publish
         self._parts: list[str] = []
-        self._sent = 0
+        self._sent = 0  # how many of the parts were published
         self._watching = watch_for_calls
 
     @property
@@ -170,10 +166,10 @@ class _VisibleText:
         self.flush()
 
     def flush(self) -> None:
-        whole = self.text
-        if len(whole) > self._sent:
-            self._publish(whole[self._sent :])
-            self._sent = len(whole)
+        unsent = "".join(self._parts[self._sent :])
+        self._sent = len(self._parts)
+        if unsent:
+            self._publish(unsent)
 
 
 class AgentLoop:
@@ -286,7 +282,7 @@ class AgentLoop:
             def render(messages: list[Message]) -> str:
                 return render_with_tools(loaded.template, messages, schemas, grants)
 
-        prompt = fit_conversation(
+        return fit_conversation(
             system={"role": "system", "content": system} if system else None,
             history=turns,
             n_ctx=loaded.plan.n_ctx,
@@ -295,7 +291,6 @@ class AgentLoop:
             count=self._runtime.count_tokens,
             overflow=self._settings.current.overflow,
         )
-        return prompt
 
     def _write(
         self,
@@ -392,11 +387,7 @@ class AgentLoop:
             if approval is None:  # the user decides, after seeing what would change
                 record.preview = runner.preview(parsed.name, parsed.arguments)
                 if "error" in record.preview:  # it cannot succeed: nothing to ask
-                    refused = runner.refuse(
-                        parsed.name, parsed.arguments, record.preview["error"], job.conversation_id
-                    )
-                    record.audit_id = refused.audit_id
-                    self._finish(job, reply, record, error=refused.error)
+                    self._refuse(job, reply, record, runner, record.preview["error"])
                     continue
                 record.status = "waiting"
                 self._publish(job, reply, record)
@@ -414,11 +405,7 @@ class AgentLoop:
                 if approval == "approved" and runner.preview(parsed.name, parsed.arguments) != (
                     record.preview
                 ):
-                    refused = runner.refuse(
-                        parsed.name, parsed.arguments, _CHANGED_WHILE_WAITING, job.conversation_id
-                    )
-                    record.audit_id = refused.audit_id
-                    self._finish(job, reply, record, error=refused.error)
+                    self._refuse(job, reply, record, runner, _CHANGED_WHILE_WAITING)
                     continue
             record.status = "running"
             self._publish(job, reply, record)
@@ -450,6 +437,19 @@ class AgentLoop:
         if gate.policy == "approve" or gate.is_allowed(job.conversation_id, tool):
             return "approved"
         return None
+
+    def _refuse(
+        self,
+        job: AgentJob,
+        reply: AgentReply,
+        record: ToolCallRecord,
+        runner: ToolRunner,
+        error: str,
+    ) -> None:
+        """Record in the audit log a call that will not run, and tell the model why."""
+        refused = runner.refuse(record.tool or "", record.arguments, error, job.conversation_id)
+        record.audit_id = refused.audit_id
+        self._finish(job, reply, record, error=refused.error)
 
     def _finish(
         self,

@@ -64,21 +64,27 @@ def prompt_turns(messages: list[dict[str, Any]], limit: int = MAX_RESULT_CHARS) 
     """Stored messages (with meta) as chat turns for a template."""
     turns: list[Message] = []
     for message in messages:
-        meta = message.get("meta") or {}
-        calls = [call for call in meta.get("tool_calls") or [] if isinstance(call, dict)]
-        if message["role"] == "assistant" and calls:
-            texts = meta.get("round_texts")
-            texts = texts if isinstance(texts, list) else []
-            calls = [_complete(call, number) for number, call in enumerate(calls)]
-            for index in sorted({call["round"] for call in calls}):
-                in_round = [call for call in calls if call["round"] == index]
-                text = texts[index] if index < len(texts) else ""
-                text = text if isinstance(text, str) else ""
-                turns.extend(tool_round_turns(text, in_round, limit))
-            if message["content"]:
+        if message["role"] == "assistant":
+            tool_turns = reply_tool_turns(message.get("meta") or {}, limit)
+            turns.extend(tool_turns)
+            if message["content"] or not tool_turns:
                 turns.append({"role": "assistant", "content": message["content"]})
         else:
             turns.append({"role": message["role"], "content": message["content"]})
+    return turns
+
+
+def reply_tool_turns(meta: dict[str, Any], limit: int = MAX_RESULT_CHARS) -> list[Message]:
+    """A reply's tool calls (from its meta, saved or still being written), round by round."""
+    calls = [call for call in meta.get("tool_calls") or [] if isinstance(call, dict)]
+    texts = meta.get("round_texts")
+    texts = texts if isinstance(texts, list) else []
+    calls = [_complete(call, number) for number, call in enumerate(calls)]
+    turns: list[Message] = []
+    for index in sorted({call["round"] for call in calls}):
+        in_round = [call for call in calls if call["round"] == index]
+        text = texts[index] if index < len(texts) else ""
+        turns.extend(tool_round_turns(text if isinstance(text, str) else "", in_round, limit))
     return turns
 
 
