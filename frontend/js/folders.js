@@ -1,18 +1,6 @@
 // The Folders dialog (grants) and the Activity dialog (audit log with undo).
 
-const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
-
-function showMessage(line, text, error) {
-  line.textContent = text;
-  line.classList.toggle("error", error);
-}
-
-function element(tag, className, text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
+import { byTestId as $, element, showMessage } from "./dom.js";
 
 export class FoldersDialog {
   constructor(api, { desktop }) {

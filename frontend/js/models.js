@@ -2,16 +2,8 @@
 // any repo's GGUF files, importing a local file, and the Hub token.
 
 import { confirmDialog } from "./dialog.js";
+import { byTestId as $, element, showMessage } from "./dom.js";
 import { formatBytes } from "./settings.js";
-
-const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
-
-function element(tag, className, text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
 
 function button(label, accessibleName, onClick, kind = "secondary") {
   const node = element("button", kind, label);
@@ -299,8 +291,6 @@ export class ModelsPane {
   }
 
   message(text, error = false) {
-    const line = $(this.dialog, "models-message");
-    line.textContent = text;
-    line.classList.toggle("error", error);
+    showMessage($(this.dialog, "models-message"), text, error);
   }
 }

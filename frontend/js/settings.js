@@ -1,8 +1,7 @@
 // The settings pane: context and generation settings per model, presets, live validation.
 
+import { byTestId as $, showMessage } from "./dom.js";
 import { renderFields } from "./settings-fields.js";
-
-const $ = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
 
 export function formatBytes(bytes) {
   if (bytes == null) return "?";
@@ -234,8 +233,6 @@ export class SettingsPane {
   }
 
   message(text, error = true) {
-    const line = $(this.dialog, "settings-message");
-    line.textContent = text;
-    line.classList.toggle("error", error);
+    showMessage($(this.dialog, "settings-message"), text, error);
   }
 }

@@ -1,6 +1,8 @@
 // Tool calls in a reply, as cards: tool, arguments, status, the change to approve, the result.
 // Arguments, diffs and results come from the model or from files: all set with textContent.
 
+import { element } from "./dom.js";
+
 const STATUS_WORDS = {
   waiting: "Waiting for your approval",
   running: "Running…",
@@ -11,12 +13,6 @@ const STATUS_WORDS = {
 };
 const SHOWN_ARGUMENT_CHARS = 160;
 
-function element(tag, className, text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
 
 function button(label, testId, className = "secondary") {
   const node = element("button", className, label);
