@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from localwork import APP_NAME, __version__
-from localwork.paths import DATA_DIR_ENV, resolve_paths
+from localwork.paths import DATA_DIR_ENV
 
 _WORKER_FLAG = "--engine-worker"
 
@@ -109,10 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--port must be between 0 and 65535")
 
     from localwork.app import App
-    from localwork.logs import setup_logging
+    from localwork.logs import open_data_dir
 
-    paths = resolve_paths(args.data_dir)
-    setup_logging(paths)
+    paths = open_data_dir(args.data_dir)
     single = None
     if not (args.serve or args.self_test):
         from localwork.single_instance import SingleInstance
@@ -139,7 +138,7 @@ def _run_tool(args: argparse.Namespace) -> int:
     import json
 
     from localwork.errors import InvalidRequest
-    from localwork.logs import setup_logging
+    from localwork.logs import open_data_dir
     from localwork.sandbox.fs import Sandbox
     from localwork.sandbox.grants import parse_grant
     from localwork.tools.audit import AuditLog
@@ -154,9 +153,7 @@ def _run_tool(args: argparse.Namespace) -> int:
     except InvalidRequest as error:
         print(f"localwork-hero tool: {error.message}", file=sys.stderr)
         return 2
-    paths = resolve_paths(args.data_dir)
-    paths.create()
-    setup_logging(paths)
+    paths = open_data_dir(args.data_dir)
     audit = AuditLog(paths.audit_file)
     try:
         runner = ToolRunner(Sandbox(grants, paths.owned_roots()), audit, paths.backups_dir)
@@ -175,10 +172,9 @@ def _run_tool(args: argparse.Namespace) -> int:
 
 def _run_ask(args: argparse.Namespace) -> int:
     from localwork.ask import ask
-    from localwork.logs import setup_logging
+    from localwork.logs import open_data_dir
 
-    paths = resolve_paths(args.data_dir)
-    setup_logging(paths)
+    paths = open_data_dir(args.data_dir)
     return ask(
         paths, args.prompt, model=args.model, grants=args.grant, tools=args.tools, approve=args.yes
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 
-from localwork.paths import AppPaths
+from localwork.paths import AppPaths, resolve_paths
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 
@@ -22,3 +22,11 @@ def setup_logging(paths: AppPaths) -> None:
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     root.handlers[:] = [file_handler, console]
+
+
+def open_data_dir(data_dir: str | None) -> AppPaths:
+    """The data dir a command works in (``None``: the default one), created, logging to it."""
+    paths = resolve_paths(data_dir)
+    paths.create()
+    setup_logging(paths)
+    return paths

@@ -45,11 +45,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from localwork.errors import InvalidRequest, LocalWorkError
-    from localwork.logs import setup_logging
+    from localwork.logs import open_data_dir
     from localwork.models.hub import HubClient
     from localwork.models.hubfiles import check_repo_id
     from localwork.models.registry import ModelRegistry
-    from localwork.paths import resolve_paths
     from localwork.settings import SettingsStore
 
     command = f"localwork-hero models {args.action}"
@@ -59,9 +58,7 @@ def run(args: argparse.Namespace) -> int:
     except InvalidRequest as error:
         print(f"{command}: {error.message}", file=sys.stderr)
         return 2
-    paths = resolve_paths(args.data_dir)
-    paths.create()
-    setup_logging(paths)
+    paths = open_data_dir(args.data_dir)
     registry = ModelRegistry(paths.models_dir)
     hub = HubClient(token=SettingsStore(paths.settings_file).current.hf_token)
     try:
