@@ -200,7 +200,9 @@ export class ChatView {
     const node = this.pending ?? this.beginReply();
     const nearEnd = this.isNearEnd();
     node.dataset.state = "streaming";
-    this.pendingText = ""; // what was streamed so far is this round's text, shown in the card's place
+    // What streamed so far is this round's text: the cards show it, above the call.
+    this.pendingText = "";
+    this.setText(node, "", false);
     this.cards.update(node, conversationId, call, roundText);
     node.querySelector(".message-meta").textContent =
       call.status === "waiting" ? "Waiting for your approval…" : "Working…";

@@ -48,23 +48,13 @@ export class ToolCards {
     this.onAnswer = onAnswer;
   }
 
-  // The tools part of a message node: round texts and cards, before the final text.
-  container(messageNode) {
-    let tools = messageNode.querySelector(".message-tools");
-    if (!tools) {
-      tools = element("div", "message-tools");
-      messageNode.querySelector(".message-text").before(tools);
-    }
-    return tools;
-  }
-
   // A stored reply: its rounds in order, each the text said first and then its calls.
   showStored(messageNode, meta) {
     const calls = Array.isArray(meta.tool_calls) ? meta.tool_calls : [];
     const texts = Array.isArray(meta.round_texts) ? meta.round_texts : [];
     const roundOf = (call) => (Number.isInteger(call?.round) ? call.round : 0);
     const rounds = [...new Set(calls.map(roundOf))].sort((a, b) => a - b);
-    const tools = calls.length ? this.container(messageNode) : null;
+    const tools = messageNode.querySelector(".message-tools"); // before the final text
     for (const round of rounds) {
       const text = typeof texts[round] === "string" ? texts[round] : "";
       if (text.trim()) tools.append(element("div", "round-text", text));
@@ -73,16 +63,14 @@ export class ToolCards {
     if (meta.notice) this.showNotice(messageNode, meta.notice);
   }
 
-  // A live tool_call event: the text streamed so far becomes the round's text, then the card.
+  // A live tool_call event: the round's text (if not shown yet), then the card or its update.
   update(messageNode, conversationId, call, roundText) {
-    const tools = this.container(messageNode);
+    const tools = messageNode.querySelector(".message-tools");
     const existing = tools.querySelector(`[data-call-id="${CSS.escape(call.id)}"]`);
     if (existing) {
       existing.replaceWith(this.card(call, conversationId));
       return;
     }
-    const body = messageNode.querySelector(".message-text");
-    body.textContent = "";
     if (roundText.trim() && !tools.querySelector(`[data-round="${call.round}"]`)) {
       const said = element("div", "round-text", roundText);
       said.dataset.round = String(call.round);
