@@ -223,13 +223,11 @@ class ChatService:
             conversation = self._store.get_conversation(job.conversation_id)
             messages = self._store.messages(job.conversation_id)
             self._agent.run(job, messages, conversation["tool_mode"], reply)
-        except LocalWorkError as error:
-            self._keep_interrupted(job, reply, error)
-            self._fail(base, error)
-            return
-        except Exception:
-            log.exception("reply failed in %s", job.conversation_id)
-            error = LocalWorkError("Writing the reply failed unexpectedly; see the log.")
+        except Exception as caught:
+            error = caught if isinstance(caught, LocalWorkError) else None
+            if error is None:
+                log.exception("reply failed in %s", job.conversation_id)
+                error = LocalWorkError("Writing the reply failed unexpectedly; see the log.")
             self._keep_interrupted(job, reply, error)
             self._fail(base, error)
             return
