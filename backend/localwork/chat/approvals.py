@@ -54,10 +54,9 @@ class ApprovalGate:
     ) -> Decision | None:
         """Block until the user decides; ``None`` when the reply is stopped first.
 
-        (Under the "refuse" policy the caller does not ask: the runner refuses the call.)
+        (Under the "approve" and "refuse" policies the caller does not ask: the call runs, or
+        the runner refuses it.)
         """
-        if self.policy == "approve":
-            return Decision("once")
         waiting = _Waiting(tool, threading.Event())
         key = (conversation_id, call_id)
         with self._lock:
