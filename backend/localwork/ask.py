@@ -34,10 +34,9 @@ def find_model(registry: ModelRegistry, name: str | None) -> InstalledModel | No
     """
     if name is None:
         return None
-    wanted = name.casefold()
-    for model in registry.installed():
-        if wanted in (model.id.casefold(), model.name.casefold(), model.path.name.casefold()):
-            return model
+    matches = registry.matching(name, ignore_case=True)
+    if matches:
+        return matches[0]
     known = ", ".join(model.name for model in registry.installed()) or "none"
     raise UsageError(f"no installed model is called {name!r} (installed: {known})")
 

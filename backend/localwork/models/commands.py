@@ -99,11 +99,7 @@ def _find(registry: ModelRegistry, name: str) -> str:
     """Accept an id, a name or a file name, as long as it names exactly one model."""
     from localwork.errors import InvalidRequest, ModelNotFound
 
-    matches = [
-        model.id
-        for model in registry.installed()
-        if name in (model.id, model.name, model.path.name)
-    ]
+    matches = [model.id for model in registry.matching(name)]
     if len(matches) == 1:
         return matches[0]
     if not matches:

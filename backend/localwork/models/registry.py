@@ -117,6 +117,19 @@ class ModelRegistry:
                 )
         return models
 
+    def matching(self, name: str, *, ignore_case: bool = False) -> list[InstalledModel]:
+        """Installed models that ``name`` calls by id, by name or by file name."""
+
+        def fold(text: str) -> str:
+            return text.casefold() if ignore_case else text
+
+        wanted = fold(name)
+        return [
+            model
+            for model in self.installed()
+            if wanted in (fold(model.id), fold(model.name), fold(model.path.name))
+        ]
+
     def disk_used(self) -> int:
         """Bytes the models folder's complete models take (links and the bundled one: 0)."""
         return sum(model.disk_bytes for model in self.installed())
