@@ -132,7 +132,10 @@ def _one_turn(app: App, prompt: str, tools: str, printer: _Printer) -> int:
                 elif event["type"] == "tool_call":
                     printer.call(event["call"])
                 elif event["type"] == "reply_done":
-                    notice = (event["message"] or {}).get("meta", {}).get("notice")
+                    message = event["message"] or {}
+                    if message.get("meta", {}).get("answer_from_results"):
+                        printer.line(message["content"])  # replaces what the model wrote
+                    notice = message.get("meta", {}).get("notice")
                     if notice:
                         printer.line(f"[note] {notice}")
                     printer.end()

@@ -149,11 +149,39 @@ export class ToolCards {
   outcome(call) {
     const details = element("details", "tool-outcome");
     const summary = element("summary", "", call.error ? "Error" : "Result");
-    const body = element("pre", "tool-result");
-    body.dataset.testid = "tool-result";
-    body.textContent = call.error ? String(call.error) : JSON.stringify(call.result, null, 2);
-    details.append(summary, body);
-    if (call.error) details.open = true; // a problem is worth seeing without a click
+    details.append(summary, call.error ? errorView(call.error) : resultView(call));
+    details.open = true; // what really happened is worth seeing without a click
     return details;
   }
+}
+
+function errorView(error) {
+  const body = element("pre", "tool-result");
+  body.dataset.testid = "tool-result";
+  body.textContent = String(error);
+  return body;
+}
+
+// The real result, plainly: what the call did in words, then a listing as a list or a file's
+// text as text. The JSON the model received stays one click away.
+function resultView(call) {
+  const body = element("div", "tool-result");
+  body.dataset.testid = "tool-result";
+  const result = call.result ?? {};
+  if (typeof call.outcome === "string") body.append(element("p", "tool-said", call.outcome));
+  const items = Array.isArray(result.entries)
+    ? result.entries.map((entry) => `${entry?.name}${entry?.type === "folder" ? "/" : ""}`)
+    : Array.isArray(result.matches) ? result.matches.map((match) => String(match?.path)) : null;
+  if (items) {
+    const list = element("ul", "tool-listing");
+    list.dataset.testid = "tool-listing";
+    for (const item of items) list.append(element("li", "", item));
+    body.append(list);
+  } else if (typeof result.content === "string") {
+    body.append(element("pre", "tool-content", result.content));
+  }
+  const raw = element("details", "tool-raw");
+  raw.append(element("summary", "", "Result as the model read it"), element("pre", "", JSON.stringify(result, null, 2)));
+  body.append(raw);
+  return body;
 }

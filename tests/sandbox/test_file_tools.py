@@ -201,3 +201,38 @@ def test_the_approval_preview_shows_the_whole_change_or_says_it_is_cut(runner, l
     assert "the diff below shows its first 40,000 of" in cut["summary"]
     assert len(cut["diff"]) == 40_000
     assert not (layout.work / "new.txt").exists()  # a preview changes nothing
+
+
+def test_changes_that_cannot_succeed_fail_in_the_preview_before_anyone_is_asked(runner, layout):
+    (layout.work / "empty").mkdir()
+    refused = {
+        ("delete_file", "."): "granted folder itself",
+        ("delete_file", "sub"): "not empty",
+        ("delete_file", "missing.txt"): "no such file",
+        ("write_file", "."): "granted folder itself",
+        ("write_file", "sub"): "a folder, not a file",
+        ("create_directory", "sub"): "already exists",
+        ("create_directory", "."): "already exists",
+        ("edit_file", str(layout.docs / "readme.md")): "read-only grant",
+    }
+    for (tool, path), why in refused.items():
+        arguments = {"path": path, "content": "x", "old_text": "a", "new_text": "b"}
+        wanted = runner.tools[tool].arguments.model_fields
+        preview = runner.preview(tool, {k: v for k, v in arguments.items() if k in wanted})
+        assert why in preview.get("error", ""), (tool, path, preview)
+    moves = {
+        (".", "elsewhere"): "granted folder itself",
+        ("notes.txt", "sub"): "already exists",
+        ("missing.txt", "new.txt"): "no such file",
+    }
+    for (source, destination), why in moves.items():
+        preview = runner.preview("move_file", {"source": source, "destination": destination})
+        assert why in preview.get("error", ""), (source, destination, preview)
+    assert "error" not in runner.preview("delete_file", {"path": "empty"})
+    assert "error" not in runner.preview("create_directory", {"path": "sub/new"})
+    assert (layout.work / "notes.txt").exists() and not (layout.work / "sub" / "new").exists()
+
+
+def test_reading_a_folder_says_to_list_it(runner):
+    for path in (".", "sub"):
+        assert "use list_directory" in run(runner, "read_file", path=path).error

@@ -17,14 +17,14 @@ from typing import Any, Literal, Protocol
 
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.budget import BudgetedPrompt, fit_conversation
+from localwork.chat.guided import NO_REQUEST, GuidedCalls
+from localwork.chat.outcomes import describe_call, describe_calls, says_nothing
 from localwork.chat.tool_prompt import render_with_tools, render_without_tools
 from localwork.chat.toolcalls import (
     CALL_MARKERS,
     ParsedCall,
-    call_grammar,
     call_opener,
     could_open_a_call,
-    parse_call,
     parse_reply,
     without_response_tags,
 )
@@ -34,6 +34,7 @@ from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
 from localwork.folders import Folders
 from localwork.settings import GenerationSettings, SettingsStore
+from localwork.tools.path_choices import PathChoices
 from localwork.tools.runner import Decision as RunnerApproval
 from localwork.tools.runner import ToolRunner
 
@@ -46,6 +47,10 @@ _CHANGED_WHILE_WAITING = (
     "nothing was done: the shared folders or the file changed while this call waited for "
     "approval, so what was approved is no longer what would happen; call it again if it is "
     "still wanted"
+)
+_NO_ANSWER = (
+    "The model wrote no answer of its own after its tool calls, so this is what the calls "
+    "did, from their real results."
 )
 _CONTEXT_FULL = (
     "The tool results filled the model's context, so the assistant stopped here. Ask for "
@@ -68,6 +73,7 @@ class ToolCallRecord:
     preview: dict[str, Any] | None = None  # what a change will do, shown before approval
     reason: str = ""  # why the user denied it
     audit_id: int | None = None
+    outcome: str = ""  # what it did, in words, from its real result
 
     @property
     def key(self) -> str:
@@ -102,6 +108,7 @@ class AgentReply:
     notice: str | None = None  # why the loop ended early, in words for the user
     dropped_messages: int = 0
     streaming: str = ""  # the text of the round being written, as shown so far
+    from_results: bool = False  # the text says what the calls did: the model said nothing
 
     def progress(self) -> dict[str, Any]:
         """The reply so far, for a page that opens the conversation mid-reply."""
@@ -124,6 +131,8 @@ class AgentReply:
             meta["round_texts"] = self.round_texts
         if self.notice:
             meta["notice"] = self.notice
+        if self.from_results:
+            meta["answer_from_results"] = True
         return meta
 
 
@@ -186,6 +195,7 @@ class AgentLoop:
         self._folders = folders
         self._approvals = approvals
         self._events = events
+        self._guided = GuidedCalls(runtime)
 
     def run(
         self, job: AgentJob, messages: list[dict[str, Any]], mode: ToolMode, reply: AgentReply
@@ -206,7 +216,22 @@ class AgentLoop:
                 "a folder under Folders, or set tool use to Auto."
             )
         runner = self._folders.tool_runner() if mode != "off" and grants else None
-        history = prompt_turns(messages)
+        self._rounds(job, prompt_turns(messages), runner, mode, loaded, generation, reply)
+        if reply.calls and not reply.stopped and says_nothing(reply.text):
+            reply.text = describe_calls([call.to_dict() for call in reply.calls])
+            reply.notice = reply.notice or _NO_ANSWER
+            reply.from_results = True
+
+    def _rounds(
+        self,
+        job: AgentJob,
+        history: list[Message],
+        runner: ToolRunner | None,
+        mode: ToolMode,
+        loaded: LoadedModel,
+        generation: GenerationSettings,
+        reply: AgentReply,
+    ) -> None:
         limit = min(MAX_RESULT_CHARS, loaded.plan.n_ctx)  # about a quarter of it in tokens
         for round_index in range(generation.max_tool_rounds + 1):
             offer = runner is not None and round_index < generation.max_tool_rounds
@@ -248,7 +273,17 @@ class AgentLoop:
                     return
             if opener is not None:
                 assert runner is not None
-                guided = self._guided_call(loaded, prompt, text, opener, runner, generation)
+                turns = _without_request(history) + reply.turns(limit)
+                guided = self._guided_call(
+                    loaded,
+                    prompt,
+                    lambda: self._prompt(loaded, generation, turns, runner).text,  # noqa: B023
+                    _request_text(history),
+                    text,
+                    opener,
+                    runner,
+                    generation,
+                )
                 if job.cancelled.is_set():
                     reply.text, reply.stopped = text, True
                     return
@@ -331,14 +366,17 @@ class AgentLoop:
         self,
         loaded: LoadedModel,
         prompt: BudgetedPrompt,
+        baseline_prompt: Any,
+        request: str,
         text: str,
         opener: str,
         runner: ToolRunner,
         generation: GenerationSettings,
     ) -> ParsedCall | None:
-        """Let the model write one call, constrained to the tools' schemas; None when the
-        context has no room left for one."""
-        lead_in = prompt.text + text + opener + ("\n" if opener == "<tool_call>" else "")
+        """Let the model write one call, its tool and paths constrained to what can work
+        (``chat/guided.py``); None when the context has no room left for one."""
+        lead = text + opener + ("\n" if opener == "<tool_call>" else "")
+        lead_in = prompt.text + lead
         used = self._runtime.count_tokens(lead_in)
         room = min(
             max(_MIN_CALL_TOKENS, prompt.max_tokens - (used - prompt.prompt_tokens)),
@@ -346,15 +384,15 @@ class AgentLoop:
         )
         if room < _MIN_CALL_TOKENS:
             return None
-        pieces: list[str] = []
-        self._runtime.generate(
+        baseline = (lambda: baseline_prompt() + lead) if loaded.can_score else None
+        return self._guided.write(
             lead_in,
+            baseline,
             room,
+            runner.tools,
+            PathChoices.gather(self._folders.sandbox(), request),
             generation.model_dump(include=_SAMPLING_KEYS),
-            pieces.append,
-            grammar=call_grammar(runner.tools),
         )
-        return parse_call("".join(pieces))
 
     # --- running the calls -----------------------------------------------------------------------
     def _run_calls(
@@ -463,6 +501,7 @@ class AgentLoop:
     ) -> None:
         record.result, record.error = result, error
         record.status = "done" if error is None else ("denied" if denied else "failed")
+        record.outcome = describe_call(record.to_dict())
         self._publish(job, reply, record)
 
     def _publish(self, job: AgentJob, reply: AgentReply, record: ToolCallRecord) -> None:
@@ -473,6 +512,23 @@ class AgentLoop:
             call=record.to_dict(),
             text=reply.round_texts[record.round],
         )
+
+
+def _request_text(history: list[Message]) -> str:
+    """The user's newest message: the request the call's new names come from."""
+    for message in reversed(history):
+        if message["role"] == "user":
+            return str(message.get("content") or "")
+    return ""
+
+
+def _without_request(history: list[Message]) -> list[Message]:
+    """The turns with the newest request replaced by a content-free one (for calibration)."""
+    for index in range(len(history) - 1, -1, -1):
+        if history[index]["role"] == "user":
+            neutral = {**history[index], "content": NO_REQUEST}
+            return [*history[:index], neutral, *history[index + 1 :]]
+    return history
 
 
 def _since_last_change(calls: list[ToolCallRecord], runner: ToolRunner) -> list[ToolCallRecord]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localwork.tools.base import Tool
+from localwork.tools.path_choices import PathChoices
 
 CALL_MARKERS = ("<tool_call>", "[TOOL_CALLS]", "<|python_tag|>")
 
@@ -178,25 +179,40 @@ _LONG_TEXT = {"content", "new_text", "old_text"}
 _SHORT_TEXT_MAX = 256
 
 
-def call_grammar(tools: dict[str, Tool]) -> dict[str, Any]:
+def call_grammar(tools: dict[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
     """The engine's grammar request: only well-formed calls of these tools, name first
     (so the model picks the tool before its arguments)."""
-    return {"schema": call_schema(tools), "property_order": ["name", "arguments"]}
+    return {"schema": call_schema(tools, choices), "property_order": ["name", "arguments"]}
 
 
-def call_schema(tools: dict[str, Tool]) -> dict[str, Any]:
+def arguments_grammar(tool: Tool, choices: PathChoices | None = None) -> dict[str, Any]:
+    """The grammar request for the arguments object of a call whose tool is already chosen."""
+    schema = arguments_schema(tool, choices)
+    return {"schema": schema, "property_order": list(schema.get("properties", {}))}
+
+
+def call_schema(tools: dict[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
     """A JSON schema that only well-formed calls of these tools satisfy."""
-    options = []
-    for name, tool in sorted(tools.items()):
-        parameters = tool.schema()["function"]["parameters"]
-        for key, prop in parameters.get("properties", {}).items():
-            if key not in _LONG_TEXT and "string" in json.dumps(prop) and "maxLength" not in prop:
-                prop["maxLength"] = _SHORT_TEXT_MAX
-        options.append(
-            {
-                "type": "object",
-                "properties": {"name": {"const": name}, "arguments": parameters},
-                "required": ["name", "arguments"],
-            }
-        )
+    options = [
+        {
+            "type": "object",
+            "properties": {"name": {"const": name}, "arguments": arguments_schema(tool, choices)},
+            "required": ["name", "arguments"],
+        }
+        for name, tool in sorted(tools.items())
+    ]
     return {"anyOf": options}
+
+
+def arguments_schema(tool: Tool, choices: PathChoices | None = None) -> dict[str, Any]:
+    """The tool's parameters, paths limited to ``choices`` and short strings capped."""
+    parameters = choices.constrain(tool) if choices else tool.schema()["function"]["parameters"]
+    for key, prop in parameters.get("properties", {}).items():
+        if (
+            key not in _LONG_TEXT
+            and "string" in json.dumps(prop)
+            and "maxLength" not in prop
+            and "enum" not in prop
+        ):
+            prop["maxLength"] = _SHORT_TEXT_MAX
+    return parameters

@@ -1,6 +1,6 @@
 """The wire format between the UI process and the engine worker: one JSON object per line.
 
-Requests  (UI → worker):  {"id": n, "op": "load" | "count" | "generate", ...}
+Requests  (UI → worker):  {"id": n, "op": "load" | "count" | "generate" | "score", ...}
                           {"op": "cancel", "id": n}      handled at once, out of band
 Replies   (worker → UI):  {"event": "hello", "pid": ...}  once, when the worker is up
                           {"id": n, "event": "token", "text": "..."}
@@ -17,6 +17,7 @@ from typing import IO, Any
 OP_LOAD = "load"
 OP_COUNT = "count"
 OP_GENERATE = "generate"
+OP_SCORE = "score"  # log-likelihood of continuations after a prompt
 OP_CANCEL = "cancel"
 
 EVENT_HELLO = "hello"

@@ -44,6 +44,7 @@ class LoadedModel:
     plan: ContextPlan
     template: ChatTemplate
     engine_context: dict[str, int]  # what llama.cpp reports it actually built
+    can_score: bool = False  # the engine rates continuations by likelihood (``score``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,7 +177,8 @@ class ModelRuntime:
         engine_context = {"n_ctx": worker["n_ctx"], "n_batch": worker["n_batch"]}
         with self._changed:
             self._gpu_offload = bool(worker["gpu_offload"])
-        return LoadedModel(model, info, plan, template, engine_context)
+        scoring = bool(worker.get("scoring"))
+        return LoadedModel(model, info, plan, template, engine_context, can_score=scoring)
 
     def ensure_ready(self, timeout: float = 300.0) -> LoadedModel:
         """Wait for a load in progress and return the model.
@@ -228,6 +230,12 @@ class ModelRuntime:
         with self._changed:
             self._last_stats = result
         return result
+
+    def score(self, prompt: str, continuations: list[str]) -> list[float | None]:
+        """The log-likelihood of each continuation after ``prompt``; None for those not
+        scored because the request was cancelled."""
+        request = {"prompt": prompt, "continuations": continuations}
+        return list(self._ready_client().call(protocol.OP_SCORE, request)["scores"])
 
     def cancel(self) -> None:
         if self._client is not None:

@@ -66,6 +66,8 @@ class Worker:
                 result = {"tokens": len(self._tokenize(message["text"]))}
             elif operation == protocol.OP_GENERATE:
                 result = self._generate(request_id, message)
+            elif operation == protocol.OP_SCORE:
+                result = {"scores": self._score(message["prompt"], message["continuations"])}
             else:
                 raise InvalidRequest(f"unknown engine operation {operation!r}")
             self._out.send({"id": request_id, "event": protocol.EVENT_RESULT, "result": result})
@@ -121,6 +123,7 @@ class Worker:
             "bos_token": self._bos_text,
             "eos_token": model.token_get_text(eos) if eos >= 0 else "",
             "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+            "scoring": True,
         }
 
     def _require_model(self) -> Any:
@@ -197,6 +200,53 @@ class Worker:
         stream_out.flush()
         stats = _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
         return {**stats, "stop_text": stops.matched}
+
+    def _score(self, prompt: str, continuations: list[str]) -> list[float | None]:
+        """The log-likelihood of each continuation after ``prompt`` (None once cancelled).
+
+        Each continuation is tokenized together with the prompt, so a token that spans the
+        join is scored as the model would write it. The shared prefix stays in the KV cache,
+        so each continuation costs only its own tokens.
+        """
+        import numpy
+
+        llm = self._require_model()
+        prompt_tokens = self._tokenize(prompt)
+        scores: list[float | None] = []
+        for continuation in continuations:
+            if self._cancel.is_set():
+                scores.append(None)
+                continue
+            tokens = self._tokenize(prompt + continuation)
+            if len(tokens) + 1 > llm.n_ctx():
+                raise ContextOverflow(
+                    f"Scoring needs {len(tokens)} tokens, but the context holds {llm.n_ctx()}."
+                )
+            shared = 0
+            for before, after in zip(prompt_tokens, tokens, strict=False):
+                if before != after:
+                    break
+                shared += 1
+            shared = max(1, min(shared, len(tokens) - 1))
+            try:
+                self._prefill(llm, tokens[:shared])
+                llm.eval(tokens[shared - 1 : shared])  # fresh logits for the first new token
+                total = 0.0
+                for index, token in enumerate(tokens[shared:]):
+                    logits = numpy.ctypeslib.as_array(
+                        llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)
+                    ).astype(numpy.float64)
+                    top = logits.max()
+                    total += float(logits[token] - top - numpy.log(numpy.exp(logits - top).sum()))
+                    if shared + index + 1 < len(tokens):
+                        llm.eval([token])
+            except (Cancelled, RuntimeError):
+                if not self._cancel.is_set():
+                    raise
+                scores.append(None)
+                continue
+            scores.append(total)
+        return scores
 
     def _grammar(self, request: dict[str, Any] | None) -> Any:
         """A grammar that only lets the model write JSON matching ``request["schema"]``, with

@@ -31,6 +31,7 @@ from localwork.sandbox.grants import Grant
 MAX_PATH_BYTES = 4096
 MAX_NAME_BYTES = 255
 _WINDOWS_FORMS = re.compile(r"^([A-Za-z]:|\\\\|//\?/|\\\\\?\\)")
+_FOLDER_NOT_FILE = "a folder, not a file; use list_directory to see what it holds"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -130,13 +131,18 @@ class Sandbox:
     @contextlib.contextmanager
     def parent(self, located: Located) -> Iterator[int]:
         if not located.parts:
-            raise SandboxDenied("the granted folder itself cannot be changed or replaced")
+            raise SandboxDenied(
+                f"{located.path} is the granted folder itself: it can never be deleted, moved "
+                "or overwritten; name a file or folder inside it"
+            )
         with self.folder(located, depth=len(located.parts) - 1) as fd:
             yield fd
 
     @contextlib.contextmanager
     def regular_file(self, located: Located) -> Iterator[tuple[int, os.stat_result]]:
         """An fd of a regular file with no other hard links, opened without following links."""
+        if not located.parts:
+            raise SandboxDenied(f"{located.path} is {_FOLDER_NOT_FILE}")
         with self.parent(located) as parent_fd:
             fd = self._open_in(parent_fd, located.name, _FILE_FLAGS, located.path)
             try:
@@ -156,6 +162,34 @@ class Sandbox:
                 return os.stat(located.name, dir_fd=parent_fd, follow_symlinks=False)
             except FileNotFoundError:
                 raise PathNotFound(f"no such file or folder: {located.path}") from None
+
+    def walk(self, grant: Grant, max_depth: int, max_entries: int) -> list[tuple[Located, bool]]:
+        """The regular files and folders in a grant, shallowest first, as (location,
+        is_folder); links, devices and the app's own folders are left out, and so is
+        anything that cannot be opened."""
+        found: list[tuple[Located, bool]] = []
+        level = [Located(grant, ())]
+        for _ in range(max_depth):
+            below: list[Located] = []
+            for folder in level:
+                try:
+                    with self.folder(folder) as fd, os.scandir(fd) as listing:
+                        for entry in sorted(listing, key=lambda item: item.name):
+                            info = entry.stat(follow_symlinks=False)
+                            is_folder = stat.S_ISDIR(info.st_mode)
+                            if not (is_folder or stat.S_ISREG(info.st_mode)):
+                                continue
+                            if self.is_protected(info):
+                                continue
+                            found.append((folder.child(entry.name), is_folder))
+                            if is_folder:
+                                below.append(folder.child(entry.name))
+                            if len(found) >= max_entries:
+                                return found
+                except (LocalWorkError, OSError):
+                    continue
+            level = below
+        return found
 
     def _open_in(
         self, dir_fd: int, name: str, flags: int, shown: Path, expect_folder: bool = False
@@ -203,7 +237,7 @@ def entry_exists(dir_fd: int, name: str) -> bool:
 
 def check_regular(info: os.stat_result, shown: Path) -> None:
     if stat.S_ISDIR(info.st_mode):
-        raise SandboxDenied(f"{shown} is a folder, not a file")
+        raise SandboxDenied(f"{shown} is {_FOLDER_NOT_FILE}")
     if not stat.S_ISREG(info.st_mode):
         raise SandboxDenied(f"{shown} is a device, FIFO or socket; only regular files are used")
     if info.st_nlink > 1:

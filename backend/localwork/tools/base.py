@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,6 +15,17 @@ class ToolError(LocalWorkError):
     """The tool could not do what was asked; the message tells the model what to do instead."""
 
     code = "tool_failed"
+
+
+# What a path argument must name, so that guided calls can offer only paths that fit:
+#   file / folder / entry      an existing file, folder, or either
+#   changeable_file            an existing file in a read-and-change grant
+#   changeable_entry           an existing file or folder there, never the grant itself
+#   new                        a name that does not exist yet, in a read-and-change grant
+#   file_target                a changeable file or a new name (a write creates or replaces)
+PathRole = Literal[
+    "file", "folder", "entry", "changeable_file", "changeable_entry", "new", "file_target"
+]
 
 
 class ToolArguments(BaseModel):
@@ -28,6 +39,7 @@ class Tool:
     arguments: type[ToolArguments]
     run: Callable[[Any, Any], dict[str, Any]]  # (context, validated arguments) -> result
     changes_files: bool = False
+    path_roles: Mapping[str, PathRole] = field(default_factory=dict)  # argument -> role
 
     def schema(self) -> dict[str, Any]:
         """The tool as a chat template's ``tools`` entry (OpenAI function format)."""

@@ -287,6 +287,7 @@ class EditArguments(PathArgument):
 def edit_preview(context: FileToolContext, args: EditArguments) -> tuple[Located, str, str]:
     """The edit's result and unified diff, computed without changing anything."""
     located = context.sandbox.locate(args.path)
+    context.sandbox.require_writable(located)
     with context.sandbox.regular_file(located) as (fd, info):
         before = _decode(_read_fd(fd, info, located.path), located.path)
     count = before.count(args.old_text)
@@ -316,8 +317,13 @@ def unified_diff(path: Path, before: str, after: str) -> str:
 
 
 def current_text(context: FileToolContext, path: str) -> tuple[Path, str | None]:
-    """A file's location and its text now (None when it does not exist yet)."""
+    """A file's location and its text now (None when it does not exist yet).
+
+    Raises:
+        SandboxDenied: the path may not be written (read-only grant, a folder, the grant).
+    """
     located = context.sandbox.locate(path)
+    context.sandbox.require_writable(located)
     with context.sandbox.parent(located) as dir_fd:
         found = _existing(dir_fd, located)
     return located.path, (_decode(found[0], located.path) if found else None)
@@ -329,17 +335,39 @@ def edit_file(context: FileToolContext, args: EditArguments) -> dict[str, Any]:
     return {"path": str(located.path), "diff": diff}
 
 
-def create_directory(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
+def check_create_directory(context: FileToolContext, args: PathArgument) -> Located:
+    """Where a new folder goes, refusing what cannot be created, without changing anything.
+
+    Raises:
+        SandboxDenied, ToolError: the folder cannot be created, or it exists already.
+    """
     located = context.sandbox.locate(args.path)
     context.sandbox.require_writable(located)
-    created = []
+    if not located.parts or _missing_folders(context, located) == []:
+        raise ToolError(f"{located.path} already exists; nothing to create")
+    return located
+
+
+def _missing_folders(context: FileToolContext, located: Located) -> list[Located]:
+    """The folders on the way to ``located`` that do not exist yet (a file there is refused)."""
     for depth in range(1, len(located.parts) + 1):
         step = Located(located.grant, located.parts[:depth])
         try:
             with context.sandbox.folder(step):
                 continue
         except PathNotFound:
-            pass
+            return [
+                Located(located.grant, located.parts[:n])
+                for n in range(depth, len(located.parts) + 1)
+            ]
+    return []
+
+
+def create_directory(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
+    located = context.sandbox.locate(args.path)
+    context.sandbox.require_writable(located)
+    created = []
+    for step in _missing_folders(context, located):
         with context.sandbox.parent(step) as parent_fd:
             os.mkdir(step.name, 0o755, dir_fd=parent_fd)
         created.append(str(step.path))
@@ -352,20 +380,45 @@ class MoveArguments(ToolArguments):
     destination: str = Field(description="Its new path (must not exist yet)")
 
 
-def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
+def check_move(context: FileToolContext, args: MoveArguments) -> tuple[Located, Located]:
+    """Where a move goes, refusing what it cannot do, without changing anything.
+
+    Raises:
+        SandboxDenied, PathNotFound, ToolError: the move cannot succeed.
+    """
     sandbox = context.sandbox
+    source, target = _move_ends(sandbox, args)
+    with sandbox.parent(source) as source_fd, sandbox.parent(target) as target_fd:
+        _movable_source(context, source_fd, source)
+        if entry_exists(target_fd, target.name):
+            raise ToolError(f"{target.path} already exists; choose another destination")
+    return source, target
+
+
+def _movable_source(context: FileToolContext, source_fd: int, source: Located) -> os.stat_result:
+    try:
+        info = os.stat(source.name, dir_fd=source_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        raise PathNotFound(f"no such file or folder: {source.path}") from None
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        raise SandboxDenied(f"{source.path} is not a regular file or folder; not moved")
+    if context.sandbox.is_protected(info) or (stat.S_ISREG(info.st_mode) and info.st_nlink > 1):
+        raise SandboxDenied(f"{source.path} cannot be moved")
+    return info
+
+
+def _move_ends(sandbox: Sandbox, args: MoveArguments) -> tuple[Located, Located]:
     source, target = sandbox.locate(args.source), sandbox.locate(args.destination)
     for located in (source, target):
         sandbox.require_writable(located)
+    return source, target
+
+
+def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
+    sandbox = context.sandbox
+    source, target = _move_ends(sandbox, args)
     with sandbox.parent(source) as source_fd, sandbox.parent(target) as target_fd:
-        try:
-            info = os.stat(source.name, dir_fd=source_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            raise PathNotFound(f"no such file or folder: {source.path}") from None
-        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
-            raise SandboxDenied(f"{source.path} is not a regular file or folder; not moved")
-        if sandbox.is_protected(info) or (stat.S_ISREG(info.st_mode) and info.st_nlink > 1):
-            raise SandboxDenied(f"{source.path} cannot be moved")
+        info = _movable_source(context, source_fd, source)
         try:
             if stat.S_ISREG(info.st_mode):
                 # link + unlink never replaces an existing destination (rename would).
@@ -391,21 +444,46 @@ def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
     return {"moved": str(source.path), "to": str(target.path)}
 
 
+def check_delete(context: FileToolContext, args: PathArgument) -> tuple[Located, bool]:
+    """What a delete would remove and whether it is a folder, without changing anything.
+
+    Raises:
+        SandboxDenied, PathNotFound, ToolError: the delete cannot succeed.
+    """
+    located = context.sandbox.locate(args.path)
+    context.sandbox.require_writable(located)
+    with context.sandbox.parent(located) as dir_fd:
+        info = _deletable(context, dir_fd, located)
+    return located, stat.S_ISDIR(info.st_mode)
+
+
+def _deletable(context: FileToolContext, dir_fd: int, located: Located) -> os.stat_result:
+    try:
+        info = os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        raise PathNotFound(f"no such file or folder: {located.path}") from None
+    if context.sandbox.is_protected(info):
+        raise SandboxDenied(f"{located.path} holds LocalWork Hero's own data and is off limits")
+    if stat.S_ISDIR(info.st_mode):
+        with context.sandbox.folder(located) as fd, os.scandir(fd) as listing:
+            if next(listing, None) is not None:
+                raise ToolError(_NOT_EMPTY.format(path=located.path))
+    return info
+
+
+_NOT_EMPTY = "{path} is a folder that is not empty; delete or move its files first"
+
+
 def delete_file(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
     located = context.sandbox.locate(args.path)
     context.sandbox.require_writable(located)
     with context.sandbox.parent(located) as dir_fd:
-        try:
-            info = os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            raise PathNotFound(f"no such file or folder: {located.path}") from None
+        info = _deletable(context, dir_fd, located)
         if stat.S_ISDIR(info.st_mode):
             try:
                 os.rmdir(located.name, dir_fd=dir_fd)
             except OSError:
-                raise ToolError(
-                    f"{located.path} is a folder that is not empty; delete or move its files first"
-                ) from None
+                raise ToolError(_NOT_EMPTY.format(path=located.path)) from None
             context.changes.append({"kind": "deleted_folder", "path": str(located.path)})
             return {"deleted": str(located.path), "type": "folder"}
         found = _existing(dir_fd, located)
@@ -429,12 +507,14 @@ FILE_TOOLS: dict[str, Tool] = {
             "List the files and folders in a folder.",
             ListArguments,
             list_directory,
+            path_roles={"path": "folder"},
         ),
         Tool(
             "read_file",
             "Read a text file, whole or a range of lines. Returns its content.",
             ReadArguments,
             read_file,
+            path_roles={"path": "file"},
         ),
         Tool(
             "search_files",
@@ -442,12 +522,14 @@ FILE_TOOLS: dict[str, Tool] = {
             "contain, in a folder and its subfolders.",
             SearchArguments,
             search_files,
+            path_roles={"path": "folder"},
         ),
         Tool(
             "file_info",
             "Size, type and modification time of a file or folder.",
             PathArgument,
             file_info,
+            path_roles={"path": "entry"},
         ),
         Tool(
             "write_file",
@@ -455,6 +537,7 @@ FILE_TOOLS: dict[str, Tool] = {
             WriteArguments,
             write_file,
             changes_files=True,
+            path_roles={"path": "file_target"},
         ),
         Tool(
             "edit_file",
@@ -462,6 +545,7 @@ FILE_TOOLS: dict[str, Tool] = {
             EditArguments,
             edit_file,
             changes_files=True,
+            path_roles={"path": "changeable_file"},
         ),
         Tool(
             "create_directory",
@@ -469,6 +553,7 @@ FILE_TOOLS: dict[str, Tool] = {
             PathArgument,
             create_directory,
             changes_files=True,
+            path_roles={"path": "new"},
         ),
         Tool(
             "move_file",
@@ -476,6 +561,7 @@ FILE_TOOLS: dict[str, Tool] = {
             MoveArguments,
             move_file,
             changes_files=True,
+            path_roles={"source": "changeable_entry", "destination": "new"},
         ),
         Tool(
             "delete_file",
@@ -483,6 +569,7 @@ FILE_TOOLS: dict[str, Tool] = {
             PathArgument,
             delete_file,
             changes_files=True,
+            path_roles={"path": "changeable_entry"},
         ),
     )
 }

@@ -11,6 +11,9 @@ from localwork.tools.files import (
     MoveArguments,
     PathArgument,
     WriteArguments,
+    check_create_directory,
+    check_delete,
+    check_move,
     current_text,
     edit_preview,
     unified_diff,
@@ -40,11 +43,17 @@ def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) 
         what = "Create" if before is None else "Overwrite"
         return _with_diff(f"{what} {path}", unified_diff(path, before or "", checked.content))
     if isinstance(checked, MoveArguments):
-        source = context.sandbox.locate(checked.source).path
-        target = context.sandbox.locate(checked.destination).path
-        return {"summary": f"Move {source} to {target}", "diff": None}
+        source, target = check_move(context, checked)
+        return {"summary": f"Move {source.path} to {target.path}", "diff": None}
+    if tool == "delete_file" and isinstance(checked, PathArgument):
+        located, is_folder = check_delete(context, checked)
+        what = "the empty folder " if is_folder else ""
+        return {"summary": _SUMMARIES[tool].format(path=f"{what}{located.path}"), "diff": None}
+    if tool == "create_directory" and isinstance(checked, PathArgument):
+        located = check_create_directory(context, checked)
+        return {"summary": _SUMMARIES[tool].format(path=located.path), "diff": None}
     path = context.sandbox.locate(checked.path).path if isinstance(checked, PathArgument) else ""
-    return {"summary": _SUMMARIES.get(tool, f"{tool} {path}").format(path=path), "diff": None}
+    return {"summary": f"{tool} {path}", "diff": None}
 
 
 def _with_diff(summary: str, diff: str) -> dict[str, Any]:

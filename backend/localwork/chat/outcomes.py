@@ -1,0 +1,86 @@
+"""What a reply's tool calls did, in plain words, from their real results.
+
+A small model's answer after a call is often empty, or only imitates the result markup
+(``<tool_response>{...}``, invented JSON). Then the reply says what the tools really did,
+instead of nothing or something false.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from localwork.chat.toolcalls import parse_reply, without_response_tags
+
+_LISTED_NAMES = 12
+
+
+def says_nothing(text: str) -> bool:
+    """Whether an answer is empty or only markup: tags, a call, or a JSON value."""
+    words = without_response_tags(text).strip().strip("`").strip()
+    if words.startswith("json"):
+        words = words[4:].strip()
+    if not words:
+        return True
+    try:
+        json.loads(words)
+        return True
+    except json.JSONDecodeError:
+        pass
+    parsed = parse_reply(words)
+    return bool(parsed.calls) and not parsed.text.strip()
+
+
+def describe_calls(calls: list[dict[str, Any]]) -> str:
+    """One line per call: what it did, or why it did not."""
+    return "\n".join(f"- {describe_call(call)}" for call in calls)
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    tool = call.get("tool") or "an unreadable call"
+    status = call.get("status")
+    if status == "denied":
+        return f"You denied {tool}."
+    if status == "stopped":
+        return f"{tool} was stopped."
+    if status != "done" or not isinstance(call.get("result"), dict):
+        return f"{tool} did not run: {call.get('error') or 'no result'}"
+    result: dict[str, Any] = call["result"]
+    describe = _DESCRIPTIONS.get(tool)
+    return describe(result) if describe else f"{tool} ran."
+
+
+def _listing(result: dict[str, Any]) -> str:
+    entries = result.get("entries") or []
+    if not entries:
+        return f"{result.get('path')} is empty."
+    names = [
+        f"{entry['name']}/" if entry.get("type") == "folder" else entry["name"]
+        for entry in entries[:_LISTED_NAMES]
+    ]
+    more = f", and {len(entries) - _LISTED_NAMES} more" if len(entries) > _LISTED_NAMES else ""
+    return f"{result.get('path')} holds {len(entries)}: {', '.join(names)}{more}."
+
+
+def _search(result: dict[str, Any]) -> str:
+    matches = result.get("matches") or []
+    if not matches:
+        return "The search found no files."
+    shown = ", ".join(match["path"] for match in matches[:_LISTED_NAMES])
+    return f"The search found {len(matches)}: {shown}."
+
+
+_DESCRIPTIONS = {
+    "list_directory": _listing,
+    "search_files": _search,
+    "read_file": lambda r: f"Read {r.get('path')} (lines {r.get('lines')}).",
+    "file_info": lambda r: f"{r.get('path')}: a {r.get('type')} of {r.get('size')} bytes.",
+    "write_file": lambda r: (
+        f"{'Created' if r.get('created') else 'Replaced the content of'} {r.get('path')} "
+        f"({r.get('bytes')} bytes)."
+    ),
+    "edit_file": lambda r: f"Changed part of {r.get('path')}.",
+    "create_directory": lambda r: f"Created the folder {r.get('path')}.",
+    "move_file": lambda r: f"Moved {r.get('moved')} to {r.get('to')}.",
+    "delete_file": lambda r: f"Deleted {r.get('deleted')} (Activity can undo it).",
+}
