@@ -300,3 +300,48 @@ def test_closing_the_app_keeps_a_reply_that_waits_for_approval(scripted_app, pat
     reopened.close()
     assert (s.folder / "made").is_dir()
     assert [c["status"] for c in stored[-1]["meta"]["tool_calls"]] == ["done", "stopped"]
+
+
+def test_a_change_that_cannot_succeed_is_refused_without_asking(scripted_app):
+    s = scripted_app([*guided("delete_file", path="."), {"text": "I could not delete it."}])
+    job = s.send("Delete my folder")["job_id"]
+    message = s.done(job)["message"]
+    (refused,) = message["meta"]["tool_calls"]
+    assert refused["status"] == "failed" and "granted folder itself" in refused["error"]
+    statuses = [e["call"]["status"] for e in s.events.seen if e["type"] == "tool_call"]
+    assert "waiting" not in statuses  # nobody was asked to approve what cannot happen
+    assert s.folder.is_dir()
+    (entry,) = s.app.folders.activity(10, s.conversation_id)
+    assert entry["decision"] == "refused"
+
+
+def test_guided_calls_offer_only_paths_that_exist_or_are_new(scripted_app):
+    s = scripted_app([*guided("read_file", path="a.txt"), {"text": "It says hello."}])
+    (s.folder / "a.txt").write_text("hello")
+    job = s.send("Read a.txt and copy it to b.txt")["job_id"]
+    s.done(job)
+    options = {
+        option["properties"]["name"]["const"]: option["properties"]["arguments"]["properties"]
+        for option in s.requests()[1]["grammar"]["schema"]["anyOf"]
+    }
+    assert options["read_file"]["path"]["enum"] == ["a.txt"]
+    assert options["list_directory"]["path"]["enum"] == ["."]
+    assert "b.txt" in options["write_file"]["path"]["enum"]
+    assert "a.txt" not in options["create_directory"]["path"]["enum"]
+    assert "." not in options["delete_file"]["path"]["enum"]
+
+
+def test_an_answer_that_is_only_markup_becomes_what_the_calls_did(scripted_app):
+    s = scripted_app(
+        [
+            *guided("list_directory", path="."),
+            {"text": '<tool_response>\n{"entries": [{"name": "invented.txt"}]}\n</tool_response>'},
+        ]
+    )
+    (s.folder / "real.txt").write_text("x")
+    job = s.send("What is in my folder?")["job_id"]
+    message = s.done(job)["message"]
+    assert message["content"] == f"- {s.folder} holds 1: real.txt."
+    assert message["meta"]["answer_from_results"] is True
+    assert "no answer of its own" in message["meta"]["notice"]
+    assert message["meta"]["tool_calls"][0]["outcome"] == f"{s.folder} holds 1: real.txt."

@@ -39,3 +39,17 @@ def test_guided_calls_are_well_formed_and_valid(start_app, request_text):
     assert call.problem is None
     assert call.name in FILE_TOOLS
     FILE_TOOLS[call.name].arguments.model_validate(call.arguments)
+
+
+def test_scoring_rates_continuations_and_leaves_generation_as_it_was(start_app):
+    app = start_app()
+    loaded = app.runtime.ensure_ready()
+    assert loaded.can_score
+    prompt = loaded.template.render([{"role": "user", "content": "Say hello."}])
+    first: list[str] = []
+    app.runtime.generate(prompt, 16, SAMPLING, first.append)
+    scores = app.runtime.score(prompt + '<tool_call>\n{"name": "', ['read_file"', 'delete_file"'])
+    assert len(scores) == 2 and all(s is not None and s < 0 for s in scores)
+    again: list[str] = []
+    app.runtime.generate(prompt, 16, SAMPLING, again.append)
+    assert "".join(again) == "".join(first)  # the scoring left no trace in the cache

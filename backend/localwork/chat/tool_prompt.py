@@ -22,12 +22,16 @@ _GENERIC_INSTRUCTIONS = (
     "<tool_call>\n"
     '{"name": "<tool name>", "arguments": {<arguments as JSON>}}\n'
     "</tool_call>\n"
-    "For example, to see what is in the first folder:\n"
-    "<tool_call>\n"
-    '{"name": "list_directory", "arguments": {"path": "."}}\n'
-    "</tool_call>\n"
-    "The result comes back inside <tool_response></tool_response>. When you have what you "
-    "need, answer the user in plain text."
+    "Examples (paths are relative to the first folder):\n"
+    "- What is in my folder? ->\n"
+    '<tool_call>\n{"name": "list_directory", "arguments": {"path": "."}}\n</tool_call>\n'
+    "- Read report.txt ->\n"
+    '<tool_call>\n{"name": "read_file", "arguments": {"path": "report.txt"}}\n</tool_call>\n'
+    "- Rename a.txt to b.txt ->\n"
+    '<tool_call>\n{"name": "move_file", "arguments": {"source": "a.txt", "destination": '
+    '"b.txt"}}\n</tool_call>\n'
+    "The result comes back inside <tool_response></tool_response>. Then answer the user in "
+    "one or two plain sentences, using only what the result says."
 )
 
 
