@@ -140,20 +140,20 @@ def _run_tool(args: argparse.Namespace) -> int:
     from localwork.errors import InvalidRequest
     from localwork.logs import open_data_dir
     from localwork.sandbox.fs import Sandbox
-    from localwork.sandbox.grants import parse_grant
+    from localwork.sandbox.owned import checked_grants
     from localwork.tools.audit import AuditLog
     from localwork.tools.runner import ToolRunner
 
+    paths = open_data_dir(args.data_dir)
     try:
         arguments = json.loads(args.arguments)
-        grants = [parse_grant(spec) for spec in args.grant]
+        grants = checked_grants(args.grant, paths)
     except json.JSONDecodeError as error:
         print(f"localwork-hero tool: the arguments are not JSON: {error}", file=sys.stderr)
         return 2
     except InvalidRequest as error:
         print(f"localwork-hero tool: {error.message}", file=sys.stderr)
         return 2
-    paths = open_data_dir(args.data_dir)
     audit = AuditLog(paths.audit_file)
     try:
         runner = ToolRunner(Sandbox(grants, paths.owned_roots()), audit, paths.backups_dir)

@@ -9,6 +9,8 @@ from pathlib import Path
 import platformdirs
 
 DATA_DIR_ENV = "LOCALWORK_DATA_DIR"
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 _APP_DIR_NAME = "LocalWorkHero"
 
 
@@ -48,8 +50,10 @@ class AppPaths:
         return self.log_dir / "engine.log"
 
     def create(self) -> None:
+        """Make the app's folders, private to the user (they hold file contents and a token)."""
         for folder in (self.data_dir, self.config_dir, self.log_dir, self.models_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            os.chmod(folder, PRIVATE_FOLDER)  # also folders an older version made 0755
 
     def owned_roots(self) -> tuple[Path, ...]:
         """Folders that belong to the app itself and that no file tool may ever reach."""
@@ -67,3 +71,12 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         config_dir=Path(platformdirs.user_config_dir(_APP_DIR_NAME, appauthor=False)),
         log_dir=Path(platformdirs.user_log_dir(_APP_DIR_NAME, appauthor=False)),
     )
+
+
+def make_private(file: Path) -> None:
+    """Create ``file`` if missing, readable and writable by the user only."""
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
