@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import stat
 from typing import Any
 
+from localwork.sandbox.fs import PathNotFound
 from localwork.tools.base import ToolArguments
 from localwork.tools.files import (
+    MAX_FILE_BYTES,
     EditArguments,
     FileToolContext,
     MoveArguments,
     PathArgument,
     WriteArguments,
+    _read_fd,
     current_text,
     edit_preview,
+    sha256,
     unified_diff,
 )
 
@@ -42,9 +47,28 @@ def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) 
     if isinstance(checked, MoveArguments):
         source = context.sandbox.locate(checked.source).path
         target = context.sandbox.locate(checked.destination).path
-        return {"summary": f"Move {source} to {target}", "diff": None}
+        fingerprint = _fingerprint(context, checked.source)
+        return {"summary": f"Move {source} to {target}", "diff": None, "fingerprint": fingerprint}
     path = context.sandbox.locate(checked.path).path if isinstance(checked, PathArgument) else ""
-    return {"summary": _SUMMARIES.get(tool, f"{tool} {path}").format(path=path), "diff": None}
+    preview = {"summary": _SUMMARIES.get(tool, f"{tool} {path}").format(path=path), "diff": None}
+    if tool == "delete_file":
+        preview["fingerprint"] = _fingerprint(context, checked.path)
+    return preview
+
+
+def _fingerprint(context: FileToolContext, path: str) -> str | None:
+    """Which file a delete or move is approved for: its sha256 (a folder's or a huge file's
+    identity and size), so a file replaced while the card waits no longer matches the preview
+    the approval is checked against."""
+    located = context.sandbox.locate(path)
+    try:
+        info = context.sandbox.lstat(located)
+    except PathNotFound:
+        return None  # the call will say so itself
+    if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
+        with context.sandbox.regular_file(located) as (fd, opened):
+            return "sha256:" + sha256(_read_fd(fd, opened, located.path))
+    return f"identity:{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
 
 
 def _with_diff(summary: str, diff: str) -> dict[str, Any]:
