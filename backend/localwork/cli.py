@@ -73,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--yes", action="store_true", help="approve every call that changes files")
     ask.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    from localwork.activity import add_parsers as add_activity_parsers
     from localwork.models.commands import add_parser as add_models_parser
 
     add_models_parser(commands)
+    add_activity_parsers(commands)
     return parser
 
 
@@ -99,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_tool(args)
     if args.command == "ask":
         return _run_ask(args)
+    if args.command in ("activity", "undo"):
+        from localwork.activity import run_activity, run_undo
+
+        return run_activity(args) if args.command == "activity" else run_undo(args)
     if args.command == "models":
         from localwork.models.commands import run as run_models
 

@@ -141,6 +141,16 @@ class AuditLog:
             ).fetchone()
         return {**dict(row), "hashes": json.loads(row["hashes"])} if row else None
 
+    def recent_changes(self, limit: int) -> list[dict[str, Any]]:
+        """The newest changes first, each with its call's tool and time."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.*, t.tool, t.created_at FROM changes c JOIN tool_calls t"
+                " ON t.id = c.call_id ORDER BY c.id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
     def newer_changes(self, change: dict[str, Any]) -> list[dict[str, Any]]:
         """Changes after this one to the same paths that still stand (undos not counted: an
         undo of a newer change leaves the file as this change left it, which the hash shows)."""
