@@ -66,24 +66,17 @@ def undo_calls(runner):
     return [call for call in runner._audit.calls() if call["tool"] == "undo"]
 
 
-def test_undo_of_an_overwrite_refuses_when_the_user_wrote_since(runner, sandbox, layout):
-    notes = layout.work / "notes.txt"
-    change(runner, "write_file", path="notes.txt", content="the model's text")
-    notes.write_text("what the user wrote afterwards")
+@pytest.mark.parametrize("name", ["notes.txt", "fresh.txt"], ids=["overwritten", "created"])
+def test_undo_refuses_when_the_user_wrote_since(runner, sandbox, layout, name):
+    # Undoing an overwrite would put the old text over the user's; undoing a create, delete it.
+    target = layout.work / name
+    change(runner, "write_file", path=name, content="the model's text")
+    target.write_text("what the user wrote afterwards")
     with pytest.raises(ToolError, match="changed since"):
         undo(runner, sandbox)
-    assert notes.read_text() == "what the user wrote afterwards"
+    assert target.read_text() == "what the user wrote afterwards"
     (refused,) = undo_calls(runner)  # a refused undo is in the audit log too
     assert not refused["ok"] and "changed since" in refused["summary"]
-
-
-def test_undo_of_a_create_refuses_when_the_file_was_rewritten(runner, sandbox, layout):
-    fresh = layout.work / "fresh.txt"
-    change(runner, "write_file", path="fresh.txt", content="draft")
-    fresh.write_text("the user's finished report")
-    with pytest.raises(ToolError, match="changed since"):
-        undo(runner, sandbox)
-    assert fresh.read_text() == "the user's finished report"
 
 
 def test_undo_refuses_while_a_newer_change_to_the_file_stands(runner, sandbox, layout):
