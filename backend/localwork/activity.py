@@ -2,7 +2,9 @@
 
 ``activity`` prints one line per change, newest first: ``ID  KIND  PATH  TIME  TOOL``, two
 spaces apart. KIND is created, overwritten, edited, moved, deleted or created-folder, and
-``undone`` once undone; a move's PATH is ``FROM -> TO``; TIME is ISO 8601 local time.
+``undone`` once undone; a move's PATH is ``FROM -> TO``; TIME is ISO 8601 local time. Only
+PATH may hold spaces (split off two fields from each end), and characters that are not
+printable (a newline, a bidi override) are shown escaped, so a file name cannot fake a line.
 ``undo`` goes through the same checks as the pane's Undo button. Exit codes: 0 done, 1 refused
 (the reason on stderr), 2 bad usage.
 """
@@ -71,11 +73,15 @@ def activity_line(change: dict[str, Any]) -> str:
         kind = "edited"
     else:
         kind = _KIND_WORDS.get(change["kind"], change["kind"])
-    path = change["path"]
+    path = _shown(change["path"])
     if change["other_path"]:
-        path = f"{path} -> {change['other_path']}"
+        path = f"{path} -> {_shown(change['other_path'])}"
     when = datetime.fromtimestamp(change["created_at"]).astimezone().isoformat(timespec="seconds")
     return "  ".join((str(change["id"]), kind, path, when, change["tool"]))
+
+
+def _shown(path: str) -> str:
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in path)
 
 
 def run_undo(args: argparse.Namespace) -> int:

@@ -54,6 +54,8 @@ class AppPaths:
         for folder in (self.data_dir, self.config_dir, self.log_dir, self.models_dir):
             folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
             os.chmod(folder, PRIVATE_FOLDER)  # also folders an older version made 0755
+        if self.settings_file.exists():  # written 0644 by older versions
+            os.chmod(self.settings_file, PRIVATE_FILE)
 
     def owned_roots(self) -> tuple[Path, ...]:
         """Folders that belong to the app itself and that no file tool may ever reach."""

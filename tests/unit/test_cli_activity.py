@@ -108,3 +108,18 @@ def _save_grant(data: Path, folder: Path) -> None:
 
     store = SettingsStore(resolve_paths(data).settings_file)
     store.update({"grants": [{"path": str(folder), "mode": "rw"}]})
+
+
+def test_a_file_name_cannot_fake_a_line(isolated_user_dirs, tmp_path):
+    data, folder = tmp_path / "data", tmp_path / "work"
+    folder.mkdir()
+    (folder / "a\n1  deleted  passwd").write_text("x")  # made by someone else
+    tool(data, folder, "delete_file", '{"path": "a\\n1  deleted  passwd"}')
+    result = lwh(data, "activity")
+    (line,) = result.stdout.splitlines()
+    # Only PATH may hold spaces: two fields split off the front and two off the back.
+    change_id, kind, rest = line.split("  ", 2)
+    path, when, tool_name = rest.rsplit("  ", 2)
+    assert kind == "deleted" and tool_name == "delete_file" and change_id.isdigit()
+    assert "T" in when
+    assert path == f"{folder}/a\\u000a1  deleted  passwd"

@@ -132,10 +132,10 @@ class AuditLog:
             return [dict(row) for row in self._db.execute(query + " ORDER BY id", params)]
 
     def change(self, change_id: int) -> dict[str, Any] | None:
-        """One change, with the tool and the content hashes of the call that made it."""
+        """One change, with the tool, conversation and content hashes of the call that made it."""
         with self._lock:
             row = self._db.execute(
-                "SELECT c.*, t.tool, t.hashes FROM changes c JOIN tool_calls t"
+                "SELECT c.*, t.tool, t.hashes, t.conversation_id FROM changes c JOIN tool_calls t"
                 " ON t.id = c.call_id WHERE c.id = ?",
                 (change_id,),
             ).fetchone()

@@ -36,7 +36,7 @@ def undo_change(sandbox: Sandbox, audit: AuditLog, backups: Path, change_id: int
     if change is None or change["undone_at"] is not None:
         raise NotFound(f"There is no change {change_id} left to undo.")
     record = {
-        "conversation_id": None,
+        "conversation_id": change["conversation_id"],  # shown in that chat's activity too
         "tool": UNDO_TOOL,
         "arguments": {"change_id": change_id},
         "decision": "approved",
