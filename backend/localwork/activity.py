@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 _DEFAULT_LIMIT = 50
+_LARGEST = 2**63 - 1  # SQLite's largest integer
 _KIND_WORDS = {"folder": "created-folder", "deleted_folder": "deleted"}
 
 
@@ -25,8 +26,8 @@ def _positive(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {value}")
+    if not 1 <= value <= _LARGEST:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {_LARGEST}: {value}")
     return value
 
 

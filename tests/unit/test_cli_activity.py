@@ -88,7 +88,14 @@ def test_undo_refuses_over_later_work_with_the_reason(isolated_user_dirs, tmp_pa
 
 def test_bad_usage_exits_2(isolated_user_dirs, tmp_path):
     data = tmp_path / "data"
-    for args in (("undo", "seven"), ("undo",), ("undo", "0"), ("activity", "--limit", "0")):
+    for args in (
+        ("undo", "seven"),
+        ("undo",),
+        ("undo", "0"),
+        ("undo", str(10**20)),
+        ("activity", "--limit", "0"),
+        ("activity", "--limit", str(10**20)),
+    ):
         result = lwh(data, *args)
         assert result.returncode == 2, (args, result.stderr)
 
