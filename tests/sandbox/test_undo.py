@@ -144,3 +144,14 @@ def test_a_private_file_stays_private_in_the_trash_and_after_undo(runner, sandbo
     assert os.stat(backup).st_mode & 0o777 == 0o640
     undo(runner, sandbox)
     assert notes.stat().st_mode & 0o777 == 0o640
+
+
+def test_undo_of_a_move_moves_back_only_what_was_moved(runner, sandbox, layout):
+    change(runner, "move_file", source="notes.txt", destination="renamed.txt")
+    renamed = layout.work / "renamed.txt"
+    renamed.unlink()
+    renamed.write_text("a file the user put there since")
+    with pytest.raises(ToolError, match="replaced since"):
+        undo(runner, sandbox)
+    assert renamed.read_text() == "a file the user put there since"
+    assert not (layout.work / "notes.txt").exists()

@@ -346,6 +346,14 @@ class MoveArguments(ToolArguments):
     destination: str = Field(description="Its new path (must not exist yet)")
 
 
+def moved_identity(info: os.stat_result) -> str:
+    """A moved file or folder, told apart from one put there later (even on a reused inode:
+    a file's size and mtime, which a move keeps, go with it)."""
+    if stat.S_ISDIR(info.st_mode):
+        return f"{info.st_dev}:{info.st_ino}"
+    return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+
+
 def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
     sandbox = context.sandbox
     source, target = sandbox.locate(args.source), sandbox.locate(args.destination)
@@ -383,6 +391,8 @@ def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
     context.changes.append(
         {"kind": "moved", "path": str(source.path), "other_path": str(target.path)}
     )
+    # What was moved, so that undo moves back only this very file or folder.
+    context.hashes[str(target.path)] = {"identity": moved_identity(info)}
     return {"moved": str(source.path), "to": str(target.path)}
 
 

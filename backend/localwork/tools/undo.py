@@ -17,7 +17,7 @@ from localwork.errors import LocalWorkError, NotFound
 from localwork.sandbox.fs import Located, Sandbox, entry_exists
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import ToolError
-from localwork.tools.files import _existing, sha256
+from localwork.tools.files import _existing, moved_identity, sha256
 from localwork.tools.trash import keep_backup, read_backup
 
 UNDO_TOOL = "undo"
@@ -99,6 +99,7 @@ def _undo(
             if entry_exists(to_fd, located.name):
                 raise ToolError(f"{located.path} exists again; move it away before undoing")
             sandbox.refuse_app_data_holder(from_fd, moved_to)
+            _refuse_replaced(from_fd, moved_to, change["hashes"].get(change["other_path"], {}))
             os.rename(moved_to.name, located.name, src_dir_fd=from_fd, dst_dir_fd=to_fd)
         return {"kind": "moved", "path": change["other_path"], "other_path": path}, {}
     if kind in ("folder", "deleted_folder"):
@@ -153,6 +154,20 @@ def _undo_write(
         atomic_write_at(dir_fd, located.name, previous[0], previous[1])
     reverse = {"kind": "overwritten", "path": path, "backup": kept}
     return reverse, {path: {"before": sha256(current), "after": sha256(previous[0])}}
+
+
+def _refuse_replaced(dir_fd: int, located: Located, recorded: dict[str, Any]) -> None:
+    """Refuse to move back anything but the very file or folder the move left there."""
+    try:
+        info = os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        raise ToolError(f"{located.path} is gone since it was moved; nothing was done") from None
+    expected = recorded.get("identity")
+    if expected is not None and expected != moved_identity(info):
+        raise ToolError(
+            f"{located.path} was replaced since it was moved there; undoing would move "
+            "another file, so nothing was done"
+        )
 
 
 def _trash_copy(change: dict[str, Any], hashes: dict[str, Any]) -> tuple[bytes, int]:
