@@ -58,3 +58,4 @@ class App:
         self.runtime.close()
         self.store.close()
         self.audit.close()
+        self.folders.close()

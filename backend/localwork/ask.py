@@ -14,7 +14,7 @@ from localwork.app import App
 from localwork.errors import LocalWorkError
 from localwork.models.registry import InstalledModel, ModelRegistry
 from localwork.paths import AppPaths
-from localwork.sandbox.grants import parse_grant
+from localwork.sandbox.owned import checked_grants
 from localwork.settings import FolderGrant
 from localwork.store import title_from_message
 
@@ -41,9 +41,9 @@ def find_model(registry: ModelRegistry, name: str | None) -> InstalledModel | No
     raise UsageError(f"no installed model is called {name!r} (installed: {known})")
 
 
-def session_grants(specs: list[str]) -> list[FolderGrant]:
-    """Raises: LocalWorkError: a folder does not exist."""
-    grants = [parse_grant(spec) for spec in specs]
+def session_grants(specs: list[str], paths: AppPaths) -> list[FolderGrant]:
+    """Raises: LocalWorkError: a folder does not exist, or it is the app's own data."""
+    grants = checked_grants(specs, paths)
     return [FolderGrant(path=str(g.root), mode="rw" if g.writable else "ro") for g in grants]
 
 
@@ -92,7 +92,7 @@ def ask(
     out: TextIO = sys.stdout,
 ) -> int:
     try:
-        folders = session_grants(grants)
+        folders = session_grants(grants, paths)
     except LocalWorkError as error:
         print(f"localwork-hero ask: {error.message}", file=sys.stderr)
         return 2

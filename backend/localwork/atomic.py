@@ -10,10 +10,14 @@ from pathlib import Path
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def atomic_write_at(dir_fd: int, name: str, data: bytes, mode: int | None = None) -> None:
+def atomic_write_at(
+    dir_fd: int, name: str, data: bytes, mode: int | None = None, *, replace: bool = True
+) -> None:
     """Replace ``name`` in the folder ``dir_fd`` via an fsync'd temp file in that same folder.
 
-    Working relative to an open folder keeps the write in the folder that was checked.
+    Working relative to an open folder keeps the write in the folder that was checked. With
+    ``replace=False`` the file must not exist yet (FileExistsError), even if one appears
+    while writing.
     """
     if mode is None:
         with contextlib.suppress(FileNotFoundError):
@@ -27,7 +31,11 @@ def atomic_write_at(dir_fd: int, name: str, data: bytes, mode: int | None = None
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        if replace:
+            os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:  # link never replaces an existing name, rename would
+            os.link(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            os.unlink(temp, dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp, dir_fd=dir_fd)
@@ -35,10 +43,10 @@ def atomic_write_at(dir_fd: int, name: str, data: bytes, mode: int | None = None
     os.fsync(dir_fd)  # makes the rename itself durable
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
+def atomic_write_bytes(target: Path, data: bytes, mode: int | None = None) -> None:
     """Path form of ``atomic_write_at`` for the app's own files."""
     dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        atomic_write_at(dir_fd, target.name, data)
+        atomic_write_at(dir_fd, target.name, data, mode)
     finally:
         os.close(dir_fd)

@@ -73,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--yes", action="store_true", help="approve every call that changes files")
     ask.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    from localwork.activity import add_parsers as add_activity_parsers
     from localwork.models.commands import add_parser as add_models_parser
 
     add_models_parser(commands)
+    add_activity_parsers(commands)
     return parser
 
 
@@ -99,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_tool(args)
     if args.command == "ask":
         return _run_ask(args)
+    if args.command in ("activity", "undo"):
+        from localwork.activity import run_activity, run_undo
+
+        return run_activity(args) if args.command == "activity" else run_undo(args)
     if args.command == "models":
         from localwork.models.commands import run as run_models
 
@@ -140,20 +146,20 @@ def _run_tool(args: argparse.Namespace) -> int:
     from localwork.errors import InvalidRequest
     from localwork.logs import open_data_dir
     from localwork.sandbox.fs import Sandbox
-    from localwork.sandbox.grants import parse_grant
+    from localwork.sandbox.owned import checked_grants
     from localwork.tools.audit import AuditLog
     from localwork.tools.runner import ToolRunner
 
+    paths = open_data_dir(args.data_dir)
     try:
         arguments = json.loads(args.arguments)
-        grants = [parse_grant(spec) for spec in args.grant]
+        grants = checked_grants(args.grant, paths)
     except json.JSONDecodeError as error:
         print(f"localwork-hero tool: the arguments are not JSON: {error}", file=sys.stderr)
         return 2
     except InvalidRequest as error:
         print(f"localwork-hero tool: {error.message}", file=sys.stderr)
         return 2
-    paths = open_data_dir(args.data_dir)
     audit = AuditLog(paths.audit_file)
     try:
         runner = ToolRunner(Sandbox(grants, paths.owned_roots()), audit, paths.backups_dir)

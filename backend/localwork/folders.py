@@ -11,6 +11,7 @@ from localwork.errors import InvalidRequest, NotFound
 from localwork.paths import AppPaths
 from localwork.sandbox.fs import Sandbox, SandboxDenied
 from localwork.sandbox.grants import Grant
+from localwork.sandbox.owned import OwnedFolders
 from localwork.settings import FolderGrant, SettingsStore
 from localwork.tools.audit import AuditLog
 from localwork.tools.runner import ToolRunner
@@ -26,9 +27,14 @@ class Folders:
         self._settings = settings
         self._paths = paths
         self._audit = audit
+        # Held open for the app's life: protection follows these folders if they are moved.
+        self.owned = OwnedFolders(paths.owned_roots())
         self.picker: FolderPicker | None = None  # the native dialog, in the desktop window
         # Grants for this run only, instead of the saved ones (the command line's --grant).
         self.session_grants: list[FolderGrant] | None = None
+
+    def close(self) -> None:
+        self.owned.close()
 
     def grants(self) -> list[FolderGrant]:
         if self.session_grants is not None:
@@ -47,13 +53,7 @@ class Folders:
         Raises:
             InvalidRequest: it is not a folder, or it holds the app's own data.
         """
-        grant = Grant.of(path, writable=mode == "rw")
-        for owned in self._paths.owned_roots():
-            owned = owned.resolve()
-            if grant.root == owned or owned in grant.root.parents:
-                raise InvalidRequest(
-                    f"{grant.root} holds LocalWork Hero's own data and cannot be granted"
-                )
+        grant = self.owned.check_grant(Grant.of(path, writable=mode == "rw"))
         kept = [g for g in self._settings.current.grants if Path(g.path) != grant.root]
         entry = FolderGrant(path=str(grant.root), mode=mode)
         self._settings.update({"grants": [g.model_dump() for g in [*kept, entry]]})
@@ -80,7 +80,7 @@ class Folders:
                 grants.append(Grant.of(entry.path, writable=entry.mode == "rw"))
             except InvalidRequest as error:
                 log.warning("skipping a granted folder that is gone: %s", error.message)
-        return Sandbox(grants, protected=self._paths.owned_roots())
+        return Sandbox(grants, protected=self.owned)
 
     def tool_runner(self) -> ToolRunner:
         return ToolRunner(self.sandbox(), self._audit, self._paths.backups_dir)
@@ -94,7 +94,7 @@ class Folders:
 
     def undo(self, change_id: int) -> dict[str, Any]:
         try:
-            return undo_change(self.sandbox(), self._audit, change_id)
+            return undo_change(self.sandbox(), self._audit, self._paths.backups_dir, change_id)
         except SandboxDenied as denied:
             raise SandboxDenied(
                 f'Undo works only inside folders granted with "Read and change": grant the '

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 
-from localwork.paths import AppPaths, resolve_paths
+from localwork.paths import PRIVATE_FILE, AppPaths, resolve_paths
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 
 
+class _PrivateFileHandler(logging.handlers.RotatingFileHandler):
+    """Log files (the current one and each after rotation) readable by the user only."""
+
+    def _open(self):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        fd = os.open(self.baseFilename, flags, PRIVATE_FILE)
+        os.fchmod(fd, PRIVATE_FILE)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def setup_logging(paths: AppPaths) -> None:
     paths.log_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = _PrivateFileHandler(
         paths.log_file, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
     )
     file_handler.setFormatter(logging.Formatter(_FORMAT))

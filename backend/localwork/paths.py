@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import platformdirs
 
 DATA_DIR_ENV = "LOCALWORK_DATA_DIR"
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 _APP_DIR_NAME = "LocalWorkHero"
 
 
@@ -48,8 +51,12 @@ class AppPaths:
         return self.log_dir / "engine.log"
 
     def create(self) -> None:
+        """Make the app's folders, private to the user (they hold file contents and a token)."""
         for folder in (self.data_dir, self.config_dir, self.log_dir, self.models_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            _chmod_own(folder, PRIVATE_FOLDER)  # also folders an older version made 0755
+        if self.settings_file.exists():  # written 0644 by older versions
+            _chmod_own(self.settings_file, PRIVATE_FILE)
 
     def owned_roots(self) -> tuple[Path, ...]:
         """Folders that belong to the app itself and that no file tool may ever reach."""
@@ -67,3 +74,18 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         config_dir=Path(platformdirs.user_config_dir(_APP_DIR_NAME, appauthor=False)),
         log_dir=Path(platformdirs.user_log_dir(_APP_DIR_NAME, appauthor=False)),
     )
+
+
+def _chmod_own(path: Path, mode: int) -> None:
+    # A folder someone else owns (a shared --data-dir) keeps the mode its owner gave it.
+    with contextlib.suppress(PermissionError):
+        os.chmod(path, mode)
+
+
+def make_private(file: Path) -> None:
+    """Create ``file`` if missing, readable and writable by the user only."""
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)

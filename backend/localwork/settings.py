@@ -25,6 +25,7 @@ from pydantic import (
 
 from localwork.atomic import atomic_write_bytes
 from localwork.errors import SettingsError
+from localwork.paths import PRIVATE_FILE
 
 log = logging.getLogger(__name__)
 
@@ -236,4 +237,4 @@ class SettingsStore:
     def _write(self, settings: AppSettings) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(settings.model_dump(), indent=2).encode("utf-8")
-        atomic_write_bytes(self._path, payload)
+        atomic_write_bytes(self._path, payload, PRIVATE_FILE)  # it may hold the Hub token

@@ -76,3 +76,12 @@ def test_a_failed_reply_exits_1_with_the_reason(tmp_path):
     result = ask(tmp_path, [], "Hi")  # the scripted engine has nothing to say
     assert result.returncode == 1
     assert "no reply number 1" in result.stderr
+
+
+def test_a_grant_inside_the_apps_own_folders_is_refused(tmp_path):
+    data = tmp_path / "data"
+    for inside in ("backups", "models"):
+        (data / inside).mkdir(parents=True, exist_ok=True)
+        result = ask(tmp_path, [{"text": "unused"}], "Hi", "--grant", f"{data / inside}:rw")
+        assert result.returncode == 2
+        assert "LocalWork Hero's own data" in result.stderr

@@ -345,3 +345,29 @@ def test_an_answer_that_is_only_markup_becomes_what_the_calls_did(scripted_app):
     assert message["meta"]["answer_from_results"] is True
     assert "no answer of its own" in message["meta"]["notice"]
     assert message["meta"]["tool_calls"][0]["outcome"] == f"{s.folder} holds 1: real.txt."
+
+
+def test_a_delete_or_move_approved_for_one_file_never_touches_its_replacement(scripted_app):
+    # The card said "Delete report.txt"; while it waited, report.txt became another file.
+    s = scripted_app(
+        [
+            *guided("delete_file", path="report.txt"),
+            *guided("move_file", source="plan.txt", destination="old-plan.txt"),
+            {"text": "Done."},
+        ]
+    )
+    (s.folder / "report.txt").write_text("a draft the model saw")
+    (s.folder / "plan.txt").write_text("last year's plan")
+    job = s.send("Tidy up")["job_id"]
+    for name, replaced in (("report.txt", "the user's real report"), ("plan.txt", "new plan")):
+        waiting = s.events.wait_for("tool_call", job_id=job)["call"]
+        while waiting["status"] != "waiting":
+            waiting = s.events.wait_for("tool_call", job_id=job)["call"]
+        (s.folder / name).write_text(replaced)
+        s.app.chat.decide(s.conversation_id, waiting["id"], Decision("once"))
+    calls = s.done(job)["message"]["meta"]["tool_calls"]
+    assert [c["status"] for c in calls] == ["failed", "failed"]
+    assert all("changed while this call waited" in c["error"] for c in calls)
+    assert (s.folder / "report.txt").read_text() == "the user's real report"
+    assert (s.folder / "plan.txt").read_text() == "new plan"
+    assert not (s.folder / "old-plan.txt").exists()

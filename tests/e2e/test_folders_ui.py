@@ -72,5 +72,15 @@ def test_undo_a_change_from_the_activity_log(page, served, tmp_path, artifacts_d
     api_call(page, "add_grant", path=str(work), mode="rw")
     undo.click()
     expect(dialog.get_by_test_id("activity-message")).to_have_text("Undone.")
-    expect(dialog.get_by_test_id("activity-item").first).to_contain_text("undone")
+    items = dialog.get_by_test_id("activity-item")
+    # Newest first: the undo (a change itself, so it can be undone), the
+    # refused try (audited too), the write.
+    expect(items.nth(0)).to_contain_text("undo")
+    expect(
+        items.nth(0).get_by_role("button", name=f"Undo: changed {work / 'plan.txt'}")
+    ).to_be_visible()
+    expect(items.nth(1)).to_contain_text("no folder has been granted")
+    expect(items.nth(2)).to_contain_text("write_file")
+    expect(items.nth(2)).to_contain_text("undone")
+    page.screenshot(path=str(artifacts_dir / "activity-undone.png"))
     assert (work / "plan.txt").read_text() == "the original plan"

@@ -1,7 +1,12 @@
 """Folder grants through the bridge: persisted, immediate, never the app's own data."""
 
+import logging
+
+from localwork.app import App
 from localwork.bridge import Bridge, dispatch
-from localwork.settings import SettingsStore
+from localwork.logs import setup_logging
+from localwork.paths import resolve_paths
+from localwork.settings import FolderGrant, SettingsStore
 
 
 def call(bridge, method, **params):
@@ -58,8 +63,84 @@ def test_activity_lists_calls_and_undo_restores(app, tmp_path):
     (change,) = latest["changes"]
     assert call(bridge, "undo_change", change_id=change["id"])["kind"] == "overwritten"
     assert (folder / "a.txt").read_text() == "original"
-    assert call(bridge, "list_activity")[0]["changes"][0]["undone_at"] is not None
+    undo, write = call(bridge, "list_activity")[:2]  # newest first: the undo is a call too
+    assert undo["tool"] == "undo" and undo["changes"][0]["kind"] == "overwritten"
+    assert write["changes"][0]["undone_at"] is not None
 
 
 def test_there_is_no_folder_dialog_in_the_browser(app):
     assert call(Bridge(app), "choose_folder")["code"] == "invalid_request"
+
+
+def test_a_folder_holding_the_apps_data_cannot_be_moved_and_protection_follows_it(
+    isolated_user_dirs, tmp_path
+):
+    # The attack: the data dir inside a read-and-change grant, then one harmless-looking move
+    # of a parent folder, after which the old paths protected nothing.
+    granted = tmp_path / "granted"
+    paths = resolve_paths(granted / "projects" / "LocalWorkHero")
+    application = App(paths)
+    try:
+        application.folders.add(str(granted), "rw")  # writes config/settings.json
+        assert paths.settings_file.is_file()
+        runner = application.folders.tool_runner()
+        for name, arguments in (
+            ("move_file", {"source": "projects", "destination": "projects-2024"}),
+            ("move_file", {"source": "projects/LocalWorkHero", "destination": "elsewhere"}),
+            ("delete_file", {"path": "projects"}),
+        ):
+            result = runner.run(name, arguments, approval="approved")
+            assert not result.ok and "LocalWork Hero's own data" in result.error, name
+        assert paths.settings_file.is_file()
+
+        # Protection follows the folders themselves: the user renames the parent by hand.
+        (granted / "projects").rename(granted / "projects-2024")
+        runner = application.folders.tool_runner()
+        moved_data = "projects-2024/LocalWorkHero"
+        for name, arguments in (
+            ("read_file", {"path": f"{moved_data}/config/settings.json"}),
+            ("delete_file", {"path": f"{moved_data}/audit.sqlite3"}),
+            ("list_directory", {"path": moved_data}),
+            ("move_file", {"source": "projects-2024", "destination": "p"}),
+        ):
+            result = runner.run(name, arguments, approval="approved")
+            assert not result.ok and "LocalWork Hero's own data" in result.error, name
+        assert (granted / moved_data / "audit.sqlite3").is_file()
+    finally:
+        application.close()
+
+
+def test_no_grant_reaches_inside_the_apps_folders(app):
+    bridge = Bridge(app)
+    app.paths.backups_dir.mkdir(exist_ok=True)
+    (app.paths.backups_dir / "kept.bak").write_text("a deleted file")
+    for folder in (app.paths.backups_dir, app.paths.models_dir, app.paths.config_dir):
+        error = call(bridge, "add_grant", path=str(folder), mode="rw")
+        assert "LocalWork Hero's own data" in error["message"]
+        # A grant that got past the door (a run's --grant, an old settings file) reaches nothing.
+        app.folders.session_grants = [FolderGrant(path=str(folder), mode="rw")]
+        result = app.folders.tool_runner().run("list_directory", {"path": "."})
+        assert not result.ok and "LocalWork Hero's own data" in result.error
+
+
+def test_the_apps_folders_and_files_are_private(app):
+    call(Bridge(app), "add_grant", path=str(app.paths.data_dir.parent), mode="ro")
+    app.store.create_conversation("private")
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    try:
+        setup_logging(app.paths)
+        logging.getLogger("test").warning("a line in the log")
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+    for folder in (app.paths.data_dir, app.paths.config_dir, app.paths.log_dir):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+    for file in (
+        app.paths.database_file,
+        app.paths.audit_file,
+        app.paths.settings_file,
+        app.paths.log_file,
+    ):
+        assert file.stat().st_mode & 0o777 == 0o600, file

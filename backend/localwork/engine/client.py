@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from localwork.engine import protocol
 from localwork.errors import EngineCrashed, EngineNotReady, from_dict
+from localwork.paths import make_private
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class EngineClient:
             EngineCrashed: the worker died or stayed silent while starting.
         """
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
+        make_private(self._log_file)  # the worker's stderr may quote prompts
         with open(self._log_file, "ab") as log_handle:
             self._proc = subprocess.Popen(
                 self._command,

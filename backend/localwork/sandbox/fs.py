@@ -9,7 +9,9 @@ How a path is decided:
    opened relative to its parent with ``O_NOFOLLOW``, so no symbolic link is ever followed,
    and a link swapped in between a check and a use is refused rather than followed (the
    object checked is the object used). The grant root is checked to still be the folder that
-   was granted, and the app's own folders are refused wherever they appear.
+   was granted, and the app's own folders are refused wherever they appear (by identity, see
+   ``owned.py``): a grant inside them is refused, and so is moving or deleting a folder that
+   holds them.
 4. Files are opened the same way; only regular files are read or changed (not devices,
    FIFOs or sockets), and never a file with other hard links, which could be a door to a
    file outside the grant.
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from localwork.errors import LocalWorkError
 from localwork.sandbox.grants import Grant
+from localwork.sandbox.owned import OwnedFolders, identity
 
 MAX_PATH_BYTES = 4096
 MAX_NAME_BYTES = 255
@@ -63,14 +66,13 @@ class Located:
         return Located(self.grant, (*self.parts, name))
 
 
-def _identity(info: os.stat_result) -> tuple[int, int]:
-    return (info.st_dev, info.st_ino)
-
-
 class Sandbox:
-    def __init__(self, grants: Sequence[Grant], protected: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, grants: Sequence[Grant], protected: OwnedFolders | Sequence[Path] = ()
+    ) -> None:
+        """``protected``: the app's own folders, held open (or their paths, opened here)."""
         self.grants = tuple(grants)
-        self._protected = {_identity(folder.stat()) for folder in protected if folder.is_dir()}
+        self._owned = protected if isinstance(protected, OwnedFolders) else OwnedFolders(protected)
 
     # --- deciding where a path points ---------------------------------------------------------
     def locate(self, raw: object) -> Located:
@@ -102,7 +104,18 @@ class Sandbox:
         raise SandboxDenied(f"not inside a granted folder: {raw} (granted: {granted})")
 
     def is_protected(self, info: os.stat_result) -> bool:
-        return _identity(info) in self._protected
+        return identity(info) in self._owned.identities
+
+    def refuse_app_data_holder(self, dir_fd: int, located: Located) -> None:
+        """Refuse to move or delete a folder that is, or holds, one of the app's folders."""
+        try:
+            info = os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(info.st_mode) and identity(info) in self._owned.holders():
+            raise SandboxDenied(
+                f"{located.path} holds LocalWork Hero's own data; it cannot be moved or deleted"
+            )
 
     def require_writable(self, located: Located) -> None:
         if not located.grant.writable:
@@ -115,9 +128,12 @@ class Sandbox:
         parts = located.parts if depth is None else located.parts[:depth]
         fd = os.open(located.grant.root, _DIR_FLAGS)
         try:
-            if _identity(os.fstat(fd)) != located.grant.identity:
+            if identity(os.fstat(fd)) != located.grant.identity:
                 raise SandboxDenied(f"the granted folder {located.grant.root} was replaced")
-            self._refuse_protected(fd, located.grant.root)
+            if self._owned.encloses(fd):
+                raise SandboxDenied(
+                    f"{located.grant.root} is LocalWork Hero's own data and is off limits"
+                )
             for index, name in enumerate(parts):
                 here = located.grant.root.joinpath(*parts[: index + 1])
                 next_fd = self._open_in(fd, name, _DIR_FLAGS, here, expect_folder=True)
@@ -206,7 +222,7 @@ class Sandbox:
             ) from None
 
     def _refuse_protected(self, fd: int, shown: Path) -> None:
-        if _identity(os.fstat(fd)) in self._protected:
+        if self.is_protected(os.fstat(fd)):
             raise SandboxDenied(f"{shown} holds LocalWork Hero's own data and is off limits")
 
 

@@ -59,7 +59,9 @@ class AuditLog:
         summary: str,
         hashes: dict[str, Any],
         changes: list[dict[str, Any]],
+        undoes: int | None = None,
     ) -> int:
+        """Append one call; ``undoes`` marks that change undone in the same transaction."""
         with self._lock:
             self._db.execute("BEGIN")
             cursor = self._db.execute(
@@ -88,6 +90,10 @@ class AuditLog:
                         change.get("other_path"),
                         change.get("backup"),
                     ),
+                )
+            if undoes is not None:
+                self._db.execute(
+                    "UPDATE changes SET undone_at = ? WHERE id = ?", (time.time(), undoes)
                 )
             self._db.execute("COMMIT")
         return int(call_id)
@@ -126,12 +132,35 @@ class AuditLog:
             return [dict(row) for row in self._db.execute(query + " ORDER BY id", params)]
 
     def change(self, change_id: int) -> dict[str, Any] | None:
+        """One change, with the tool, conversation and content hashes of the call that made it."""
         with self._lock:
-            row = self._db.execute("SELECT * FROM changes WHERE id = ?", (change_id,)).fetchone()
-        return dict(row) if row else None
+            row = self._db.execute(
+                "SELECT c.*, t.tool, t.hashes, t.conversation_id FROM changes c JOIN tool_calls t"
+                " ON t.id = c.call_id WHERE c.id = ?",
+                (change_id,),
+            ).fetchone()
+        return {**dict(row), "hashes": json.loads(row["hashes"])} if row else None
 
-    def mark_undone(self, change_id: int) -> None:
+    def recent_changes(self, limit: int) -> list[dict[str, Any]]:
+        """The newest changes first, each with its call's tool and time."""
         with self._lock:
-            self._db.execute(
-                "UPDATE changes SET undone_at = ? WHERE id = ?", (time.time(), change_id)
-            )
+            rows = self._db.execute(
+                "SELECT c.*, t.tool, t.created_at FROM changes c JOIN tool_calls t"
+                " ON t.id = c.call_id ORDER BY c.id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def newer_changes(self, change: dict[str, Any]) -> list[dict[str, Any]]:
+        """Changes after this one to the same paths that still stand (undos not counted: an
+        undo of a newer change leaves the file as this change left it, which the hash shows)."""
+        paths = [p for p in (change["path"], change["other_path"]) if p]
+        marks = ",".join("?" * len(paths))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.* FROM changes c JOIN tool_calls t ON t.id = c.call_id"
+                f" WHERE c.id > ? AND c.undone_at IS NULL AND t.tool != 'undo'"
+                f" AND (c.path IN ({marks}) OR c.other_path IN ({marks})) ORDER BY c.id",
+                (change["id"], *paths, *paths),
+            ).fetchall()
+        return [dict(row) for row in rows]

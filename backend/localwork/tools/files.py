@@ -8,7 +8,6 @@ import hashlib
 import os
 import stat
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from localwork.sandbox.fs import (
     entry_exists,
 )
 from localwork.tools.base import Tool, ToolArguments, ToolError
+from localwork.tools.trash import keep_backup
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are not read (a sparse or huge file is refused)
 MAX_RETURNED_CHARS = 64 * 1024  # what a read hands back to the model, at most
@@ -96,13 +96,6 @@ def _existing(dir_fd: int, located: Located) -> tuple[bytes, os.stat_result] | N
         os.close(fd)
 
 
-def _keep_backup(context: FileToolContext, data: bytes) -> str:
-    context.backups.mkdir(parents=True, exist_ok=True)
-    backup = context.backups / f"{uuid.uuid4().hex}.bak"
-    backup.write_bytes(data)
-    return str(backup)
-
-
 def _refuse_stale(context: FileToolContext, located: Located, current: bytes) -> None:
     seen = context.seen.get(located.path)
     if seen is not None and seen != sha256(current):
@@ -119,7 +112,8 @@ def _replace_content(context: FileToolContext, located: Located, new: bytes) -> 
         change: dict[str, Any] = {"kind": "created", "path": str(located.path)}
         if found is not None:
             _refuse_stale(context, located, found[0])
-            change = {**change, "kind": "overwritten", "backup": _keep_backup(context, found[0])}
+            backup = keep_backup(context.backups, found[0], found[1].st_mode)
+            change = {**change, "kind": "overwritten", "backup": backup}
         atomic_write_at(dir_fd, located.name, new, None if found else 0o644)
     context.seen[located.path] = sha256(new)
     context.hashes[str(located.path)] = {
@@ -380,6 +374,14 @@ class MoveArguments(ToolArguments):
     destination: str = Field(description="Its new path (must not exist yet)")
 
 
+def moved_identity(info: os.stat_result) -> str:
+    """A moved file or folder, told apart from one put there later (even on a reused inode:
+    a file's size and mtime, which a move keeps, go with it)."""
+    if stat.S_ISDIR(info.st_mode):
+        return f"{info.st_dev}:{info.st_ino}"
+    return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+
+
 def check_move(context: FileToolContext, args: MoveArguments) -> tuple[Located, Located]:
     """Where a move goes, refusing what it cannot do, without changing anything.
 
@@ -402,6 +404,7 @@ def _movable_source(context: FileToolContext, source_fd: int, source: Located) -
         raise PathNotFound(f"no such file or folder: {source.path}") from None
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
         raise SandboxDenied(f"{source.path} is not a regular file or folder; not moved")
+    context.sandbox.refuse_app_data_holder(source_fd, source)
     if context.sandbox.is_protected(info) or (stat.S_ISREG(info.st_mode) and info.st_nlink > 1):
         raise SandboxDenied(f"{source.path} cannot be moved")
     return info
@@ -441,6 +444,8 @@ def move_file(context: FileToolContext, args: MoveArguments) -> dict[str, Any]:
     context.changes.append(
         {"kind": "moved", "path": str(source.path), "other_path": str(target.path)}
     )
+    # What was moved, so that undo moves back only this very file or folder.
+    context.hashes[str(target.path)] = {"identity": moved_identity(info)}
     return {"moved": str(source.path), "to": str(target.path)}
 
 
@@ -464,6 +469,7 @@ def _deletable(context: FileToolContext, dir_fd: int, located: Located) -> os.st
         raise PathNotFound(f"no such file or folder: {located.path}") from None
     if context.sandbox.is_protected(info):
         raise SandboxDenied(f"{located.path} holds LocalWork Hero's own data and is off limits")
+    context.sandbox.refuse_app_data_holder(dir_fd, located)
     if stat.S_ISDIR(info.st_mode):
         with context.sandbox.folder(located) as fd, os.scandir(fd) as listing:
             if next(listing, None) is not None:
@@ -489,7 +495,7 @@ def delete_file(context: FileToolContext, args: PathArgument) -> dict[str, Any]:
         found = _existing(dir_fd, located)
         assert found is not None
         _refuse_stale(context, located, found[0])
-        backup = _keep_backup(context, found[0])
+        backup = keep_backup(context.backups, found[0], found[1].st_mode)
         current = os.stat(located.name, dir_fd=dir_fd, follow_symlinks=False)
         if (current.st_dev, current.st_ino) != (found[1].st_dev, found[1].st_ino):
             raise ToolError(f"{located.path} was replaced while being deleted; try again")

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import stat
 from typing import Any
 
+from localwork.sandbox.fs import PathNotFound
 from localwork.tools.base import ToolArguments
 from localwork.tools.files import (
+    MAX_FILE_BYTES,
     EditArguments,
     FileToolContext,
     MoveArguments,
     PathArgument,
     WriteArguments,
+    _read_fd,
     check_create_directory,
     check_delete,
     check_move,
     current_text,
     edit_preview,
+    sha256,
     unified_diff,
 )
 
@@ -44,16 +49,38 @@ def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) 
         return _with_diff(f"{what} {path}", unified_diff(path, before or "", checked.content))
     if isinstance(checked, MoveArguments):
         source, target = check_move(context, checked)
-        return {"summary": f"Move {source.path} to {target.path}", "diff": None}
+        fingerprint = _fingerprint(context, checked.source)
+        summary = f"Move {source.path} to {target.path}"
+        return {"summary": summary, "diff": None, "fingerprint": fingerprint}
     if tool == "delete_file" and isinstance(checked, PathArgument):
         located, is_folder = check_delete(context, checked)
         what = "the empty folder " if is_folder else ""
-        return {"summary": _SUMMARIES[tool].format(path=f"{what}{located.path}"), "diff": None}
+        summary = _SUMMARIES[tool].format(path=f"{what}{located.path}")
+        return {
+            "summary": summary,
+            "diff": None,
+            "fingerprint": _fingerprint(context, checked.path),
+        }
     if tool == "create_directory" and isinstance(checked, PathArgument):
         located = check_create_directory(context, checked)
         return {"summary": _SUMMARIES[tool].format(path=located.path), "diff": None}
     path = context.sandbox.locate(checked.path).path if isinstance(checked, PathArgument) else ""
     return {"summary": f"{tool} {path}", "diff": None}
+
+
+def _fingerprint(context: FileToolContext, path: str) -> str | None:
+    """Which file a delete or move is approved for: its sha256 (a folder's or a huge file's
+    identity and size), so a file replaced while the card waits no longer matches the preview
+    the approval is checked against."""
+    located = context.sandbox.locate(path)
+    try:
+        info = context.sandbox.lstat(located)
+    except PathNotFound:
+        return None  # the call will say so itself
+    if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
+        with context.sandbox.regular_file(located) as (fd, opened):
+            return "sha256:" + sha256(_read_fd(fd, opened, located.path))
+    return f"identity:{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
 
 
 def _with_diff(summary: str, diff: str) -> dict[str, Any]:

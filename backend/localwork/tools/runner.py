@@ -39,6 +39,10 @@ class ToolRunner:
         self._context = FileToolContext(sandbox=sandbox, backups=backups)
 
     @property
+    def backups(self) -> Path:
+        return self._context.backups
+
+    @property
     def tools(self) -> dict[str, Tool]:
         return self._tools
 
