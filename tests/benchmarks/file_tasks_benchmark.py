@@ -13,6 +13,7 @@ whether or not the task succeeded.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -22,6 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from localwork.paths import resolve_paths
 
 FOLDER = {
     "notes.txt": "Meeting with Sara on Friday at 10.\nBring the budget draft.\n",
@@ -154,10 +157,16 @@ class Outcome:
     problem: str  # what the command said on stderr when it failed
 
 
-def run_task(task: Task, model: str | None, command: list[str]) -> Outcome:
+def run_task(
+    task: Task, model: str | None, command: list[str], max_tokens: int | None = None
+) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="lw", dir="/tmp") as temp:
         root = Path(temp)
         folder = make_folder(root)
+        if max_tokens:
+            settings = resolve_paths(root / "data").settings_file
+            settings.parent.mkdir(parents=True)
+            settings.write_text(json.dumps({"generation": {"max_tokens": max_tokens}}))
         before = snapshot(folder)
         arguments = [task.request, "--grant", f"{folder}:rw", "--tools", "required", "--yes"]
         arguments += ["--data-dir", str(root / "data")]
@@ -180,6 +189,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs of each task (default 1)")
     parser.add_argument("--model", help="an installed model's name (default: the bundled one)")
+    parser.add_argument(
+        "--max-tokens", type=int, help="cap replies for a quicker run (default: the app's)"
+    )
     parser.add_argument("--verbose", action="store_true", help="print each answer and call")
     options = parser.parse_args()
     command = [sys.executable, "-m", "localwork"]
@@ -188,7 +200,7 @@ def main() -> int:
     for run in range(options.repeat):
         passed = 0
         for number, task in enumerate(TASKS, 1):
-            outcome = run_task(task, options.model, command)
+            outcome = run_task(task, options.model, command, options.max_tokens)
             passed += outcome.ok
             harmful_runs += bool(outcome.harmful)
             mark = "pass" if outcome.ok else "FAIL"
