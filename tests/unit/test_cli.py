@@ -81,3 +81,13 @@ def test_every_sub_command_explains_data_dir():
         assert "keep settings, models, conversations and logs in DIR" in " ".join(
             result.stdout.split()
         ), command
+
+
+def test_the_window_is_sized_to_the_screen():
+    from localwork.desktop import DEFAULT_SIZE, window_size
+
+    assert window_size((1920, 1080)) == DEFAULT_SIZE == (1200, 800)
+    assert window_size((1366, 768)) == (1200, 691)
+    assert window_size((1024, 600)) == (921, 540)
+    assert window_size((640, 400)) == (640, 480)  # never below the minimum size
+    assert window_size(None) == DEFAULT_SIZE
