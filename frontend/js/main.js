@@ -7,6 +7,7 @@ import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ModelsPane } from "./models.js";
 import { interceptLinks } from "./markdown.js";
+import { Notice } from "./notice.js";
 import { SettingsPane } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { StatusLine } from "./status.js";
@@ -35,8 +36,11 @@ class App {
       onSearch: (query) => this.search(query),
     });
     this.status = new StatusLine($("status"));
+    this.notice = new Notice($("notice"));
     this.settings = new SettingsPane(api, {
-      onSaved: () => this.notifyBriefly("Settings saved. The model reloads if its context changed."),
+      onSaved: ({ reloading }) => this.notifyBriefly(
+        reloading ? "Settings saved. The model is reloading to apply them." : "Settings saved.",
+      ),
     });
     this.input = $("composer-input");
     this.toolMode = $("tool-mode");
@@ -56,7 +60,7 @@ class App {
       this.api.call("app_info"),
       this.api.call("get_status"),
     ]);
-    if (info.notice) this.notify(info.notice);
+    if (info.notice) this.warn(info.notice);
     if (info.show_welcome) this.firstRun.show(status.model?.label ?? "SmolLM2 135M Instruct");
     this.status.showModel(status);
     for (const id of status.busy) this.busy.add(id);
@@ -86,10 +90,6 @@ class App {
     $("export-json-button").addEventListener("click", () => this.export("json"));
     $("import-button").addEventListener("click", () => $("import-file").click());
     $("import-file").addEventListener("change", () => this.import());
-    $("notice-action").addEventListener("click", () => {
-      $("notice").hidden = true;
-      this.noticeAction?.();
-    });
     $("stop-button").addEventListener("click", () => this.stop());
     $("new-chat-button").addEventListener("click", () => this.newChat());
     $("rename-button").addEventListener("click", () => this.rename());
@@ -112,9 +112,6 @@ class App {
     });
     $("settings-button").addEventListener("click", () => {
       this.settings.open().catch((error) => this.notify(error.message));
-    });
-    document.querySelector(".notice-close").addEventListener("click", () => {
-      $("notice").hidden = true;
     });
   }
 
@@ -154,7 +151,7 @@ class App {
     });
     events.on("engine_crashed", (event) => {
       restarting = true;
-      this.notify(`${event.message}. Restarting it…`);
+      this.warn(`${event.message}. Restarting it…`);
     });
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
@@ -427,7 +424,7 @@ class App {
       this.notify(`Deleted “${title}”.`, {
         label: "Undo",
         run: () => this.restore(conversationId),
-      });
+      }, "info");
     } catch (error) {
       this.notify(error.message);
     }
@@ -443,19 +440,18 @@ class App {
     }
   }
 
-  notify(message, action = null) {
-    $("notice-text").textContent = message;
-    $("notice-action").textContent = action?.label ?? "";
-    $("notice-action").hidden = !action;
-    this.noticeAction = action?.run ?? null;
-    $("notice").hidden = false;
+  // A problem, unless told otherwise (kind: "error", "warning", "info" or "success").
+  notify(message, action = null, kind = "error") {
+    this.notice.show(message, { kind, action });
   }
 
+  warn(message) {
+    this.notice.show(message, { kind: "warning" });
+  }
+
+  // Good news that goes away by itself.
   notifyBriefly(message) {
-    this.notify(message);
-    setTimeout(() => {
-      if ($("notice-text").textContent === message) $("notice").hidden = true;
-    }, 4000);
+    this.notice.show(message, { kind: "success", brief: true });
   }
 }
 
