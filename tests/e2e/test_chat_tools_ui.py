@@ -289,7 +289,9 @@ def test_export_markdown_and_json_then_import_and_refuse_a_bad_file(page, served
 
     page.get_by_test_id("import-file").set_input_files(json_download.value.path())
     expect(page.get_by_test_id("conversation-item")).to_have_count(2)
-    expect(page.get_by_test_id("notice-text")).to_have_text("Imported “Files: a/b”.")
+    # The copy beside its original is marked, so the two titles can be told apart.
+    expect(page.get_by_test_id("notice-text")).to_have_text("Imported “Files: a/b (imported)”.")
+    expect(page.get_by_test_id("notice")).to_have_attribute("data-kind", "success")
     expect(page.get_by_test_id("tool-card")).to_contain_text("read_file")
     expect(page.get_by_test_id("tool-card")).to_contain_text("path: a.txt")
 
