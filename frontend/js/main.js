@@ -3,6 +3,7 @@
 import { connect } from "./api.js";
 import { ChatView } from "./chat.js";
 import { promptDialog } from "./dialog.js";
+import { setLocale } from "./dom.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ModelsPane } from "./models.js";
@@ -60,6 +61,7 @@ class App {
       this.api.call("app_info"),
       this.api.call("get_status"),
     ]);
+    setLocale(info.locale);
     if (info.notice) this.warn(info.notice);
     if (info.show_welcome) this.firstRun.show(status.model?.label ?? "SmolLM2 135M Instruct");
     this.status.showModel(status);
@@ -133,6 +135,7 @@ class App {
     let restarting = false;
     events.on("download_progress", ({ download }) => {
       this.models.onDownload(download);
+      this.firstRun.dismiss(); // the welcome's "get the recommended model" is under way
       if (download.state === "done" && !this.models.dialog.open) {
         this.notifyBriefly(`${download.file} is downloaded and verified: choose it in Models.`);
       }
@@ -316,6 +319,7 @@ class App {
     const text = this.input.value;
     if (!text.trim()) return;
     if (this.activeId && this.busy.has(this.activeId)) return;
+    this.firstRun.hide(); // the user has moved on: a new chat shows the plain empty state
     try {
       if (!this.activeId && this.toolMode.value !== "auto") {
         const created = await this.api.call("create_conversation");

@@ -9,7 +9,7 @@ import pytest
 
 from localwork.single_instance import SingleInstance
 from localwork.store import ConversationStore
-from tests.conftest import localwork_command
+from tests.conftest import localwork_command, xvfb_display
 
 pytestmark = pytest.mark.window
 
@@ -73,19 +73,7 @@ def test_a_second_launch_brings_the_first_window_forward(virtual_display, paths)
 @pytest.fixture
 def laptop_display():
     """A 1366x768 screen, the most common laptop size, smaller than the default window."""
-    read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as announced:
-        number = announced.readline().strip()
-    yield f":{number}"
-    xvfb.terminate()
-    xvfb.wait(10)
+    yield from xvfb_display("1366x768")
 
 
 def test_the_window_fits_a_laptop_screen(laptop_display, paths):
