@@ -91,12 +91,17 @@ def virtual_display() -> Iterator[str]:
     if os.environ.get("DISPLAY") and os.environ.get("LOCALWORK_TEST_USE_DISPLAY"):
         yield os.environ["DISPLAY"]
         return
+    yield from xvfb_display("1280x800")
+
+
+def xvfb_display(size: str) -> Iterator[str]:
+    """A fresh Xvfb screen of ``size`` (e.g. "1366x768") for as long as the generator runs."""
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         pytest.fail("Xvfb is not installed; run the README's test command, which installs it")
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -50,8 +50,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "refused (the reason on stderr), 2 for bad usage.",
     )
     undo.add_argument("id", type=_positive, metavar="ID", help="the change's ID")
+    from localwork.cli import add_data_dir_option  # cli imports this module when it parses
+
     for parser in (activity, undo):
-        parser.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+        add_data_dir_option(parser)
 
 
 def run_activity(args: argparse.Namespace) -> int:

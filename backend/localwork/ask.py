@@ -47,6 +47,17 @@ def session_grants(specs: list[str], paths: AppPaths) -> list[FolderGrant]:
     return [FolderGrant(path=str(g.root), mode="rw" if g.writable else "ro") for g in grants]
 
 
+def check_usage(prompt: str, tools: str, folders: list[FolderGrant]) -> None:
+    """Raises: UsageError: nothing to ask, or tools required without a folder to use."""
+    if not prompt.strip():
+        raise UsageError("the prompt is empty: say what to ask, e.g. ask 'Summarise notes.txt'")
+    if tools == "required" and not folders:
+        raise UsageError(
+            "--tools required needs a folder to work in: add --grant DIR (or DIR:rw to let "
+            "the assistant change files there)"
+        )
+
+
 class _Printer:
     """Writes the reply as it streams, with each tool call on lines of its own."""
 
@@ -93,8 +104,9 @@ def ask(
 ) -> int:
     try:
         folders = session_grants(grants, paths)
-    except LocalWorkError as error:
-        print(f"localwork-hero ask: {error.message}", file=sys.stderr)
+        check_usage(prompt, tools, folders)
+    except (LocalWorkError, UsageError) as error:
+        print(f"localwork-hero ask: {error}", file=sys.stderr)
         return 2
     app = App(paths)
     try:

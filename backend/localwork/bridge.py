@@ -18,6 +18,7 @@ from localwork.chat.approvals import Decision
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.settings import PresetName, describe_validation_error
 from localwork.store import TITLE_MAX
+from localwork.userlocale import system_locale
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class _BridgeCore:
             "log_file": str(paths.log_file),
             "notice": self._app.settings.notice,
             "show_welcome": not self._app.settings.current.welcome_seen,
+            "locale": system_locale(),
         }
 
     @_validated
@@ -79,9 +81,17 @@ class _BridgeCore:
     @_validated
     def get_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
         store = self._app.store
+        conversation = store.get_conversation(conversation_id)
+        messages = store.messages(conversation_id)
+        undone = self._app.folders.undone_calls(conversation_id)
+        for message in messages:  # a card must not say "Done" for a change taken back
+            calls = message["meta"].get("tool_calls")
+            for call in calls if isinstance(calls, list) else []:
+                if isinstance(call, dict) and call.get("audit_id") in undone:
+                    call["undone"] = True
         return {
-            "conversation": store.get_conversation(conversation_id),
-            "messages": store.messages(conversation_id),
+            "conversation": conversation,
+            "messages": messages,
             "busy": conversation_id in self._app.chat.busy_conversations(),
             # The reply being written (calls, text so far): a reloaded page shows it again.
             "live": self._app.chat.live(conversation_id),

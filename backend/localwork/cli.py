@@ -5,16 +5,55 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from localwork import APP_NAME, __version__
 from localwork.paths import DATA_DIR_ENV
 
 _WORKER_FLAG = "--engine-worker"
+DATA_DIR_HELP = f"keep settings, models, conversations and logs in DIR (or set {DATA_DIR_ENV})"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose epilog may be built only when help is shown: the parser is built on
+    every start (even the engine worker's), so what is costly to import waits until then."""
+
+    def __init__(self, *args: Any, epilog_from: Callable[[], str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._epilog_from = epilog_from
+
+    def format_help(self) -> str:
+        if self._epilog_from is not None:
+            self.epilog = self._epilog_from()
+        return super().format_help()
+
+
+def _tools_epilog() -> str:
+    import textwrap
+
+    from localwork.tools.files import FILE_TOOLS
+
+    width = max(len(name) for name in FILE_TOOLS)
+    lines = [
+        textwrap.fill(
+            tool.description + (" Changes files: needs --yes." if tool.changes_files else ""),
+            width=79,
+            initial_indent=f"  {name:<{width}}  ",
+            subsequent_indent=" " * (width + 4),
+        )
+        for name, tool in FILE_TOOLS.items()
+    ]
+    return "tools:\n" + "\n".join(lines)
+
+
+def add_data_dir_option(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` after a sub-command too (the top-level one sets the default)."""
+    parser.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=DATA_DIR_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="localwork-hero",
         description=f"{APP_NAME}: a private assistant running open models on this computer.",
     )
@@ -22,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
-        help=f"keep settings, models, conversations and logs in DIR (or set {DATA_DIR_ENV})",
+        help=DATA_DIR_HELP,
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -40,19 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help="port for --serve (default: a random free port)"
     )
     parser.add_argument(_WORKER_FLAG, action="store_true", help=argparse.SUPPRESS)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     tool = commands.add_parser(
         "tool",
         help="run one file tool call exactly as the assistant would, and print its JSON result",
         description="Run one tool call through the same sandbox, approval and audit path the "
         "assistant uses. Exit 0 when the tool succeeded, 1 when it returned an error, 2 for "
         "bad usage.",
+        epilog_from=_tools_epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tool.add_argument("name", help="the tool, e.g. list_directory or write_file")
+    tool.add_argument("name", help="the tool (listed below)")
     tool.add_argument("arguments", help='its arguments as a JSON object, e.g. \'{"path": "."}\'')
     _add_grant_option(tool, "a folder the tool may use")
     tool.add_argument("--yes", action="store_true", help="approve a call that changes files")
-    tool.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    add_data_dir_option(tool)
     ask = commands.add_parser(
         "ask",
         help="ask the assistant one thing and print its streamed answer, tool calls included",
@@ -72,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="tool use: off, auto (the model decides; the default) or required",
     )
     ask.add_argument("--yes", action="store_true", help="approve every call that changes files")
-    ask.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    add_data_dir_option(ask)
     from localwork.activity import add_parsers as add_activity_parsers
     from localwork.models.commands import add_parser as add_models_parser
 

@@ -40,6 +40,31 @@ _JS_LAST_REPLY = """(() => {
 })()"""
 
 
+DEFAULT_SIZE = (1200, 800)
+MIN_SIZE = (640, 480)
+# What a screen loses to panels, docks and the title bar; a 1366x768 laptop keeps about 690.
+_SCREEN_SHARE = 0.9
+
+
+def window_size(screen: tuple[int, int] | None) -> tuple[int, int]:
+    """The default size, shrunk to fit a smaller screen (never below the minimum size)."""
+    if screen is None:
+        return DEFAULT_SIZE
+    return tuple(  # type: ignore[return-value]
+        max(low, min(default, int(available * _SCREEN_SHARE)))
+        for default, low, available in zip(DEFAULT_SIZE, MIN_SIZE, screen, strict=True)
+    )
+
+
+def _screen_size(webview: Any) -> tuple[int, int] | None:
+    try:
+        screen = webview.screens[0]
+    except Exception:  # no screen information from this backend: keep the default size
+        log.warning("cannot read the screen size; opening the window at its default size")
+        return None
+    return screen.width, screen.height
+
+
 @dataclass
 class SelfTestOutcome:
     exit_code: int = 0
@@ -48,6 +73,7 @@ class SelfTestOutcome:
 
 def _prepare_qt() -> None:
     os.environ.setdefault("QT_API", "pyside6")
+    os.environ.setdefault("PYWEBVIEW_GUI", "qt")  # also for webview.screens, read before start
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Chromium (inside Qt WebEngine) refuses to start as root with its sandbox on.
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
@@ -65,13 +91,16 @@ def run_window(
     import webview
 
     started = time.monotonic()
+    screen = _screen_size(webview)
+    width, height = window_size(screen)
+    log.info("opening the window at %dx%d (screen: %s)", width, height, screen)
     window = webview.create_window(
         APP_NAME,
         url=str(frontend_dir() / "index.html"),
         js_api=WindowApi(Bridge(app)),
-        width=1200,
-        height=800,
-        min_size=(640, 480),
+        width=width,
+        height=height,
+        min_size=MIN_SIZE,
         text_select=True,
     )
     app.folders.picker = lambda: _pick_folder(window)

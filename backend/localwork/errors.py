@@ -9,6 +9,7 @@ The tree::
     ├── ModelError                      model_error
     │   ├── ModelNotFound               model_not_found   (FileNotFoundError)
     │   └── ModelLoadFailed             model_load_failed
+    │       └── UnreadableGguf            model_load_failed
     ├── EngineError                     engine_error
     │   ├── EngineCrashed               engine_crashed
     │   ├── EngineNotReady              engine_not_ready
@@ -76,6 +77,14 @@ class ModelNotFound(ModelError, FileNotFoundError):
 
 class ModelLoadFailed(ModelError):
     code = "model_load_failed"
+
+
+class UnreadableGguf(ModelLoadFailed):
+    """Not a GGUF file, or its header is damaged; ``reason`` says which, for other wording."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class EngineError(LocalWorkError):

@@ -92,6 +92,21 @@ class Folders:
             call["changes"] = [c for c in changes if c["call_id"] == call["id"]]
         return list(reversed(calls))
 
+    def undone_calls(self, conversation_id: str) -> set[int]:
+        """Audit ids of this conversation's calls whose changes were all undone."""
+        calls = self._audit.calls(conversation_id)
+        if not calls:
+            return set()
+        by_call: dict[int, list[dict[str, Any]]] = {}
+        for change in self._audit.changes(since_call=calls[0]["id"]):
+            by_call.setdefault(change["call_id"], []).append(change)
+        mine = {call["id"] for call in calls}
+        return {
+            call_id
+            for call_id, changes in by_call.items()
+            if call_id in mine and all(change["undone_at"] for change in changes)
+        }
+
     def undo(self, change_id: int) -> dict[str, Any]:
         try:
             return undo_change(self.sandbox(), self._audit, self._paths.backups_dir, change_id)

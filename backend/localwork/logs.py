@@ -21,6 +21,17 @@ class _PrivateFileHandler(logging.handlers.RotatingFileHandler):
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
+class _BriefFormatter(logging.Formatter):
+    """For stderr: the message without its traceback, which only the log file keeps."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not (record.exc_info or record.stack_info):
+            return super().format(record)
+        brief = logging.makeLogRecord(record.__dict__)
+        brief.exc_info = brief.exc_text = brief.stack_info = None
+        return f"{super().format(brief)} (details in the log)"
+
+
 def setup_logging(paths: AppPaths) -> None:
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     file_handler = _PrivateFileHandler(
@@ -29,7 +40,7 @@ def setup_logging(paths: AppPaths) -> None:
     file_handler.setFormatter(logging.Formatter(_FORMAT))
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
-    console.setFormatter(logging.Formatter("localwork-hero: %(levelname)s %(message)s"))
+    console.setFormatter(_BriefFormatter("localwork-hero: %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     root.handlers[:] = [file_handler, console]

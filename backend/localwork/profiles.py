@@ -97,8 +97,8 @@ class ProfileService:
             changes.update(context=checked.context, generation=checked.generation)
         changes["model_profiles"] = profiles
         updated = self._store(current.model_copy(update=changes))
-        self._reload_if_needed(current, updated)
-        return self.describe(model.id)
+        reloading = self._reload_if_needed(current, updated)
+        return {**self.describe(model.id), "reloading": reloading}
 
     def save_preset(self, name: str, profile: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -124,10 +124,13 @@ class ProfileService:
             raise settings_error(error) from None
         return self._settings.replace(checked)
 
-    def _reload_if_needed(self, before: AppSettings, after: AppSettings) -> None:
+    def _reload_if_needed(self, before: AppSettings, after: AppSettings) -> bool:
+        """Reload the model when its context changed (or it failed); True when it reloads."""
         status = self._runtime.status()
         loaded = (status["model"] or {}).get("id") or status["wanted"]
         model_id = self._registry.find(loaded or after.selected_model).id
         changed = before.profile_for(model_id).context != after.profile_for(model_id).context
         if changed or status["state"] == "error":
             self._runtime.load(after.selected_model)
+            return True
+        return False

@@ -13,6 +13,7 @@ import json
 import logging
 import mimetypes
 import secrets
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,6 +51,14 @@ class BridgeServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints every handler error's traceback to stderr; they go to the log.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # a tab closed mid-reply, e.g. in a long-poll
+            log.debug("client %s went away: %r", client_address, error)
+        else:
+            log.error("error while serving %s", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -153,6 +154,31 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# pydantic's wording ("Input should be less than or equal to 2") in the pane's own words.
+_PLAIN_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "less_than_equal": lambda ctx: f"must be {_number(ctx['le'])} or less",
+    "less_than": lambda ctx: f"must be less than {_number(ctx['lt'])}",
+    "greater_than_equal": lambda ctx: f"must be {_number(ctx['ge'])} or more",
+    "greater_than": lambda ctx: f"must be more than {_number(ctx['gt'])}",
+    "float_type": lambda ctx: "must be a number",
+    "float_parsing": lambda ctx: "must be a number",
+    "finite_number": lambda ctx: "must be a number",
+    "int_type": lambda ctx: "must be a whole number",
+    "int_parsing": lambda ctx: "must be a whole number",
+    "int_from_float": lambda ctx: "must be a whole number",
+    "bool_type": lambda ctx: "must be on or off",
+    "string_too_long": lambda ctx: f"must be at most {ctx['max_length']} characters",
+    "string_too_short": lambda ctx: "cannot be empty",
+    "missing": lambda ctx: "is required",
+    "extra_forbidden": lambda ctx: "is not a setting this version knows",
+    "literal_error": lambda ctx: f"must be {ctx['expected']}",
+}
+
+
 def field_errors(error: ValidationError) -> dict[str, str]:
     """Validation errors keyed by dotted field path, ready to show next to each field."""
     problems: dict[str, str] = {}
@@ -162,6 +188,8 @@ def field_errors(error: ValidationError) -> dict[str, str]:
         if isinstance(cause, FieldProblem):
             where.append(cause.field)
             message = str(cause)
+        elif item["type"] in _PLAIN_WORDS:
+            message = _PLAIN_WORDS[item["type"]](item.get("ctx") or {})
         else:
             message = item["msg"]
         problems.setdefault(".".join(where) or "settings", message)

@@ -105,6 +105,11 @@ class ConversationStore:
             raise NotFound(f"Conversation {conversation_id} does not exist (it may be deleted).")
         return dict(row)
 
+    def has_title(self, title: str) -> bool:
+        with self._lock:
+            query = f"SELECT 1 FROM conversations WHERE title = ? AND {_LIVE}"
+            return self._db.execute(query, (title,)).fetchone() is not None
+
     def rename_conversation(self, conversation_id: str, title: str) -> dict[str, Any]:
         return self._set_column(conversation_id, "title", title)
 

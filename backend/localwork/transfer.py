@@ -217,5 +217,14 @@ class ConversationFiles:
         """Raises: InvalidRequest: see ``parse_import``."""
         parsed = parse_import(text)
         return self._store.import_conversation(
-            parsed["title"], parsed["messages"], parsed["created_at"]
+            self._fresh_title(parsed["title"]), parsed["messages"], parsed["created_at"]
         )
+
+    def _fresh_title(self, title: str) -> str:
+        """The title, marked "(imported)" when a conversation already has it."""
+        candidate, number = title, 1
+        while self._store.has_title(candidate):
+            mark = " (imported)" if number == 1 else f" (imported {number})"
+            candidate = title[: TITLE_MAX - len(mark)] + mark
+            number += 1
+        return candidate

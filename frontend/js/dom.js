@@ -14,3 +14,20 @@ export function showMessage(line, text, error) {
   line.textContent = text;
   line.classList.toggle("error", error);
 }
+
+// Dates in the user's own locale: the system's, which the backend reports (a web view may
+// not know it), else the page's. Unambiguous: "1 Dec 2026, 11:04", never "12/1/2026".
+let locales = [];
+
+export function setLocale(tag) {
+  try {
+    locales = tag ? Intl.getCanonicalLocales(tag) : [];
+  } catch {
+    locales = []; // not a language tag this browser knows: the page's own locale
+  }
+}
+
+export function formatDate(seconds) {
+  const options = { dateStyle: "medium", timeStyle: "short" };
+  return new Intl.DateTimeFormat([...locales, ...navigator.languages], options).format(new Date(seconds * 1000));
+}

@@ -1,6 +1,7 @@
 // The Folders dialog (grants) and the Activity dialog (audit log with undo).
 
-import { byTestId as $, element, showMessage } from "./dom.js";
+import { byTestId as $, element, formatDate, showMessage } from "./dom.js";
+import { markUndone } from "./toolcards.js";
 
 export class FoldersDialog {
   constructor(api, { desktop }) {
@@ -77,6 +78,9 @@ export class FoldersDialog {
   }
 }
 
+const DECISION_WORDS = {
+  auto: "ran without asking", approved: "approved", refused: "refused", denied: "denied by you",
+};
 const KIND_WORDS = {
   created: "created", overwritten: "changed", deleted: "deleted", moved: "moved",
   folder: "created folder", deleted_folder: "deleted folder",
@@ -103,18 +107,25 @@ export class ActivityDialog {
   async refresh() {
     const filter = this.conversationId ? { conversation_id: this.conversationId } : {};
     const calls = await this.api.call("list_activity", { limit: 200, ...filter });
+    this.calls = calls;
     const list = $(this.dialog, "activity-list");
     list.replaceChildren();
     $(this.dialog, "activity-empty").hidden = calls.length > 0;
     for (const call of calls) {
-      const item = element("li", `activity ${call.ok ? "ok" : "failed"}`);
+      // A denied call did not fail: the user chose so, and it is not shown as an error.
+      const outcome = call.decision === "denied" ? "denied" : call.ok ? "ok" : "failed";
+      const item = element("li", `activity ${outcome}`);
       item.dataset.testid = "activity-item";
-      const when = new Date(call.created_at * 1000).toLocaleString();
+      const when = element("time", "activity-when", formatDate(call.created_at));
+      when.dateTime = new Date(call.created_at * 1000).toISOString();
+      when.dataset.testid = "activity-when";
+      const summary = element("p", "activity-summary", call.summary);
+      summary.dataset.testid = "activity-summary";
       item.append(
         element("span", "activity-tool", call.tool),
-        element("span", "badge", call.decision),
-        element("span", "activity-when", when),
-        element("p", "activity-summary", call.summary),
+        element("span", "badge", DECISION_WORDS[call.decision] ?? call.decision),
+        when,
+        summary,
       );
       for (const change of call.changes) item.append(this.changeRow(change));
       list.append(item);
@@ -142,6 +153,8 @@ export class ActivityDialog {
     try {
       await this.api.call("undo_change", { change_id: changeId });
       await this.refresh();
+      const call = this.calls.find((c) => c.changes.some((change) => change.id === changeId));
+      if (call?.changes.every((change) => change.undone_at)) markUndone(call.id);
       this.message("Undone.");
     } catch (error) {
       this.message(error.message, true);

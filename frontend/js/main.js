@@ -3,10 +3,12 @@
 import { connect } from "./api.js";
 import { ChatView } from "./chat.js";
 import { promptDialog } from "./dialog.js";
+import { setLocale } from "./dom.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ModelsPane } from "./models.js";
 import { interceptLinks } from "./markdown.js";
+import { Notice } from "./notice.js";
 import { SettingsPane } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { StatusLine } from "./status.js";
@@ -35,8 +37,11 @@ class App {
       onSearch: (query) => this.search(query),
     });
     this.status = new StatusLine($("status"));
+    this.notice = new Notice($("notice"));
     this.settings = new SettingsPane(api, {
-      onSaved: () => this.notifyBriefly("Settings saved. The model reloads if its context changed."),
+      onSaved: ({ reloading }) => this.notifyBriefly(
+        reloading ? "Settings saved. The model is reloading to apply them." : "Settings saved.",
+      ),
     });
     this.input = $("composer-input");
     this.toolMode = $("tool-mode");
@@ -56,7 +61,8 @@ class App {
       this.api.call("app_info"),
       this.api.call("get_status"),
     ]);
-    if (info.notice) this.notify(info.notice);
+    setLocale(info.locale);
+    if (info.notice) this.warn(info.notice);
     if (info.show_welcome) this.firstRun.show(status.model?.label ?? "SmolLM2 135M Instruct");
     this.status.showModel(status);
     for (const id of status.busy) this.busy.add(id);
@@ -86,10 +92,6 @@ class App {
     $("export-json-button").addEventListener("click", () => this.export("json"));
     $("import-button").addEventListener("click", () => $("import-file").click());
     $("import-file").addEventListener("change", () => this.import());
-    $("notice-action").addEventListener("click", () => {
-      $("notice").hidden = true;
-      this.noticeAction?.();
-    });
     $("stop-button").addEventListener("click", () => this.stop());
     $("new-chat-button").addEventListener("click", () => this.newChat());
     $("rename-button").addEventListener("click", () => this.rename());
@@ -113,9 +115,6 @@ class App {
     $("settings-button").addEventListener("click", () => {
       this.settings.open().catch((error) => this.notify(error.message));
     });
-    document.querySelector(".notice-close").addEventListener("click", () => {
-      $("notice").hidden = true;
-    });
   }
 
   shortcut(event) {
@@ -136,6 +135,7 @@ class App {
     let restarting = false;
     events.on("download_progress", ({ download }) => {
       this.models.onDownload(download);
+      this.firstRun.dismiss(); // the welcome's "get the recommended model" is under way
       if (download.state === "done" && !this.models.dialog.open) {
         this.notifyBriefly(`${download.file} is downloaded and verified: choose it in Models.`);
       }
@@ -154,7 +154,7 @@ class App {
     });
     events.on("engine_crashed", (event) => {
       restarting = true;
-      this.notify(`${event.message}. Restarting it…`);
+      this.warn(`${event.message}. Restarting it…`);
     });
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
@@ -319,6 +319,7 @@ class App {
     const text = this.input.value;
     if (!text.trim()) return;
     if (this.activeId && this.busy.has(this.activeId)) return;
+    this.firstRun.hide(); // the user has moved on: a new chat shows the plain empty state
     try {
       if (!this.activeId && this.toolMode.value !== "auto") {
         const created = await this.api.call("create_conversation");
@@ -427,7 +428,7 @@ class App {
       this.notify(`Deleted “${title}”.`, {
         label: "Undo",
         run: () => this.restore(conversationId),
-      });
+      }, "info");
     } catch (error) {
       this.notify(error.message);
     }
@@ -443,19 +444,18 @@ class App {
     }
   }
 
-  notify(message, action = null) {
-    $("notice-text").textContent = message;
-    $("notice-action").textContent = action?.label ?? "";
-    $("notice-action").hidden = !action;
-    this.noticeAction = action?.run ?? null;
-    $("notice").hidden = false;
+  // A problem, unless told otherwise (kind: "error", "warning", "info" or "success").
+  notify(message, action = null, kind = "error") {
+    this.notice.show(message, { kind, action });
   }
 
+  warn(message) {
+    this.notice.show(message, { kind: "warning" });
+  }
+
+  // Good news that goes away by itself.
   notifyBriefly(message) {
-    this.notify(message);
-    setTimeout(() => {
-      if ($("notice-text").textContent === message) $("notice").hidden = true;
-    }, 4000);
+    this.notice.show(message, { kind: "success", brief: true });
   }
 }
 

@@ -108,9 +108,10 @@ export class ModelsPane {
   // --- rendering ----------------------------------------------------------------------------
   renderInstalled() {
     const data = this.overview;
+    const bundled = data.bundled_bytes ? ` (${formatBytes(data.bundled_bytes)} of it the bundled model, part of the app)` : "";
     $(this.dialog, "models-summary").textContent =
-      `Models use ${formatBytes(data.disk_used)} of disk (${formatBytes(data.disk_free)} free). ` +
-      `Free memory: ${formatBytes(data.memory_available)}.`;
+      `Models use ${formatBytes(data.disk_used + data.bundled_bytes)} of disk${bundled}; ` +
+      `${formatBytes(data.disk_free)} free. Free memory: ${formatBytes(data.memory_available)}.`;
     $(this.dialog, "token-state").textContent = {
       settings: "A token is saved in this computer's settings.",
       env: "Using the token in HF_TOKEN.",
@@ -213,7 +214,7 @@ export class ModelsPane {
     line.textContent = "Asking the Hub for sizes…";
     try {
       const catalog = await this.api.call("models_catalog");
-      line.textContent = catalog.online ? "" : `Offline: ${catalog.message} Installed models are listed above.`;
+      line.textContent = catalog.online ? "" : catalog.message;
       this.choices.catalog = catalog.entries;
       this.renderLists();
     } catch (error) {

@@ -92,6 +92,7 @@ export class SettingsPane {
     this.renderPresets();
     this.showPreview(this.data.preview);
     this.message("");
+    this.presetMessage("");
     this.dialog.showModal();
     this.ctxMode.focus();
   }
@@ -150,7 +151,11 @@ export class SettingsPane {
       if (input) input.setAttribute("aria-invalid", problem ? "true" : "false");
     }
     const unplaced = Object.entries(errors).filter(([field]) => !this.form.querySelector(`[data-error-for="${field}"]`));
-    this.message(unplaced.map(([field, problem]) => `${field}: ${problem}`).join(" · "));
+    // Only the problems it showed itself are cleared here, not news such as "Preset saved".
+    if (unplaced.length || this.showingProblems) {
+      this.message(unplaced.map(([field, problem]) => `${field}: ${problem}`).join(" · "));
+    }
+    this.showingProblems = unplaced.length > 0;
     $(this.dialog, "settings-save").disabled = Object.keys(errors).length > 0;
     const planText = $(this.dialog, "settings-plan");
     planText.textContent = plan
@@ -162,14 +167,14 @@ export class SettingsPane {
 
   async save() {
     try {
-      await this.api.call("save_profile", {
+      const saved = await this.api.call("save_profile", {
         model_id: this.data.model.id,
         scope: this.scope(),
         profile: this.read(),
         overflow: this.overflow(),
       });
       this.dialog.close();
-      this.onSaved();
+      this.onSaved(saved);
     } catch (error) {
       if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
       else this.message(error.message);
@@ -196,13 +201,13 @@ export class SettingsPane {
     if (!preset) return;
     this.fill(preset);
     this.schedulePreview();
-    this.message("Preset applied: press Save to use it.", false);
+    this.presetMessage(`Preset “${$(this.dialog, "preset-select").value}” applied: press Save to use it.`);
   }
 
   async savePreset() {
     const name = $(this.dialog, "preset-name").value.trim();
     if (!name) {
-      this.message("Give the preset a name first.");
+      this.presetMessage("Give the preset a name first.", true);
       return;
     }
     try {
@@ -211,10 +216,10 @@ export class SettingsPane {
       this.renderPresets();
       $(this.dialog, "preset-select").value = name;
       $(this.dialog, "preset-name").value = "";
-      this.message(`Preset “${name}” saved.`, false);
+      this.presetMessage(`Preset “${name}” saved.`);
     } catch (error) {
       if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
-      else this.message(error.message);
+      else this.presetMessage(error.message, true);
     }
   }
 
@@ -226,13 +231,17 @@ export class SettingsPane {
       const { [name]: _removed, ...rest } = this.data.presets;
       this.data = { ...this.data, presets: rest };
       this.renderPresets();
-      this.message(`Preset “${name}” deleted.`, false);
+      this.presetMessage(`Preset “${name}” deleted.`);
     } catch (error) {
-      this.message(error.message);
+      this.presetMessage(error.message, true);
     }
   }
 
   message(text, error = true) {
     showMessage($(this.dialog, "settings-message"), text, error);
+  }
+
+  presetMessage(text, error = false) {
+    showMessage($(this.dialog, "preset-message"), text, error);
   }
 }

@@ -10,6 +10,7 @@ const STATUS_WORDS = {
   failed: "Failed",
   denied: "Denied",
   stopped: "Stopped",
+  undone: "Undone",
 };
 const SHOWN_ARGUMENT_CHARS = 160;
 
@@ -22,6 +23,18 @@ function button(label, testId, className = "secondary") {
 }
 
 const statusWords = (status) => (Object.hasOwn(STATUS_WORDS, status) ? STATUS_WORDS[status] : String(status));
+
+// A done call whose change was undone later (in Activity) says so, on every card showing it.
+export function markUndone(auditId, root = document) {
+  for (const card of root.querySelectorAll(`[data-testid="tool-card"][data-audit-id="${auditId}"]`)) {
+    if (card.dataset.status !== "done") continue;
+    card.dataset.status = "undone";
+    const badge = card.querySelector('[data-testid="tool-status"]');
+    badge.className = "badge tool-status undone";
+    badge.textContent = STATUS_WORDS.undone;
+    card.setAttribute("aria-label", `Tool call ${card.querySelector(".tool-name").textContent}: ${STATUS_WORDS.undone}`);
+  }
+}
 
 export function describeArguments(args) {
   if (!args || typeof args !== "object") return "";
@@ -90,14 +103,16 @@ export class ToolCards {
     const card = element("section", "tool-card");
     card.dataset.testid = "tool-card";
     card.dataset.callId = call.id;
-    card.dataset.status = call.status;
-    card.setAttribute("aria-label", `Tool call ${call.tool ?? "(unreadable)"}: ${statusWords(call.status)}`);
+    const status = call.status === "done" && call.undone === true ? "undone" : call.status;
+    card.dataset.status = status;
+    if (Number.isInteger(call.audit_id)) card.dataset.auditId = String(call.audit_id);
+    card.setAttribute("aria-label", `Tool call ${call.tool ?? "(unreadable)"}: ${statusWords(status)}`);
 
     const header = element("div", "tool-header");
     header.append(
       element("span", "tool-name", typeof call.tool === "string" ? call.tool : "unreadable call"),
       element("span", "tool-args", describeArguments(call.arguments)),
-      element("span", `badge tool-status ${call.status}`, statusWords(call.status)),
+      element("span", `badge tool-status ${status}`, statusWords(status)),
     );
     header.lastChild.dataset.testid = "tool-status";
     card.append(header);
@@ -148,7 +163,9 @@ export class ToolCards {
 
   outcome(call) {
     const details = element("details", "tool-outcome");
-    const summary = element("summary", "", call.error ? "Error" : "Result");
+    // A call the user denied (or stopped) did not go wrong: it was not run.
+    const heading = ["denied", "stopped"].includes(call.status) ? "Not run" : call.error ? "Error" : "Result";
+    const summary = element("summary", "", heading);
     details.append(summary, call.error ? errorView(call.error) : resultView(call));
     details.open = true; // what really happened is worth seeing without a click
     return details;

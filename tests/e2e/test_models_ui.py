@@ -57,7 +57,10 @@ def test_download_cancel_select_and_chat(page: Page, fake_hub: FakeHub, artifact
     expect(installed).to_have_count(1)
     expect(installed.first).to_contain_text("SmolLM2 135M Instruct (bundled, offline)")
     expect(installed.first.get_by_test_id("selected-badge")).to_have_text("In use")
-    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 0 B of disk")
+    # The bundled model takes disk space too, and the total says so (not "0 B").
+    expect(pane.get_by_test_id("models-summary")).to_contain_text(
+        "Models use 94 MB of disk (94 MB of it the bundled model, part of the app)"
+    )
     # The curated repos do not exist on the fake Hub: each says so, nothing breaks.
     expect(pane.get_by_test_id("catalog-entry")).to_have_count(7)
     expect(pane.get_by_test_id("catalog-entry").first).to_contain_text(
@@ -94,7 +97,7 @@ def test_download_cancel_select_and_chat(page: Page, fake_hub: FakeHub, artifact
     expect(new_model).to_have_count(1)
     expect(new_model).to_contain_text("llama · 135M parameters · Q4_1")
     expect(new_model.get_by_test_id("fit-badge")).to_have_text("fits")
-    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 94 MB of disk")
+    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 188 MB of disk")
     expect(files.filter(has_text=REAL)).to_contain_text("Installed")
     pane.locator(".settings-body").evaluate("body => { body.scrollTop = 0; }")
     pane.screenshot(path=str(artifacts_dir / "models-pane.png"))
@@ -155,13 +158,14 @@ def test_import_by_path_wont_fit_question_token_and_delete(
     pane.get_by_label("GGUF file path").fill(str(small))
     pane.get_by_label("How to import").select_option("copy")
     pane.get_by_role("button", name="Import", exact=True).click()
-    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 1.9 MB of disk")
+    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 96 MB of disk")
 
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a model at all")
     pane.get_by_label("GGUF file path").fill(str(junk))
     pane.get_by_role("button", name="Import", exact=True).click()
     expect(pane.get_by_test_id("models-message")).to_contain_text("not a usable GGUF")
+    expect(pane.get_by_test_id("models-message")).not_to_contain_text("download it again")
 
     pane.get_by_label("Hugging Face token").fill("hf_e2e_secret")
     pane.get_by_role("button", name="Save token").click()
@@ -173,7 +177,7 @@ def test_import_by_path_wont_fit_question_token_and_delete(
     pane.get_by_role("button", name="Delete small-q4_0").click()
     page.get_by_test_id("dialog").get_by_role("button", name="Delete").click()
     expect(pane.get_by_test_id("models-message")).to_have_text("Deleted small-q4_0; freed 1.9 MB.")
-    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 0 B of disk")
+    expect(pane.get_by_test_id("models-summary")).to_contain_text("Models use 94 MB of disk")
     pane.get_by_role("button", name="Delete huge-q4_k_m").click()
     page.get_by_test_id("dialog").get_by_role("button", name="Delete").click()
     expect(pane.get_by_test_id("installed-model")).to_have_count(1)

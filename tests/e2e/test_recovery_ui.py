@@ -66,7 +66,7 @@ def test_engine_crash_mid_reply_keeps_the_window_and_retry_works(page, artifacts
     page.screenshot(path=str(artifacts_dir / "crashed.png"))
     expect(page.get_by_test_id("message-user")).to_have_count(1)
     expect(page.get_by_test_id("status-model")).to_contain_text("ready", timeout=60_000)
-    expect(page.get_by_role("alert").filter(has_text="running again")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="running again")).to_be_visible()
 
     page.get_by_role("button", name="Retry").click()
     again = page.get_by_test_id("message-assistant").first

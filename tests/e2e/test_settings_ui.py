@@ -73,13 +73,17 @@ def test_presets_can_be_saved_applied_and_deleted(page):
     pane.get_by_label("Top-k").fill("7")
     pane.get_by_label("New preset name").fill("Focused")
     pane.get_by_role("button", name="Save current as preset").click()
-    expect(pane.get_by_test_id("settings-message")).to_have_text("Preset “Focused” saved.")
+    expect(pane.get_by_test_id("preset-message")).to_have_text("Preset “Focused” saved.")
 
     pane.get_by_role("button", name="Reset to defaults").click()
     expect(pane.get_by_label("Top-k")).to_have_value("40")
     pane.get_by_label("Saved preset").select_option("Focused")
     pane.get_by_role("button", name="Apply", exact=True).click()
     expect(pane.get_by_label("Top-k")).to_have_value("7")
+    page.wait_for_timeout(600)  # past the preview that follows the change
+    expect(pane.get_by_test_id("preset-message")).to_have_text(
+        "Preset “Focused” applied: press Save to use it."
+    )
 
     pane.get_by_role("button", name="Delete", exact=True).click()
     expect(pane.get_by_label("Saved preset")).to_have_text("No presets yet")

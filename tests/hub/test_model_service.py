@@ -3,6 +3,7 @@ from settings, and a finished download becoming an installed, selectable model."
 
 from __future__ import annotations
 
+import re
 import socket
 
 from localwork.models.catalog import CATALOG
@@ -32,6 +33,9 @@ def test_offline_the_catalog_says_so_and_installed_models_are_still_listed(app, 
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     catalog = app.models.catalog()
     assert catalog["online"] is False and "Cannot reach" in catalog["message"]
+    # Plain words, said once: no exception class names (ConnectError) for a user to decode.
+    assert not re.search(r"[A-Z][a-z]+(Error|Exception)\b", catalog["message"])
+    assert catalog["message"].lower().count("installed models") == 1
     assert [entry["title"] for entry in catalog["entries"]] == [e.title for e in CATALOG]
     assert BUNDLED_ID in [model["id"] for model in app.models.overview()["models"]]
 

@@ -1,6 +1,7 @@
 """The real pywebview window under a virtual display: ``--self-test`` must pass."""
 
 import os
+import re
 import subprocess
 import time
 
@@ -8,7 +9,7 @@ import pytest
 
 from localwork.single_instance import SingleInstance
 from localwork.store import ConversationStore
-from tests.conftest import localwork_command
+from tests.conftest import localwork_command, xvfb_display
 
 pytestmark = pytest.mark.window
 
@@ -67,3 +68,36 @@ def test_a_second_launch_brings_the_first_window_forward(virtual_display, paths)
     finally:
         first.kill()
         first.wait(10)
+
+
+@pytest.fixture
+def laptop_display():
+    """A 1366x768 screen, the most common laptop size, smaller than the default window."""
+    yield from xvfb_display("1366x768")
+
+
+def test_the_window_fits_a_laptop_screen(laptop_display, paths):
+    env = {**os.environ, "DISPLAY": laptop_display}
+    window = subprocess.Popen(
+        localwork_command("--data-dir", str(paths.data_dir)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        geometry = None
+        while geometry is None:
+            assert window.poll() is None, window.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the window never appeared"
+            tree = subprocess.run(
+                ["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True
+            ).stdout
+            shown = [line for line in tree.splitlines() if '"LocalWork Hero"' in line]
+            geometry = re.search(r"(\d+)x(\d+)\+", shown[0]) if shown else None
+            time.sleep(0.2)
+        width, height = map(int, geometry.groups())
+        assert (width, height) == (1200, 691)  # 90 % of 768 leaves room for panels
+    finally:
+        window.kill()
+        window.wait(10)

@@ -165,13 +165,37 @@ def test_export_round_trips_through_import_with_meta_as_is(app, bridge):
     exported = call(bridge, "export_conversation", conversation_id=conversation_id, format="json")
     assert exported["filename"] == "Turns.json" and exported["mime"] == "application/json"
     imported = call(bridge, "import_conversation", data=exported["content"])
-    assert imported["id"] != conversation_id and imported["title"] == "Turns"
+    assert imported["id"] != conversation_id and imported["title"] == "Turns (imported)"
     original = app.store.messages(conversation_id)
     copy = app.store.messages(imported["id"])
     fields = ("role", "content", "meta", "created_at")
     assert [{k: m[k] for k in fields} for m in copy] == [
         {k: m[k] for k in fields} for m in original
     ]
+
+
+def test_an_import_beside_its_original_is_marked_imported(app, bridge):
+    original = app.store.create_conversation("Budget")
+    document = call(bridge, "export_conversation", conversation_id=original["id"], format="json")
+    titles = [call(bridge, "import_conversation", data=document["content"])["title"] for _ in "ab"]
+    assert titles == ["Budget (imported)", "Budget (imported 2)"]
+    app.store.delete_conversation(original["id"])  # once it is gone, its title is free again
+    assert call(bridge, "import_conversation", data=document["content"])["title"] == "Budget"
+
+
+def test_editing_the_first_message_retitles_an_automatic_title(app, bridge):
+    def conversation(title):
+        made = app.store.create_conversation(title)["id"]
+        first = app.store.add_message(made, "user", "Plan the trip to Rome")["id"]
+        app.store.add_message(made, "assistant", "Rome it is.")
+        return made, first
+
+    automatic, first = conversation("Plan the trip to Rome")  # as send_message titles it
+    call(bridge, "edit_message", conversation_id=automatic, message_id=first, text="Plan Oslo")
+    assert app.store.get_conversation(automatic)["title"] == "Plan Oslo"
+    chosen, first = conversation("Holidays")  # renamed by the user: theirs stays
+    call(bridge, "edit_message", conversation_id=chosen, message_id=first, text="Plan Oslo")
+    assert app.store.get_conversation(chosen)["title"] == "Holidays"
 
 
 def test_markdown_export_has_title_turns_and_tool_calls(app):

@@ -144,3 +144,38 @@ def test_the_apps_folders_and_files_are_private(app):
         app.paths.log_file,
     ):
         assert file.stat().st_mode & 0o777 == 0o600, file
+
+
+def test_a_reloaded_conversation_marks_the_calls_whose_change_was_undone(app, tmp_path):
+    bridge = Bridge(app)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    call(bridge, "add_grant", path=str(folder), mode="rw")
+    conversation = app.store.create_conversation("Files")["id"]
+    runner = app.folders.tool_runner()
+    made = [
+        runner.run(
+            "write_file",
+            {"path": name, "content": "x"},
+            approval="approved",
+            conversation_id=conversation,
+        )
+        for name in ("a.txt", "b.txt")
+    ]
+    calls = [
+        {"id": f"c{n}", "tool": "write_file", "status": "done", "audit_id": result.audit_id}
+        for n, result in enumerate(made)
+    ]
+    app.store.add_message(conversation, "assistant", "Written.", {"tool_calls": calls})
+    change = app.folders.activity(10, conversation)[-1]["changes"][0]  # a.txt, the older
+    call(bridge, "undo_change", change_id=change["id"])
+    shown = call(bridge, "get_conversation", conversation_id=conversation)["messages"]
+    assert [c.get("undone", False) for c in shown[0]["meta"]["tool_calls"]] == [True, False]
+
+
+def test_the_page_learns_the_users_locale(app, monkeypatch):
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.setenv("LC_TIME", "de_DE.UTF-8")
+    assert call(Bridge(app), "app_info")["locale"] == "de-DE"
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")  # no locale named: the page keeps its own
+    assert call(Bridge(app), "app_info")["locale"] is None

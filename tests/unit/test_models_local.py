@@ -43,8 +43,10 @@ def test_import_copy_link_and_remove(registry, tmp_path):
 def test_import_refuses_what_is_not_a_model(registry, tmp_path):
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"hello")
-    with pytest.raises(ModelLoadFailed, match="not a usable GGUF"):
+    with pytest.raises(ModelLoadFailed, match="not a usable GGUF") as refused:
         registry.import_file(junk, "copy")
+    assert "cannot be imported" in refused.value.message
+    assert "download it again" not in refused.value.message.lower()  # it was never downloaded
     with pytest.raises(InvalidRequest, match="not a file"):
         registry.import_file(tmp_path / "missing.gguf", "copy")
     part1 = tmp_path / "split-00001-of-00002.gguf"
@@ -91,6 +93,8 @@ def test_overview_describes_the_bundled_model(app):
     assert bundled["fit"] == "fits" and bundled["disk_bytes"] == 0
     assert isinstance(bundled["supports_tools"], bool)
     assert overview["selected"] == BUNDLED_ID and overview["disk_used"] == 0
+    # The bundled model is on the disk all the same, and the pane counts it (issue: "0 B").
+    assert overview["bundled_bytes"] == bundled["size_bytes"] > 90_000_000
 
 
 def test_selecting_a_model_that_wont_fit_asks_first(app, paths, monkeypatch):

@@ -91,3 +91,18 @@ def test_presets_are_saved_listed_and_deleted(bridge):
     assert missing["error"]["code"] == "not_found"
     bad = dispatch(bridge, "save_preset", {"name": "x", "profile": {"context": {"n_batch": 1}}})
     assert bad["error"]["code"] == "settings_invalid"
+
+
+def test_saving_says_whether_the_model_reloads(bridge):
+    def save(profile):
+        params = {"model_id": None, "scope": "defaults", "profile": profile, "overflow": "stop"}
+        reply = dispatch(bridge, "save_profile", params)
+        assert reply["ok"], reply
+        return reply["data"]["reloading"]
+
+    profile = pane(bridge)["profile"]
+    profile["generation"]["temperature"] = 0.2
+    assert save(profile) is False  # sampling applies to the next reply, no reload
+    profile["context"]["n_ctx"] = 2048
+    assert save(profile) is True
+    assert save(profile) is False  # the same context again

@@ -1,6 +1,9 @@
 import http.client
 import json
+import socket
+import struct
 import threading
+import time
 
 import pytest
 
@@ -104,3 +107,24 @@ def test_api_needs_post_and_body_must_be_json(server):
     assert request(server, "GET", "/api/list_conversations")[0] == 405
     headers = {"Content-Type": "application/json", TOKEN_HEADER: server.token}
     assert request(server, "POST", "/api/list_conversations", b"{oops", headers)[0] == 400
+
+
+def test_a_tab_closing_during_a_long_poll_prints_no_traceback(server, app, capfd):
+    """A closed tab resets the long-poll's connection: the reply's write fails quietly."""
+    port = server.server_address[1]
+    body = json.dumps({"after": app.events.last_seq, "timeout": 0.5}).encode()
+    head = (
+        f"POST /api/poll_events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\n{TOKEN_HEADER}: {server.token}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    for _ in range(3):
+        tab = socket.create_connection(("127.0.0.1", port))
+        tab.sendall(head + body)
+        time.sleep(0.1)  # the server is now waiting for events
+        tab.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        tab.close()  # with linger 0: a reset, as a browser killing the tab's socket
+    time.sleep(1.0)
+    assert api(server, "list_conversations")[0] == 200
+    errors = capfd.readouterr().err
+    assert "Traceback" not in errors and "BrokenPipe" not in errors, errors

@@ -51,7 +51,7 @@ def test_context_rules(change, message):
 
 
 def test_unknown_keys_are_refused(paths):
-    with pytest.raises(SettingsError, match="Extra inputs"):
+    with pytest.raises(SettingsError, match="nonsense: is not a setting this version knows"):
         SettingsStore(paths.settings_file).update({"nonsense": 1})
 
 
@@ -84,9 +84,31 @@ def test_field_errors_point_at_the_field_to_change(paths):
         store.update({"context": {"n_ctx": 256, "n_batch": 512}, "generation": {"top_p": 3}})
     assert caught.value.fields == {
         "context.n_batch": "batch size (512) cannot be larger than the context (256)",
-        "generation.top_p": "Input should be less than or equal to 1",
+        "generation.top_p": "must be 1 or less",
     }
     assert caught.value.to_dict()["fields"] == caught.value.fields
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"generation": {"temperature": 3}}, "generation.temperature", "must be 2 or less"),
+        ({"generation": {"temperature": -0.5}}, "generation.temperature", "must be 0 or more"),
+        ({"generation": {"temperature": None}}, "generation.temperature", "must be a number"),
+        ({"generation": {"top_p": 0}}, "generation.top_p", "must be more than 0"),
+        ({"generation": {"top_k": 2.5}}, "generation.top_k", "must be a whole number"),
+        (
+            {"context": {"kv_cache_type": "q2"}},
+            "context.kv_cache_type",
+            "must be 'f16', 'q8_0' or 'q4_0'",
+        ),
+    ],
+)
+def test_field_problems_are_in_plain_words(paths, change, field, problem):
+    with pytest.raises(SettingsError) as caught:
+        SettingsStore(paths.settings_file).update(change)
+    assert caught.value.fields == {field: problem}
+    assert "Input should" not in caught.value.message
 
 
 def test_a_model_profile_overrides_the_defaults_for_that_model_only():

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from localwork.chat.toolcalls import parse_reply, without_response_tags
+from localwork.tools.summary import plain_summary
 
 _LISTED_NAMES = 12
 
@@ -47,7 +48,7 @@ def describe_call(call: dict[str, Any]) -> str:
         return f"{tool} did not run: {call.get('error') or 'no result'}"
     result: dict[str, Any] = call["result"]
     describe = _DESCRIPTIONS.get(tool)
-    return describe(result) if describe else f"{tool} ran."
+    return describe(result) if describe else f"{plain_summary(tool, result)}."
 
 
 def _listing(result: dict[str, Any]) -> str:
@@ -70,17 +71,5 @@ def _search(result: dict[str, Any]) -> str:
     return f"The search found {len(matches)}: {shown}."
 
 
-_DESCRIPTIONS = {
-    "list_directory": _listing,
-    "search_files": _search,
-    "read_file": lambda r: f"Read {r.get('path')} (lines {r.get('lines')}).",
-    "file_info": lambda r: f"{r.get('path')}: a {r.get('type')} of {r.get('size')} bytes.",
-    "write_file": lambda r: (
-        f"{'Created' if r.get('created') else 'Replaced the content of'} {r.get('path')} "
-        f"({r.get('bytes')} bytes)."
-    ),
-    "edit_file": lambda r: f"Changed part of {r.get('path')}.",
-    "create_directory": lambda r: f"Created the folder {r.get('path')}.",
-    "move_file": lambda r: f"Moved {r.get('moved')} to {r.get('to')}.",
-    "delete_file": lambda r: f"Deleted {r.get('deleted')} (Activity can undo it).",
-}
+# Listings name what they found (the Activity list's summary only counts it).
+_DESCRIPTIONS = {"list_directory": _listing, "search_files": _search}

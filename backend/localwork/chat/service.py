@@ -139,7 +139,21 @@ class ChatService:
                     "Only your own messages can be edited; regenerate a reply instead."
                 )
             self._store.edit_message(conversation_id, message_id, text)
+            self._retitle(conversation_id, messages, target, text)
         return {"job_id": job.id}
+
+    def _retitle(
+        self,
+        conversation_id: str,
+        messages: list[dict[str, Any]],
+        edited: dict[str, Any],
+        text: str,
+    ) -> None:
+        """A title made from the first message follows its edit; one the user chose stays."""
+        first = next(m for m in messages if m["role"] == "user")
+        title = self._store.get_conversation(conversation_id)["title"]
+        if edited is first and title == title_from_message(first["content"]):
+            self._store.rename_conversation(conversation_id, title_from_message(text))
 
     def stop(self, conversation_id: str) -> bool:
         """Stop the reply for this conversation, keeping what was generated."""

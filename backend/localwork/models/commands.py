@@ -39,8 +39,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     imported.add_argument("--link", action="store_true", help="link to the file instead of copying")
     remove = actions.add_parser("remove", help="delete a model (its id, name or file name)")
     remove.add_argument("name")
+    from localwork.cli import add_data_dir_option
+
     for action in (listing, download, imported, remove):
-        action.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+        add_data_dir_option(action)
 
 
 def run(args: argparse.Namespace) -> int:

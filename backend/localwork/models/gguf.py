@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from localwork.errors import ModelLoadFailed
+from localwork.errors import UnreadableGguf
 
 _MAGIC = b"GGUF"
 _SCALARS = {
@@ -139,15 +139,17 @@ def read_gguf(path: Path) -> GgufInfo:
     """Read a GGUF file's header.
 
     Raises:
-        ModelLoadFailed: the file is missing, unreadable, not GGUF, or its header is corrupt.
+        UnreadableGguf (a ModelLoadFailed): the file is missing, unreadable, not GGUF, or
+            its header is corrupt.
     """
     try:
         with open(path, "rb") as handle:
             return _read_header(handle)
     except (OSError, struct.error, UnicodeDecodeError, ValueError) as error:
-        raise ModelLoadFailed(
+        raise UnreadableGguf(
             f"{path.name} is not a usable GGUF model file ({error}). "
-            "Download it again or choose another model."
+            "Download it again or choose another model.",
+            reason=str(error),
         ) from None
 
 

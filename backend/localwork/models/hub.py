@@ -10,6 +10,7 @@ so the app imports it only when the Hub is first needed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 
@@ -36,6 +37,7 @@ from localwork.models.hubfiles import (
     hub_endpoint,
 )
 
+log = logging.getLogger(__name__)
 _METADATA_TIMEOUT = 20.0
 
 
@@ -128,7 +130,8 @@ class HubClient:
                 raise HubError(
                     f"The Hub answered with an error ({status}) for {repo_id}. Try again later."
                 ) from None
+            log.info("cannot reach %s: %r", self.endpoint, error)  # the cause, for the log
             raise HubOffline(
-                f"Cannot reach {self.endpoint} ({type(error).__name__}). Check the internet "
-                "connection; installed models still work."
+                f"Cannot reach {self.endpoint}: check the internet connection. Installed "
+                "models still work."
             ) from None

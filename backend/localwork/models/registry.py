@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from localwork.errors import InvalidRequest, ModelNotFound
+from localwork.errors import InvalidRequest, ModelNotFound, UnreadableGguf
 from localwork.models.gguf import read_gguf
 from localwork.models.hubfiles import split_part
 from localwork.models.transfer import ensure_space
@@ -145,7 +145,14 @@ class ModelRegistry:
         source = source.expanduser()
         if not source.is_file():
             raise InvalidRequest(f"{source} is not a file. Choose a .gguf model file.")
-        read_gguf(source)  # raises with a plain message when it is not GGUF
+        try:
+            read_gguf(source)
+        except UnreadableGguf as error:  # its message's advice is for a download
+            raise UnreadableGguf(
+                f"{source.name} cannot be imported: it is not a usable GGUF model file "
+                f"({error.reason}). Choose a complete .gguf model file.",
+                error.reason,
+            ) from None
         files = split_set(source.resolve())
         if files is None:
             raise InvalidRequest(

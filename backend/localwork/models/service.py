@@ -73,15 +73,18 @@ class ModelService:
     def overview(self) -> dict[str, Any]:
         current = self._settings.current
         available = psutil.virtual_memory().available
+        installed = self._registry.installed()
         models = [
             describe_model(model, current.profile_for(model.id).context, available)
-            for model in self._registry.installed()
+            for model in installed
         ]
         self._models_dir.mkdir(parents=True, exist_ok=True)
         return {
             "models": models,
             "selected": current.selected_model or BUNDLED_ID,
             "disk_used": self._registry.disk_used(),
+            # Part of the app, not of the models folder: counted apart, as it cannot be freed.
+            "bundled_bytes": sum(m.size_bytes for m in installed if m.source == "bundled"),
             "disk_free": shutil.disk_usage(self._models_dir).free,
             "memory_available": available,
             "models_dir": str(self._models_dir),

@@ -38,4 +38,9 @@ def parse_grant(spec: str) -> Grant:
     folder, _, mode = spec.rpartition(":")
     if mode in ("ro", "rw") and folder:
         return Grant.of(folder, writable=mode == "rw")
+    # "DIR:rx" is a mistyped mode, not a folder called "DIR:rx" (unless one exists).
+    if folder and not {"/", "\\"} & set(mode) and not Path(spec).expanduser().exists():
+        raise InvalidRequest(
+            f"cannot grant {spec}: unknown mode {mode!r} (use DIR, DIR:ro or DIR:rw)"
+        )
     return Grant.of(spec, writable=False)

@@ -6,7 +6,6 @@ scripts exercise exactly the path the model's calls take.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from localwork.tools.audit import AuditLog
 from localwork.tools.base import Tool, ToolResult
 from localwork.tools.files import FILE_TOOLS, FileToolContext
 from localwork.tools.preview import change_preview
+from localwork.tools.summary import plain_summary
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +166,8 @@ class ToolRunner:
             arguments=recorded,
             decision=decision,
             ok=result.ok,
-            summary=error or _summary(output or {}),
+            summary=error or plain_summary(name, output or {}),
             hashes=dict(self._context.hashes) if result.ok else {},
             changes=changes,
         )
         return result
-
-
-def _summary(output: dict[str, Any]) -> str:
-    brief = {k: v for k, v in output.items() if k not in ("content", "entries", "matches", "diff")}
-    counts = {k: len(v) for k, v in output.items() if k in ("entries", "matches")}
-    return json.dumps({**brief, **counts}, ensure_ascii=False)[:500]
