@@ -6,7 +6,7 @@ loop (issue 6) feeds sandbox errors back so it can correct itself; that is teste
 
 import pytest
 
-from localwork.chat.toolcalls import call_grammar, parse_reply
+from localwork.chat.toolcalls import answer_grammar, call_grammar, parse_reply
 from localwork.tools.files import FILE_TOOLS
 from tests.model.test_engine import SAMPLING
 
@@ -53,3 +53,23 @@ def test_scoring_rates_continuations_and_leaves_generation_as_it_was(start_app):
     again: list[str] = []
     app.runtime.generate(prompt, 16, SAMPLING, again.append)
     assert "".join(again) == "".join(first)  # the scoring left no trace in the cache
+
+
+def test_an_answer_after_results_cannot_start_like_markup(start_app):
+    app = start_app()
+    loaded = app.runtime.ensure_ready()
+    # Primed to imitate the result markup, as SmolLM2 does after a tool result.
+    prompt = loaded.template.render(
+        [
+            {"role": "user", "content": "<tool_response>\n{\"a\": 1}\n</tool_response>"},
+            {"role": "assistant", "content": "<tool_response>\n{\"a\": 1}\n</tool_response>"},
+            {"role": "user", "content": "<tool_response>\n{\"b\": 2}\n</tool_response>"},
+        ]
+    )
+    pieces: list[str] = []
+    result = app.runtime.generate(
+        prompt, 24, SAMPLING, pieces.append, grammar=answer_grammar(), grammar_tokens=8
+    )
+    text = "".join(pieces)
+    assert result["completion_tokens"] >= 1
+    assert text[:1] not in ("<", "{", "[", " ", "\n") or text.startswith("<tool_call>"), text

@@ -69,7 +69,10 @@ class ScriptedWorker(Worker):
         log = requests_log(self._script)
         done = len(log.read_text().splitlines()) if log.exists() else 0
         with open(log, "a") as handle:
-            record = {key: message.get(key) for key in ("prompt", "grammar", "stop", "max_tokens")}
+            record = {
+                key: message.get(key)
+                for key in ("prompt", "grammar", "grammar_tokens", "stop", "max_tokens")
+            }
             handle.write(json.dumps(record) + "\n")
         if done >= len(replies):
             raise GenerationFailed(f"the scripted engine has no reply number {done + 1}")

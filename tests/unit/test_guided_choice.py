@@ -16,9 +16,10 @@ def test_an_answer_of_only_markup_or_json_says_nothing():
     assert says_nothing("")
     assert says_nothing('<tool_response>\n{"path": "x", "entries": []}\n</tool_response>')
     assert says_nothing('```json\n{"a": 1}\n```')
+    assert says_nothing('<tool_response>\n{"entries": [{id: "invented"}]')  # not even JSON
     assert says_nothing('<tool_call>{"name": "read_file", "arguments": {"path": "a"}}</tool_call>')
     assert not says_nothing("The folder holds notes.txt.")
-    assert not says_nothing("{braces} in a sentence are words")
+    assert not says_nothing("Braces {like these} in a sentence are words")
 
 
 def test_calls_are_described_from_their_real_results():

@@ -23,6 +23,7 @@ from localwork.chat.tool_prompt import render_with_tools, render_without_tools
 from localwork.chat.toolcalls import (
     CALL_MARKERS,
     ParsedCall,
+    answer_grammar,
     call_opener,
     could_open_a_call,
     parse_reply,
@@ -58,6 +59,9 @@ _CONTEXT_FULL = (
 )
 # The same call again after this many repeats ends the loop: the model is going round in circles.
 _MAX_REPEATS = 2
+# How many first tokens of an answer after tool results the answer grammar binds: enough to
+# finish writing a call marker, which takes several tokens where it is not a special one.
+_ANSWER_START_TOKENS = 8
 _SAMPLING_KEYS = {"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"}
 
 
@@ -346,11 +350,14 @@ class AgentLoop:
             )
 
         visible = _VisibleText(show, watch_for_calls=offer)
+        after_results = offer and bool(reply.calls)  # an answer, not an imitated result
         result = self._runtime.generate(
             prompt.text,
             prompt.max_tokens,
             generation.model_dump(include=_SAMPLING_KEYS),
             visible.add,
+            grammar=answer_grammar() if after_results else None,
+            grammar_tokens=_ANSWER_START_TOKENS if after_results else None,
             stop=list(CALL_MARKERS) if watch_calls else None,
         )
         written = _Written(without_response_tags(visible.text), result.get("stop_text"), [], result)

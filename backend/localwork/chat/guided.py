@@ -7,8 +7,10 @@
    "Calibrate Before Use", 2021). Measured on ten plain file requests with SmolLM2-135M:
    free choice under a grammar picked the right tool once or twice in 10, raw likelihood 2,
    calibrated likelihood 7. An engine that cannot score writes the name under the grammar.
-2. The arguments, under a grammar in which every path can only name what fits its role
-   (``tools/path_choices.py``): an existing file for a read, a new name for a create.
+2. The paths, each limited to what fits its role (``tools/path_choices.py``): an existing file
+   for a read, a new name for a create; among those, chosen the same calibrated way (a
+   grammar alone lets a small model commit to the first file whose name starts alike).
+3. The rest of the arguments, under a grammar built from the tool's schema.
 
 Tools whose paths have no possible value (a read with no file to read, a change with no
 folder that may change) are not offered at all.
@@ -25,6 +27,8 @@ from localwork.engine.runtime import ModelRuntime
 from localwork.tools.base import Tool
 from localwork.tools.path_choices import PathChoices
 
+# A path with more possible values than this is written under the grammar instead of scored.
+MAX_SCORED_PATHS = 60
 NO_REQUEST = "N/A"  # the content-free request that measures the model's bias
 _NAME_OPENING = '{"name": "'
 
@@ -62,30 +66,49 @@ class GuidedCalls:
             grammar = call_grammar(offered, choices)
             self._runtime.generate(lead_in, room, sampling, pieces.append, grammar=grammar)
             return parse_call("".join(pieces))
-        if len(offered) == 1:
-            return self._arguments(lead_in, room, next(iter(offered.values())), choices, sampling)
+        baseline = baseline_lead_in()
         names = sorted(offered)
-        continuations = [f'{name}"' for name in names]
-        scores = self._runtime.score(lead_in + _NAME_OPENING, continuations)
-        baseline = self._runtime.score(baseline_lead_in() + _NAME_OPENING, continuations)
-        chosen = best_calibrated(names, scores, baseline)
+        chosen = self._pick(lead_in, baseline, _NAME_OPENING, names, [f'{n}"' for n in names])
         if chosen is None:
             return None
-        return self._arguments(lead_in, room, offered[chosen], choices, sampling)
+        return self._arguments(lead_in, baseline, room, offered[chosen], choices, sampling)
+
+    def _pick(
+        self, lead_in: str, baseline: str, prefix: str, options: list[str], endings: list[str]
+    ) -> str | None:
+        """The option whose ending gains most after ``prefix`` over its baseline score."""
+        if len(options) == 1:
+            return options[0]
+        scores = self._runtime.score(lead_in + prefix, endings)
+        return best_calibrated(options, scores, self._runtime.score(baseline + prefix, endings))
 
     def _arguments(
         self,
         lead_in: str,
+        baseline: str,
         room: int,
         tool: Tool,
         choices: PathChoices,
         sampling: dict[str, Any],
-    ) -> ParsedCall:
+    ) -> ParsedCall | None:
+        """The arguments: each path chosen in turn by calibrated likelihood among its
+        possible values (when there are few enough to score), the rest under the grammar."""
         head = f'{_NAME_OPENING}{tool.name}", "arguments": '
+        fixed: dict[str, str] = {}
+        for argument, role in tool.path_roles.items():
+            options = choices.for_role(role)
+            if not options or len(options) > MAX_SCORED_PATHS:
+                continue
+            written = "".join(f"{json.dumps(k)}: {json.dumps(v)}, " for k, v in fixed.items())
+            prefix = f'{head}{{{written}{json.dumps(argument)}: "'
+            endings = [json.dumps(option)[1:] for option in options]  # with the closing quote
+            picked = self._pick(lead_in, baseline, prefix, options, endings)
+            if picked is None:
+                return None
+            fixed[argument] = picked
         pieces: list[str] = []
-        self._runtime.generate(
-            lead_in + head, room, sampling, pieces.append, grammar=arguments_grammar(tool, choices)
-        )
+        grammar = arguments_grammar(tool, choices, fixed)
+        self._runtime.generate(lead_in + head, room, sampling, pieces.append, grammar=grammar)
         written = "".join(pieces)
         try:
             arguments = json.loads(written)

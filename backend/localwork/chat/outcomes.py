@@ -7,7 +7,6 @@ instead of nothing or something false.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from localwork.chat.toolcalls import parse_reply, without_response_tags
@@ -21,13 +20,8 @@ def says_nothing(text: str) -> bool:
     words = without_response_tags(text).strip().strip("`").strip()
     if words.startswith("json"):
         words = words[4:].strip()
-    if not words:
+    if not words or words[0] in "{[":  # a JSON blob, well-formed or not, is no answer
         return True
-    try:
-        json.loads(words)
-        return True
-    except json.JSONDecodeError:
-        pass
     parsed = parse_reply(words)
     return bool(parsed.calls) and not parsed.text.strip()
 

@@ -179,15 +179,28 @@ _LONG_TEXT = {"content", "new_text", "old_text"}
 _SHORT_TEXT_MAX = 256
 
 
+def answer_grammar() -> dict[str, Any]:
+    """How a reply after tool results may start: with a call marker, or with words. A small
+    model otherwise imitates the result markup (``<tool_response>{...}``) instead of
+    answering; ruling out ``<``, ``{`` and ``[`` as its first character prevents that."""
+    markers = " | ".join(json.dumps(marker) for marker in CALL_MARKERS)
+    return {"gbnf": f"root ::= {markers} | [^<{{\\[ \\t\\n\\r] [^\\x00]*\n"}
+
+
 def call_grammar(tools: dict[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
     """The engine's grammar request: only well-formed calls of these tools, name first
     (so the model picks the tool before its arguments)."""
     return {"schema": call_schema(tools, choices), "property_order": ["name", "arguments"]}
 
 
-def arguments_grammar(tool: Tool, choices: PathChoices | None = None) -> dict[str, Any]:
-    """The grammar request for the arguments object of a call whose tool is already chosen."""
+def arguments_grammar(
+    tool: Tool, choices: PathChoices | None = None, fixed: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The grammar request for the arguments object of a call whose tool is already chosen;
+    ``fixed`` arguments can take only the value given."""
     schema = arguments_schema(tool, choices)
+    for argument, value in (fixed or {}).items():
+        schema["properties"][argument] = {"type": "string", "enum": [value]}
     return {"schema": schema, "property_order": list(schema.get("properties", {}))}
 
 

@@ -216,14 +216,18 @@ class ModelRuntime:
         on_token: Callable[[str], None],
         *,
         grammar: dict[str, Any] | None = None,
+        grammar_tokens: int | None = None,
         stop: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Write a reply. ``grammar`` ({"schema", "property_order"}) constrains it to
-        matching JSON; generation ends at the first ``stop`` string, which is not shown."""
+        """Write a reply. ``grammar`` ({"schema", "property_order"} or {"gbnf"}) constrains
+        it, only its first ``grammar_tokens`` tokens when that is given; generation ends at
+        the first ``stop`` string, which is not shown."""
         client = self._ready_client()
-        request = {"prompt": prompt, "max_tokens": max_tokens, "sampling": sampling}
+        request: dict[str, Any] = {"prompt": prompt, "max_tokens": max_tokens, "sampling": sampling}
         if grammar is not None:
             request["grammar"] = grammar
+        if grammar_tokens is not None:
+            request["grammar_tokens"] = grammar_tokens
         if stop:
             request["stop"] = stop
         result = client.call(protocol.OP_GENERATE, request, on_token=on_token)

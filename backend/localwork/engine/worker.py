@@ -169,15 +169,8 @@ class Worker:
                 {"id": request_id, "event": protocol.EVENT_TOKEN, "text": text}
             )
         )
-        stream = llm.generate(
-            tokens,
-            temp=float(sampling["temperature"]),
-            top_p=float(sampling["top_p"]),
-            top_k=int(sampling["top_k"]),
-            min_p=float(sampling["min_p"]),
-            repeat_penalty=float(sampling["repeat_penalty"]),
-            grammar=self._grammar(message.get("grammar")),
-        )
+        grammar = self._grammar(message.get("grammar"))
+        stream = _sampled(llm, tokens, sampling, grammar, message.get("grammar_tokens"))
         for token in self._until_aborted(stream):
             first_token_at = first_token_at or time.perf_counter()
             if llama_vocab_is_eog(vocab, token):
@@ -250,7 +243,8 @@ class Worker:
 
     def _grammar(self, request: dict[str, Any] | None) -> Any:
         """A grammar that only lets the model write JSON matching ``request["schema"]``, with
-        object properties in ``request["property_order"]`` (cached)."""
+        object properties in ``request["property_order"]``, or one given as ``request["gbnf"]``
+        (cached)."""
         if request is None:
             return None
         key = json.dumps(request, sort_keys=True)
@@ -259,7 +253,7 @@ class Worker:
             from llama_cpp.llama_grammar import json_schema_to_gbnf
 
             try:
-                rules = json_schema_to_gbnf(
+                rules = request.get("gbnf") or json_schema_to_gbnf(
                     json.dumps(request["schema"]), prop_order=request.get("property_order")
                 )
                 self._grammars[key] = LlamaGrammar.from_string(rules, verbose=False)
@@ -300,6 +294,33 @@ class Worker:
             if self._cancel.is_set():
                 raise Cancelled
         return cached
+
+
+def _sampled(
+    llm: Any,
+    tokens: list[int],
+    sampling: dict[str, Any],
+    grammar: Any,
+    grammar_tokens: int | None,
+) -> Iterator[int]:
+    """Tokens sampled after ``tokens``. With ``grammar_tokens`` the grammar binds only that
+    many first tokens: a rule for how a reply starts then costs nothing after its start."""
+    params = {
+        "temp": float(sampling["temperature"]),
+        "top_p": float(sampling["top_p"]),
+        "top_k": int(sampling["top_k"]),
+        "min_p": float(sampling["min_p"]),
+        "repeat_penalty": float(sampling["repeat_penalty"]),
+    }
+    produced: list[int] = []
+    for token in llm.generate(tokens, grammar=grammar, **params):
+        yield token
+        produced.append(token)
+        if grammar is not None and grammar_tokens and len(produced) >= grammar_tokens:
+            break
+    else:
+        return
+    yield from llm.generate([*tokens, *produced], grammar=None, **params)
 
 
 class StopMatcher:
