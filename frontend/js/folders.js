@@ -27,12 +27,24 @@ export class FoldersDialog {
     const list = $(this.dialog, "grant-list");
     list.replaceChildren();
     $(this.dialog, "grant-list-empty").hidden = grants.length > 0;
+    const words = (mode) => (mode === "rw" ? "read and change" : "read only");
+    const modes = new Map(grants.map((grant) => [grant.path, grant.mode]));
     for (const grant of grants) {
       const item = element("li", "grant");
       item.dataset.testid = "grant-item";
+      // Grants come as a tree (parents first); the innermost grant decides for its folder.
+      item.dataset.depth = String(Math.min(grant.depth ?? 0, 3));
       const path = element("span", "grant-path", grant.path);
-      const mode = element("span", `badge ${grant.mode}`, grant.mode === "rw" ? "read and change" : "read only");
+      const mode = element("span", `badge ${grant.mode}`, words(grant.mode));
       item.append(path, mode);
+      if (grant.inside) {
+        const outer = grant.inside.split("/").pop() || grant.inside;
+        const note = element("span", "grant-inside",
+          `inside ${outer} (${words(modes.get(grant.inside))}): ${words(grant.mode)} here`);
+        note.title = grant.inside;
+        note.dataset.testid = "grant-inside";
+        path.append(note);
+      }
       if (!grant.exists) item.append(element("span", "badge missing", "missing"));
       const revoke = element("button", "secondary", "Revoke");
       revoke.type = "button";
