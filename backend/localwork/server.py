@@ -159,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
             if cookie is None:
                 self._send_bytes(HTTPStatus.UNAUTHORIZED, _NO_SESSION, "text/plain; charset=utf-8")
                 return
-            # The secret leaves the address bar (and the history entry) at once.
+            # The secret leaves the address bar at once: the page is always the bare address.
             self.send_response(HTTPStatus.SEE_OTHER)
             self.send_header("Set-Cookie", cookie)
             self.send_header("Location", "/")
