@@ -32,6 +32,8 @@ RepoFile = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 JobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
 HubToken = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+# Row ids are SQLite integers: a bigger number can name no change (and would overflow).
+ChangeId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 SearchQuery = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _validated = validate_call(config={"strict": False})
 
@@ -184,7 +186,7 @@ class _FolderMethods:
         return self._app.folders.activity(limit, conversation_id)
 
     @_validated
-    def undo_change(self, change_id: Annotated[int, Field(ge=1)]) -> dict[str, Any]:
+    def undo_change(self, change_id: ChangeId) -> dict[str, Any]:
         return self._app.folders.undo(change_id)
 
 

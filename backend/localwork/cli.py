@@ -242,7 +242,7 @@ def _serve(app: object, port: int) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    print(server.url, flush=True)
+    print(server.address, flush=True)
     print("Open that address in a browser; press Ctrl+C to stop.", file=sys.stderr, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

@@ -42,10 +42,21 @@ class Folders:
         return self._settings.current.grants
 
     def list(self) -> list[dict[str, Any]]:
-        return [
-            {**grant.model_dump(), "exists": Path(grant.path).is_dir()}
-            for grant in self._settings.current.grants
-        ]
+        """The saved grants as a tree: each after the grant it lies in, with ``inside`` (the
+        nearest enclosing grant's path) and ``depth``; the innermost grant decides its folder."""
+        grants = sorted(self._settings.current.grants, key=lambda g: Path(g.path).parts)
+        listed = []
+        for grant in grants:
+            around = [g.path for g in grants if Path(g.path) in Path(grant.path).parents]
+            listed.append(
+                {
+                    **grant.model_dump(),
+                    "exists": Path(grant.path).is_dir(),
+                    "inside": max(around, key=len, default=None),
+                    "depth": len(around),
+                }
+            )
+        return listed
 
     def add(self, path: str, mode: Literal["ro", "rw"]) -> list[dict[str, Any]]:
         """Grant a folder (or change its mode).

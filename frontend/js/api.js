@@ -1,5 +1,6 @@
 // One way to call the Python bridge, whichever transport carries it:
-// the desktop window's pywebview js_api, or loopback HTTP with the per-launch token.
+// the desktop window's pywebview js_api, or loopback HTTP. Over HTTP the page holds no secret:
+// the browser sends the HttpOnly session cookie that the printed address set (credentials.py).
 
 export class ApiError extends Error {
   constructor(code, message, details = {}) {
@@ -9,11 +10,12 @@ export class ApiError extends Error {
   }
 }
 
-function httpTransport(token) {
+function httpTransport() {
   return async (method, params) => {
     const response = await fetch(`/api/${encodeURIComponent(method)}`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-LocalWork-Token": token },
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify(params ?? {}),
     });
     if (!response.ok) {
@@ -35,16 +37,16 @@ function whenPywebviewReady() {
 }
 
 export async function connect() {
-  const token = document.querySelector('meta[name="localwork-token"]')?.content;
+  const served = document.querySelector('meta[name="localwork-transport"]')?.content === "http";
   let send;
-  if (token) {
-    send = httpTransport(token);
+  if (served) {
+    send = httpTransport();
   } else {
     await whenPywebviewReady();
     send = pywebviewTransport();
   }
   return {
-    transport: token ? "http" : "desktop",
+    transport: served ? "http" : "desktop",
     async call(method, params) {
       const reply = await send(method, params);
       if (!reply || !reply.ok) {

@@ -2,6 +2,7 @@
 
 import { byTestId as $, element, formatDate, showMessage } from "./dom.js";
 import { markUndone } from "./toolcards.js";
+import { visible } from "./visible.js";
 
 export class FoldersDialog {
   constructor(api, { desktop }) {
@@ -27,12 +28,24 @@ export class FoldersDialog {
     const list = $(this.dialog, "grant-list");
     list.replaceChildren();
     $(this.dialog, "grant-list-empty").hidden = grants.length > 0;
+    const words = (mode) => (mode === "rw" ? "read and change" : "read only");
+    const modes = new Map(grants.map((grant) => [grant.path, grant.mode]));
     for (const grant of grants) {
       const item = element("li", "grant");
       item.dataset.testid = "grant-item";
-      const path = element("span", "grant-path", grant.path);
-      const mode = element("span", `badge ${grant.mode}`, grant.mode === "rw" ? "read and change" : "read only");
+      // Grants come as a tree (parents first); the innermost grant decides for its folder.
+      item.dataset.depth = String(Math.min(grant.depth ?? 0, 3));
+      const path = element("span", "grant-path", visible(grant.path));
+      const mode = element("span", `badge ${grant.mode}`, words(grant.mode));
       item.append(path, mode);
+      if (grant.inside) {
+        const outer = grant.inside.split("/").pop() || grant.inside;
+        const note = element("span", "grant-inside",
+          `inside ${outer} (${words(modes.get(grant.inside))}): ${words(grant.mode)} here`);
+        note.title = grant.inside;
+        note.dataset.testid = "grant-inside";
+        path.append(note);
+      }
       if (!grant.exists) item.append(element("span", "badge missing", "missing"));
       const revoke = element("button", "secondary", "Revoke");
       revoke.type = "button";
@@ -119,7 +132,7 @@ export class ActivityDialog {
       const when = element("time", "activity-when", formatDate(call.created_at));
       when.dateTime = new Date(call.created_at * 1000).toISOString();
       when.dataset.testid = "activity-when";
-      const summary = element("p", "activity-summary", call.summary);
+      const summary = element("p", "activity-summary", visible(call.summary));
       summary.dataset.testid = "activity-summary";
       item.append(
         element("span", "activity-tool", call.tool),
@@ -134,8 +147,8 @@ export class ActivityDialog {
 
   changeRow(change) {
     const row = element("div", "activity-change");
-    const words = `${KIND_WORDS[change.kind] ?? change.kind} ${change.path}` +
-      (change.other_path ? ` → ${change.other_path}` : "");
+    const words = visible(`${KIND_WORDS[change.kind] ?? change.kind} ${change.path}` +
+      (change.other_path ? ` → ${change.other_path}` : ""));
     row.append(element("span", "", words));
     if (change.undone_at) {
       row.append(element("span", "badge", "undone"));

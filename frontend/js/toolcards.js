@@ -1,7 +1,9 @@
 // Tool calls in a reply, as cards: tool, arguments, status, the change to approve, the result.
-// Arguments, diffs and results come from the model or from files: all set with textContent.
+// Arguments, diffs and results come from the model or from files: all set with textContent,
+// with hidden characters escaped (visible.js); nothing is cut without saying how much.
 
 import { element } from "./dom.js";
+import { visible } from "./visible.js";
 
 const STATUS_WORDS = {
   waiting: "Waiting for your approval",
@@ -36,12 +38,19 @@ export function markUndone(auditId, root = document) {
   }
 }
 
+const count = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
+
+// Each argument on its own terms: a long one (a file's content) is cut with its size said,
+// so a path or a destination after it is never cut away.
 export function describeArguments(args) {
   if (!args || typeof args !== "object") return "";
-  const text = Object.entries(args)
-    .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
+  return Object.entries(args)
+    .map(([key, value]) => {
+      const text = visible(typeof value === "string" ? value : JSON.stringify(value));
+      const more = text.length - SHOWN_ARGUMENT_CHARS;
+      return `${key}: ${more > 0 ? `${text.slice(0, SHOWN_ARGUMENT_CHARS)}… (${count(more, "more character")})` : text}`;
+    })
     .join(", ");
-  return text.length > SHOWN_ARGUMENT_CHARS ? `${text.slice(0, SHOWN_ARGUMENT_CHARS)}…` : text;
 }
 
 function diffView(diff) {
@@ -50,9 +59,22 @@ function diffView(diff) {
   for (const line of diff.split("\n")) {
     const kind = line.startsWith("+") && !line.startsWith("+++") ? "add"
       : line.startsWith("-") && !line.startsWith("---") ? "del" : "same";
-    pre.append(element("span", `diff-line ${kind}`, `${line}\n`));
+    pre.append(element("span", `diff-line ${kind}`, `${visible(line)}\n`));
   }
   return pre;
+}
+
+// A diff cut short may show only removed lines: what will be written is shown on its own.
+function newContentView(content) {
+  const whole = content.start.length >= content.chars;
+  const note = element("p", "tool-content-note",
+    `What will be written: ${count(content.chars, "character")} in ${count(content.lines, "line")}` +
+    (whole ? ", all of it below." : `; below, its first ${count(content.start.length, "character")}.`));
+  const pre = element("pre", "diff new-content", visible(content.start, { keepLines: true }));
+  pre.dataset.testid = "tool-new-content";
+  const box = element("div", "tool-new");
+  box.append(note, pre);
+  return box;
 }
 
 // Builds and updates the cards of one reply. `onAnswer(call, answer, reason)` sends approvals.
@@ -117,9 +139,11 @@ export class ToolCards {
     header.lastChild.dataset.testid = "tool-status";
     card.append(header);
 
-    if (typeof call.preview?.summary === "string") card.append(element("p", "tool-preview", call.preview.summary));
+    if (typeof call.preview?.summary === "string") card.append(element("p", "tool-preview", visible(call.preview.summary)));
     if (typeof call.preview?.diff === "string" && (call.status === "waiting" || call.status === "denied")) {
       card.append(diffView(call.preview.diff));
+      const content = call.preview.content;
+      if (typeof content?.start === "string" && Number.isInteger(content.chars)) card.append(newContentView(content));
     }
     if (call.status === "waiting" && conversationId) card.append(this.approval(call));
     if (call.status === "denied" && typeof call.reason === "string" && call.reason) {
@@ -175,7 +199,7 @@ export class ToolCards {
 function errorView(error) {
   const body = element("pre", "tool-result");
   body.dataset.testid = "tool-result";
-  body.textContent = String(error);
+  body.textContent = visible(String(error), { keepLines: true });
   return body;
 }
 
@@ -185,20 +209,20 @@ function resultView(call) {
   const body = element("div", "tool-result");
   body.dataset.testid = "tool-result";
   const result = call.result ?? {};
-  if (typeof call.outcome === "string") body.append(element("p", "tool-said", call.outcome));
+  if (typeof call.outcome === "string") body.append(element("p", "tool-said", visible(call.outcome)));
   const items = Array.isArray(result.entries)
     ? result.entries.map((entry) => `${entry?.name}${entry?.type === "folder" ? "/" : ""}`)
     : Array.isArray(result.matches) ? result.matches.map((match) => String(match?.path)) : null;
   if (items) {
     const list = element("ul", "tool-listing");
     list.dataset.testid = "tool-listing";
-    for (const item of items) list.append(element("li", "", item));
+    for (const item of items) list.append(element("li", "", visible(item)));
     body.append(list);
   } else if (typeof result.content === "string") {
-    body.append(element("pre", "tool-content", result.content));
+    body.append(element("pre", "tool-content", visible(result.content, { keepLines: true })));
   }
   const raw = element("details", "tool-raw");
-  raw.append(element("summary", "", "Result as the model read it"), element("pre", "", JSON.stringify(result, null, 2)));
+  raw.append(element("summary", "", "Result as the model read it"), element("pre", "", visible(JSON.stringify(result, null, 2), { keepLines: true })));
   body.append(raw);
   return body;
 }

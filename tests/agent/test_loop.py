@@ -95,6 +95,35 @@ def test_approve_for_this_conversation_stops_asking_for_that_tool(scripted_app):
     assert [c["status"] for c in message["meta"]["tool_calls"]] == ["done", "done"]
 
 
+def test_allow_in_this_chat_does_not_cover_a_folder_granted_later(scripted_app, tmp_path):
+    """Issue 16 #10: the standing approval reached folders the user granted afterwards."""
+    later = tmp_path / "later"
+    later.mkdir()
+    s = scripted_app(
+        [
+            *guided("create_directory", path="2026-01"),
+            *guided("create_directory", path=str(later / "2026-02")),
+            *guided("create_directory", path="2026-03"),
+            {"text": "Done."},
+        ]
+    )
+    job = s.send("Make month folders")["job_id"]
+    first = s.events.wait_for("tool_call", job_id=job)["call"]
+    assert first["status"] == "waiting"
+    s.app.folders.add(str(later), "rw")  # granted after the card asked
+    s.app.chat.decide(s.conversation_id, first["id"], Decision("conversation"))
+    second = first
+    while second["id"] == first["id"] or second["status"] != "waiting":
+        second = s.events.wait_for("tool_call", job_id=job)["call"]
+    assert second["arguments"]["path"] == str(later / "2026-02")
+    assert not (later / "2026-02").exists()  # it asked instead of running
+    s.app.chat.decide(s.conversation_id, second["id"], Decision("conversation"))
+    message = s.done(job)["message"]
+    statuses = [e["call"]["status"] for e in s.events.seen if e["type"] == "tool_call"]
+    assert statuses.count("waiting") == 2  # the renewed allowance covers the third call
+    assert [c["status"] for c in message["meta"]["tool_calls"]] == ["done"] * 3
+
+
 def test_errors_go_back_to_the_model_which_corrects_itself(scripted_app):
     s = scripted_app(
         [

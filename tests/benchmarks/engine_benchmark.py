@@ -29,7 +29,8 @@ from localwork.engine.context_plan import physical_cores
 from localwork.models.registry import bundled_model_path
 from localwork.paths import resolve_paths
 from localwork.resources import frontend_dir
-from localwork.server import TOKEN_HEADER, BridgeServer
+from localwork.server import BridgeServer
+from tests.support.session import session_cookie
 
 N_CTX, N_BATCH, GENERATED = 4096, 512, 128
 STORY = "Write a very long story about a dragon, at least 2000 words."
@@ -37,11 +38,11 @@ FILLER = "The committee reviewed the quarterly figures and found them in order. 
 
 
 class HttpReader:
-    """Talks to the app exactly like the page: POST /api/<method> with the token."""
+    """Talks to the app exactly like the page: POST /api/<method> with the session cookie."""
 
     def __init__(self, server: BridgeServer) -> None:
         self._port = server.server_address[1]
-        self._token = server.token
+        self._cookie = session_cookie(server.address)
         self.after = 0
         # One kept-alive connection per reader, as a browser tab keeps.
         self._connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=60)
@@ -49,7 +50,7 @@ class HttpReader:
     def call(self, method: str, **params: Any) -> Any:
         headers = {
             "Content-Type": "application/json",
-            TOKEN_HEADER: self._token,
+            "Cookie": self._cookie,
             "Host": f"127.0.0.1:{self._port}",
         }
         self._connection.request("POST", f"/api/{method}", json.dumps(params), headers)

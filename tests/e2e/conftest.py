@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @dataclass
 class ServedApp:
-    url: str
+    url: str  # the printed address, launch secret included: what a user opens
     process: subprocess.Popen[str]
     paths: AppPaths
     stderr_log: Path
@@ -50,12 +50,10 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 
 def api_call(page: Page, method: str, **params: object) -> dict:
-    """Call the bridge as the page does, with the token the server wrote into the page."""
-    token = page.locator('meta[name="localwork-token"]').get_attribute("content")
+    """Call the bridge as the page does, with the session cookie the page's context holds."""
+    origin = page.url.split("?", 1)[0].rstrip("/")
     response = page.request.post(
-        f"{page.url.rstrip('/')}/api/{method}",
-        data=params,
-        headers={"Content-Type": "application/json", "X-LocalWork-Token": token},
+        f"{origin}/api/{method}", data=params, headers={"Content-Type": "application/json"}
     )
     reply = response.json()
     assert reply["ok"], reply

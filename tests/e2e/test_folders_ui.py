@@ -84,3 +84,28 @@ def test_undo_a_change_from_the_activity_log(page, served, tmp_path, artifacts_d
     expect(items.nth(2)).to_contain_text("undone")
     page.screenshot(path=str(artifacts_dir / "activity-undone.png"))
     assert (work / "plan.txt").read_text() == "the original plan"
+
+
+def test_nested_grants_show_as_a_tree(page, tmp_path, artifacts_dir):
+    """Issue 16 #7: a read-only folder inside a read-and-change one shows where it lies."""
+    home, taxes, other = tmp_path / "home", tmp_path / "home" / "taxes", tmp_path / "photos"
+    for folder in (taxes, other):
+        folder.mkdir(parents=True)
+    wait_until_ready(page)
+    page.get_by_role("button", name="Folders").click()
+    dialog = page.get_by_role("dialog", name="Folders")
+    items = dialog.get_by_test_id("grant-item")
+    for count, (folder, mode) in enumerate(((home, "rw"), (other, "ro"), (taxes, "ro")), 1):
+        dialog.get_by_label("Folder to grant").fill(str(folder))
+        dialog.get_by_label("Access").select_option(mode)
+        dialog.get_by_role("button", name="Add folder").click()
+        expect(items).to_have_count(count)
+    expect(items.nth(1)).to_contain_text(str(taxes))  # right under the grant it lies in
+    expect(items.nth(1)).to_contain_text("read only")
+    expect(items.nth(1).get_by_test_id("grant-inside")).to_have_text(
+        "inside home (read and change): read only here"
+    )
+    expect(items.nth(1)).to_have_attribute("data-depth", "1")
+    expect(items.nth(0).get_by_test_id("grant-inside")).to_have_count(0)
+    expect(items.nth(2).get_by_test_id("grant-inside")).to_have_count(0)
+    dialog.screenshot(path=str(artifacts_dir / "nested-grants.png"))

@@ -4,35 +4,32 @@ the bytes already on disk, resumes through the bridge, and re-fetches almost not
 from __future__ import annotations
 
 import json
-import re
 import signal
 import time
 import urllib.request
 from pathlib import Path
 
 from localwork.models.transfer import READ_SIZE, partial_path
-from localwork.server import TOKEN_HEADER
 from tests.e2e.conftest import ServedApp, start_server
 from tests.fakehub import make_gguf
+from tests.support.session import session_cookie
 
 REPO = "test/Tiny-GGUF"
 FILE = "tiny-q4_k_m.gguf"
 
 
 class BridgeClient:
-    """Calls the served bridge over HTTP with the token written into the page."""
+    """Calls the served bridge over HTTP with the session the printed address gives."""
 
     def __init__(self, served: ServedApp) -> None:
-        self.url = served.url.rstrip("/")
-        with urllib.request.urlopen(self.url) as page:
-            html = page.read().decode()
-        self.token = re.search(r'name="localwork-token" content="([^"]+)"', html).group(1)
+        self.url = served.url.split("?", 1)[0].rstrip("/")
+        self.cookie = session_cookie(served.url)
 
     def call(self, method: str, **params: object) -> dict:
         request = urllib.request.Request(
             f"{self.url}/api/{method}",
             data=json.dumps(params).encode(),
-            headers={"Content-Type": "application/json", TOKEN_HEADER: self.token},
+            headers={"Content-Type": "application/json", "Cookie": self.cookie},
         )
         with urllib.request.urlopen(request) as response:
             reply = json.loads(response.read())

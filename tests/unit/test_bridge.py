@@ -95,6 +95,8 @@ def test_ok_and_error_envelopes(bridge):
         ("poll_events", {"timeout": 600}, "timeout"),
         ("list_conversations", {"surprise": 1}, "surprise"),
         ("send_message", {"conversation_id": None, "text": 5}, "text"),
+        ("undo_change", {"change_id": 10**20}, "change_id"),  # issue 16 #6: was internal
+        ("undo_change", {"change_id": 0}, "change_id"),
     ],
 )
 def test_every_call_is_validated(bridge, method, params, fragment):

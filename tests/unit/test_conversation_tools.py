@@ -295,6 +295,40 @@ def test_only_http_links_open(url):
         check_link(url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8123/",  # the app's own --serve page, or any local service
+        "http://localhost:8888/tree",
+        "http://LOCALHOST./",
+        "http://app.localhost/",
+        "http://127.0.0.2/",
+        "http://127.1/",
+        "http://0x7f.0.0.1/",
+        "http://0177.0.0.1/",
+        "http://2130706433/",
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0:5000/",
+        "http://[::]/",
+    ],
+)
+def test_links_to_this_computer_are_not_opened(url, monkeypatch):
+    """Issue 16 #10: a reply's link to the app's own address went to the system browser."""
+    opened = []
+    monkeypatch.setattr("webbrowser.open", lambda url, new: opened.append(url) or True)
+    with pytest.raises(InvalidRequest, match="this computer"):
+        open_in_browser(url)
+    assert opened == []
+
+
+@pytest.mark.parametrize(
+    "url", ["https://127.example.com/", "http://10.0.0.1/", "http://1.2.3.4:80/", "http://0x7g/"]
+)
+def test_other_hosts_that_look_numeric_still_open(url):
+    assert check_link(url) == url
+
+
 def test_a_checked_link_goes_to_the_system_browser(monkeypatch):
     opened = []
     monkeypatch.setattr("webbrowser.open", lambda url, new: opened.append((url, new)) or True)

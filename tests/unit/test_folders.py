@@ -18,14 +18,37 @@ def test_grants_are_added_changed_and_revoked(app, tmp_path):
     bridge = Bridge(app)
     folder = tmp_path / "docs"
     folder.mkdir()
+    alone = {"exists": True, "inside": None, "depth": 0}
     assert call(bridge, "add_grant", path=str(folder), mode="ro") == [
-        {"path": str(folder), "mode": "ro", "exists": True}
+        {"path": str(folder), "mode": "ro", **alone}
     ]
     call(bridge, "add_grant", path=str(folder) + "/", mode="rw")  # same folder: mode changes
-    assert call(bridge, "list_grants") == [{"path": str(folder), "mode": "rw", "exists": True}]
+    assert call(bridge, "list_grants") == [{"path": str(folder), "mode": "rw", **alone}]
     assert SettingsStore(app.paths.settings_file).current.grants[0].mode == "rw"
     assert call(bridge, "remove_grant", path=str(folder)) == []
     assert call(bridge, "remove_grant", path=str(folder))["code"] == "not_found"
+
+
+def test_nested_grants_are_listed_as_a_tree_and_the_inner_one_decides(app, tmp_path):
+    """Issue 16 #7: a read-only grant inside a read-and-change one, granted after it."""
+    bridge = Bridge(app)
+    outer, inner, deeper = tmp_path / "home", tmp_path / "home" / "taxes", tmp_path / "home2"
+    for folder in (inner, deeper):
+        folder.mkdir(parents=True)
+    (inner / "2024.txt").write_text("filed")
+    call(bridge, "add_grant", path=str(deeper), mode="rw")
+    call(bridge, "add_grant", path=str(outer), mode="rw")
+    listed = call(bridge, "add_grant", path=str(inner), mode="ro")
+    assert [(g["path"], g["inside"], g["depth"]) for g in listed] == [
+        (str(outer), None, 0),
+        (str(inner), str(outer), 1),
+        (str(deeper), None, 0),  # a sibling whose name starts the same is not inside
+    ]
+    result = app.folders.tool_runner().run(
+        "write_file", {"path": str(inner / "2024.txt"), "content": "changed"}, approval="approved"
+    )
+    assert not result.ok and "read-only grant" in result.error
+    assert (inner / "2024.txt").read_text() == "filed"
 
 
 def test_grants_take_effect_at_the_next_tool_call(app, tmp_path):

@@ -1,5 +1,8 @@
+import struct
+
 import pytest
 
+from localwork.bridge import Bridge, dispatch
 from localwork.errors import ModelLoadFailed
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import BUNDLED_ID, ModelRegistry, bundled_model_path
@@ -43,3 +46,16 @@ def test_registry_lists_bundled_and_local_models(paths):
     assert ids == [BUNDLED_ID, "local/team/mine.gguf"]
     assert registry.find(None).source == "bundled"
     assert registry.find(None).to_dict()["label"].endswith("(bundled, offline)")
+
+
+def test_deeply_nested_arrays_are_refused_not_an_internal_error(tmp_path, app):
+    """Issue 16 #6: 5,000 arrays inside each other blew the stack and gave ``internal``."""
+    nested = tmp_path / "nested.gguf"
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1) + b"a"
+    arrays = struct.pack("<I", 9) + struct.pack("<IQ", 9, 1) * 5000 + struct.pack("<IQ", 4, 0)
+    nested.write_bytes(header + arrays)
+    with pytest.raises(ModelLoadFailed, match="nested more than 8 deep"):
+        read_gguf(nested)
+    reply = dispatch(Bridge(app), "import_model", {"path": str(nested), "mode": "copy"})
+    assert reply["error"]["code"] == "model_load_failed"
+    assert "nested" in reply["error"]["message"]

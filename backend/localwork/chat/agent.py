@@ -34,6 +34,7 @@ from localwork.engine.runtime import LoadedModel, ModelRuntime
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
 from localwork.folders import Folders
+from localwork.sandbox.grants import Scope, change_scope
 from localwork.settings import GenerationSettings, SettingsStore
 from localwork.tools.path_choices import PathChoices
 from localwork.tools.runner import Decision as RunnerApproval
@@ -427,8 +428,10 @@ class AgentLoop:
                     reply.notice = "The assistant stopped because it kept repeating a tool call."
                     return False
                 continue
-            runner.use_sandbox(self._folders.sandbox())  # grant changes count at once
-            approval = self._standing_approval(job, runner, parsed.name)
+            sandbox = self._folders.sandbox()
+            runner.use_sandbox(sandbox)  # grant changes count at once
+            scope = change_scope(sandbox.grants)
+            approval = self._standing_approval(job, runner, parsed.name, scope)
             if approval is None:  # the user decides, after seeing what would change
                 record.preview = runner.preview(parsed.name, parsed.arguments)
                 if "error" in record.preview:  # it cannot succeed: nothing to ask
@@ -437,7 +440,7 @@ class AgentLoop:
                 record.status = "waiting"
                 self._publish(job, reply, record)
                 decision = self._approvals.wait(
-                    job.conversation_id, record.id, parsed.name, job.cancelled
+                    job.conversation_id, record.id, parsed.name, job.cancelled, scope
                 )
                 if decision is None:
                     record.status = "stopped"
@@ -473,13 +476,13 @@ class AgentLoop:
         return True
 
     def _standing_approval(
-        self, job: AgentJob, runner: ToolRunner, tool: str
+        self, job: AgentJob, runner: ToolRunner, tool: str, scope: Scope
     ) -> RunnerApproval | None:
         """How the runner may treat a call without asking; None when the user must decide."""
         gate = self._approvals
         if not runner.needs_approval(tool) or gate.policy == "refuse":
             return "ask"  # reads just run; under "refuse" the runner says approval is required
-        if gate.policy == "approve" or gate.is_allowed(job.conversation_id, tool):
+        if gate.policy == "approve" or gate.is_allowed(job.conversation_id, tool, scope):
             return "approved"
         return None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from localwork.errors import NotFound
+from localwork.sandbox.grants import Scope
 
 Answer = Literal["once", "conversation", "deny"]
 Policy = Literal["ask", "approve", "refuse"]
@@ -34,6 +35,7 @@ class Decision:
 class _Waiting:
     tool: str
     answered: threading.Event
+    scope: Scope  # the changeable folders when the call asked
     decision: Decision | None = None
 
 
@@ -43,21 +45,30 @@ class ApprovalGate:
         self.policy: Policy = policy
         self._lock = threading.Lock()
         self._waiting: dict[tuple[str, str], _Waiting] = {}
-        self._allowed: dict[str, set[str]] = {}
+        # conversation -> tool -> the changeable folders its "allow in this chat" covers
+        self._allowed: dict[str, dict[str, Scope]] = {}
 
-    def is_allowed(self, conversation_id: str, tool: str) -> bool:
+    def is_allowed(self, conversation_id: str, tool: str, scope: Scope) -> bool:
+        """Whether the tool was allowed in this chat, with no folder changeable now that was
+        not changeable then."""
         with self._lock:
-            return tool in self._allowed.get(conversation_id, set())
+            allowed = self._allowed.get(conversation_id, {}).get(tool)
+            return allowed is not None and scope <= allowed
 
     def wait(
-        self, conversation_id: str, call_id: str, tool: str, stopped: threading.Event
+        self,
+        conversation_id: str,
+        call_id: str,
+        tool: str,
+        stopped: threading.Event,
+        scope: Scope = frozenset(),
     ) -> Decision | None:
         """Block until the user decides; ``None`` when the reply is stopped first.
 
         (Under the "approve" and "refuse" policies the caller does not ask: the call runs, or
         the runner refuses it.)
         """
-        waiting = _Waiting(tool, threading.Event())
+        waiting = _Waiting(tool, threading.Event(), scope)
         key = (conversation_id, call_id)
         with self._lock:
             self._waiting[key] = waiting
@@ -77,7 +88,7 @@ class ApprovalGate:
             if waiting is None or waiting.answered.is_set():
                 raise NotFound("That tool call is no longer waiting for an answer.")
             if decision.answer == "conversation":
-                self._allowed.setdefault(conversation_id, set()).add(waiting.tool)
+                self._allowed.setdefault(conversation_id, {})[waiting.tool] = waiting.scope
             waiting.decision = decision
             waiting.answered.set()
 

@@ -29,6 +29,7 @@ _SCALARS = {
 }
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 64 * 1024 * 1024  # a chat template is KBs; anything this big is corruption
+_MAX_NESTING = 8  # arrays of arrays; real models nest one or two levels, never thousands
 
 FILE_TYPES = {
     0: "F32",
@@ -188,17 +189,19 @@ def _read_string(handle: BinaryIO) -> str:
     return data.decode("utf-8")
 
 
-def _read_value(handle: BinaryIO, value_type: int) -> Any:
+def _read_value(handle: BinaryIO, value_type: int, depth: int = 0) -> Any:
     if value_type in _SCALARS:
         return _unpack(handle, _SCALARS[value_type])[0]
     if value_type == _STRING:
         return _read_string(handle)
     if value_type == _ARRAY:
+        if depth >= _MAX_NESTING:
+            raise ValueError(f"arrays nested more than {_MAX_NESTING} deep")
         item_type, length = _unpack(handle, "<IQ")
         if item_type in _SCALARS:
             handle.seek(struct.calcsize(_SCALARS[item_type]) * length, 1)
         else:
             for _ in range(length):
-                _read_value(handle, item_type)
+                _read_value(handle, item_type, depth + 1)
         return ArrayInfo(item_type=item_type, length=length)
     raise ValueError(f"unknown metadata type {value_type}")

@@ -4,7 +4,9 @@ How a path is decided:
 1. The text is checked: not empty, no NUL byte, no over-long path or name, no Windows drive,
    UNC or stream forms; ``~`` is expanded; a relative path is taken from the first grant.
 2. ``..`` is collapsed lexically, and the result must lie inside a grant by whole path
-   components (``/a/bc`` is not inside ``/a/b``).
+   components (``/a/bc`` is not inside ``/a/b``). When grants nest, the most specific one
+   (the deepest root) decides, whatever the order they were granted in; and a folder that
+   holds a read-only grant cannot be changed as a whole (moved), which would carry it out.
 3. The path is then *walked* from the grant's root with file descriptors: each folder is
    opened relative to its parent with ``O_NOFOLLOW``, so no symbolic link is ever followed,
    and a link swapped in between a check and a use is refused rather than followed (the
@@ -93,13 +95,14 @@ class Sandbox:
             raise SandboxDenied("no folder has been granted; ask the user to grant one")
         expanded = os.path.expanduser(raw) if raw.startswith("~") else raw
         candidate = Path(os.path.normpath(self.grants[0].root / expanded))
-        for grant in self.grants:
-            if candidate == grant.root or grant.root in candidate.parents:
-                parts = candidate.relative_to(grant.root).parts
-                for part in parts:
-                    if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-                        raise SandboxDenied(f"the name {part[:40]}… is longer than 255 bytes")
-                return Located(grant, parts)
+        inside = [g for g in self.grants if candidate == g.root or g.root in candidate.parents]
+        if inside:
+            grant = max(inside, key=lambda g: len(g.root.parts))  # the most specific decides
+            parts = candidate.relative_to(grant.root).parts
+            for part in parts:
+                if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+                    raise SandboxDenied(f"the name {part[:40]}… is longer than 255 bytes")
+            return Located(grant, parts)
         granted = ", ".join(str(g.root) for g in self.grants)
         raise SandboxDenied(f"not inside a granted folder: {raw} (granted: {granted})")
 
@@ -120,6 +123,11 @@ class Sandbox:
     def require_writable(self, located: Located) -> None:
         if not located.grant.writable:
             raise SandboxDenied(f"read-only grant: {located.grant.root} may be read, not changed")
+        held = [g.root for g in self.grants if not g.writable and located.path in g.root.parents]
+        if held:
+            raise SandboxDenied(
+                f"{located.path} holds the read-only grant {held[0]}; it cannot be changed whole"
+            )
 
     # --- opening, always relative to a checked folder -------------------------------------------
     @contextlib.contextmanager

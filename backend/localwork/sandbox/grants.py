@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,14 @@ class Grant:
     @property
     def mode(self) -> str:
         return "rw" if self.writable else "ro"
+
+
+Scope = frozenset[tuple[Path, tuple[int, int]]]
+
+
+def change_scope(grants: Iterable[Grant]) -> Scope:
+    """The folders these grants let a tool change (each root with its identity)."""
+    return frozenset((grant.root, grant.identity) for grant in grants if grant.writable)
 
 
 def parse_grant(spec: str) -> Grant:

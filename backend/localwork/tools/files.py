@@ -24,6 +24,7 @@ from localwork.sandbox.fs import (
     check_regular,
     entry_exists,
 )
+from localwork.sandbox.names import check_new_name
 from localwork.tools.base import Tool, ToolArguments, ToolError
 from localwork.tools.trash import keep_backup
 
@@ -114,6 +115,8 @@ def _replace_content(context: FileToolContext, located: Located, new: bytes) -> 
             _refuse_stale(context, located, found[0])
             backup = keep_backup(context.backups, found[0], found[1].st_mode)
             change = {**change, "kind": "overwritten", "backup": backup}
+        else:
+            check_new_name(located)
         atomic_write_at(dir_fd, located.name, new, None if found else 0o644)
     context.seen[located.path] = sha256(new)
     context.hashes[str(located.path)] = {
@@ -320,6 +323,8 @@ def current_text(context: FileToolContext, path: str) -> tuple[Path, str | None]
     context.sandbox.require_writable(located)
     with context.sandbox.parent(located) as dir_fd:
         found = _existing(dir_fd, located)
+    if found is None:
+        check_new_name(located)
     return located.path, (_decode(found[0], located.path) if found else None)
 
 
@@ -350,10 +355,13 @@ def _missing_folders(context: FileToolContext, located: Located) -> list[Located
             with context.sandbox.folder(step):
                 continue
         except PathNotFound:
-            return [
+            missing = [
                 Located(located.grant, located.parts[:n])
                 for n in range(depth, len(located.parts) + 1)
             ]
+            for new in missing:
+                check_new_name(new)
+            return missing
     return []
 
 
@@ -414,6 +422,7 @@ def _move_ends(sandbox: Sandbox, args: MoveArguments) -> tuple[Located, Located]
     source, target = sandbox.locate(args.source), sandbox.locate(args.destination)
     for located in (source, target):
         sandbox.require_writable(located)
+    check_new_name(target)
     return source, target
 
 

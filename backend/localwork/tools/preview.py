@@ -24,8 +24,10 @@ from localwork.tools.files import (
     unified_diff,
 )
 
-# A longer diff is cut for the card, and the summary says so: never silently.
+# A longer diff is cut for the card, and the summary says so: never silently. A cut diff may
+# show only removed lines, so the card then also gets the start and size of what is written.
 _PREVIEW_CHARS = 40_000
+_CONTENT_START_CHARS = 4_000
 
 
 _SUMMARIES = {
@@ -42,11 +44,12 @@ def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) 
     """
     if isinstance(checked, EditArguments):
         located, _, diff = edit_preview(context, checked)
-        return _with_diff(f"Change part of {located.path}", diff)
+        return _with_diff(f"Change part of {located.path}", diff, checked.new_text)
     if isinstance(checked, WriteArguments):
         path, before = current_text(context, checked.path)
         what = "Create" if before is None else "Overwrite"
-        return _with_diff(f"{what} {path}", unified_diff(path, before or "", checked.content))
+        diff = unified_diff(path, before or "", checked.content)
+        return _with_diff(f"{what} {path}", diff, checked.content)
     if isinstance(checked, MoveArguments):
         source, target = check_move(context, checked)
         fingerprint = _fingerprint(context, checked.source)
@@ -83,11 +86,17 @@ def _fingerprint(context: FileToolContext, path: str) -> str | None:
     return f"identity:{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
 
 
-def _with_diff(summary: str, diff: str) -> dict[str, Any]:
+def _with_diff(summary: str, diff: str, written: str) -> dict[str, Any]:
+    """``written``: the text the call puts in (a file's new content, or an edit's new text)."""
     if len(diff) <= _PREVIEW_CHARS:
         return {"summary": summary, "diff": diff}
     return {
         "summary": f"{summary}. The change is long: the diff below shows its first "
         f"{_PREVIEW_CHARS:,} of {len(diff):,} characters",
         "diff": diff[:_PREVIEW_CHARS],
+        "content": {
+            "start": written[:_CONTENT_START_CHARS],
+            "chars": len(written),
+            "lines": len(written.splitlines()),
+        },
     }
