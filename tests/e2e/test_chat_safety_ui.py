@@ -159,7 +159,7 @@ def test_a_hostile_tool_result_is_shown_as_text(page, served):
     expect(card.locator(".tool-name")).to_have_text("<svg onload=window.__xss=30>")
     expect(card.get_by_test_id("tool-status")).to_have_text("<b>ok</b>")
     expect(card).to_contain_text('path: <img src=x onerror="window.__xss=31">')
-    card.locator("summary").click()
+    card.locator("summary").first.click()
     expect(card.get_by_test_id("tool-result")).to_contain_text(
         "<script>window.__xss=32</script><img src=http://evil.example"
     )

@@ -55,3 +55,8 @@ def test_constrained_schemas_list_the_choices_and_tools_without_any_are_not_fit(
     assert "notes.txt" in schema["properties"]["source"]["enum"]
     assert "x.txt" in schema["properties"]["destination"]["enum"]
     assert schema["required"] == ["source", "destination"]
+
+
+def test_words_with_hidden_characters_are_never_offered_as_new_names(sandbox):
+    choices = PathChoices.gather(sandbox, "Create invoice\u202etxt.desktop please")
+    assert not any("\u202e" in name for name in choices.for_role("new"))

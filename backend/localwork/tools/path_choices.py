@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localwork.sandbox.fs import Located, Sandbox
+from localwork.sandbox.names import is_hidden
 from localwork.tools.base import PathRole, Tool
 
 # Bounds that keep the grammar small and the walk quick, whatever the grants hold.
@@ -117,6 +118,7 @@ def request_words(request: str) -> tuple[str, ...]:
     unique: list[str] = []
     for word in found:
         word = word.strip()
-        if word and "\x00" not in word and word not in unique and not word.startswith("/"):
+        visible = not any(is_hidden(char) for char in word)  # such new names are refused
+        if word and visible and word not in unique and not word.startswith("/"):
             unique.append(word)
     return tuple(unique[:MAX_WORDS])
