@@ -402,3 +402,21 @@ def test_a_delete_or_move_approved_for_one_file_never_touches_its_replacement(sc
     assert (s.folder / "report.txt").read_text() == "the user's real report"
     assert (s.folder / "plan.txt").read_text() == "new plan"
     assert not (s.folder / "old-plan.txt").exists()
+
+
+def test_after_a_change_a_small_models_guided_calls_may_only_read(scripted_app):
+    s = scripted_app(
+        [
+            *guided("create_directory", path="archive"),
+            *guided("read_file", path="a.txt"),
+            {"text": "Made the folder."},
+        ]
+    )
+    (s.folder / "a.txt").write_text("x")
+    s.app.chat.approvals.policy = "approve"
+    job = s.send("Make a folder named archive")["job_id"]
+    s.done(job)
+    first, second = (r["grammar"] for r in s.requests() if r["grammar"] and "anyOf" in str(r))
+    tools = lambda g: {o["properties"]["name"]["const"] for o in g["schema"]["anyOf"]}  # noqa: E731
+    assert "create_directory" in tools(first) and "delete_file" in tools(first)
+    assert tools(second) == {"list_directory", "read_file", "search_files", "file_info"}

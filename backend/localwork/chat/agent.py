@@ -43,6 +43,10 @@ from localwork.tools.runner import ToolRunner
 ToolMode = Literal["off", "auto", "required"]
 CallStatus = Literal["waiting", "running", "done", "failed", "denied", "stopped"]
 
+# A model this small chains calls at random once it has made one (measured with the bundled
+# 135M model: after a create, it moved and deleted other files), so after a change in a reply
+# its guided calls may only read. Larger models may make several changes in one reply.
+SMALL_MODEL_BYTES = 600 * 1024 * 1024
 # A guided call needs room for its arguments even when little of the reply budget is left.
 _MIN_CALL_TOKENS = 64
 _CHANGED_WHILE_WAITING = (
@@ -280,6 +284,7 @@ class AgentLoop:
                 assert runner is not None
                 turns = _without_request(history) + reply.turns(limit)
                 guided = self._guided_call(
+                    reply,
                     loaded,
                     prompt,
                     lambda: self._prompt(loaded, generation, turns, runner).text,  # noqa: B023
@@ -372,6 +377,7 @@ class AgentLoop:
 
     def _guided_call(
         self,
+        reply: AgentReply,
         loaded: LoadedModel,
         prompt: BudgetedPrompt,
         baseline_prompt: Any,
@@ -393,11 +399,14 @@ class AgentLoop:
         if room < _MIN_CALL_TOKENS:
             return None
         baseline = (lambda: baseline_prompt() + lead) if loaded.can_score else None
+        tools = runner.tools
+        if loaded.model.size_bytes < SMALL_MODEL_BYTES and _changed_files(reply, runner):
+            tools = {name: tool for name, tool in tools.items() if not tool.changes_files}
         return self._guided.write(
             lead_in,
             baseline,
             room,
-            runner.tools,
+            tools,
             PathChoices.gather(self._folders.sandbox(), request),
             generation.model_dump(include=_SAMPLING_KEYS),
         )
@@ -522,6 +531,10 @@ class AgentLoop:
             call=record.to_dict(),
             text=reply.round_texts[record.round],
         )
+
+
+def _changed_files(reply: AgentReply, runner: ToolRunner) -> bool:
+    return any(c.status == "done" and c.tool and runner.needs_approval(c.tool) for c in reply.calls)
 
 
 def _request_text(history: list[Message]) -> str:
