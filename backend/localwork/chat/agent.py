@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.budget import BudgetedPrompt, fit_conversation
 from localwork.chat.guided import NO_REQUEST, GuidedCalls
 from localwork.chat.outcomes import describe_call, describe_calls, says_nothing
+from localwork.chat.reply import AgentReply, ToolCallRecord
 from localwork.chat.tool_prompt import render_with_tools, render_without_tools
 from localwork.chat.toolcalls import (
     CALL_MARKERS,
@@ -29,7 +30,7 @@ from localwork.chat.toolcalls import (
     parse_reply,
     without_response_tags,
 )
-from localwork.chat.turns import MAX_RESULT_CHARS, Message, prompt_turns, reply_tool_turns
+from localwork.chat.turns import MAX_RESULT_CHARS, Message, prompt_turns
 from localwork.engine.runtime import LoadedModel, ModelRuntime
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
@@ -41,7 +42,6 @@ from localwork.tools.runner import Decision as RunnerApproval
 from localwork.tools.runner import ToolRunner
 
 ToolMode = Literal["off", "auto", "required"]
-CallStatus = Literal["waiting", "running", "done", "failed", "denied", "stopped"]
 
 # A model this small chains calls at random once it has made one (measured with the bundled
 # 135M model: after a create, it moved and deleted other files), so after a change in a reply
@@ -70,29 +70,6 @@ _ANSWER_START_TOKENS = 8
 _SAMPLING_KEYS = {"temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed"}
 
 
-@dataclass
-class ToolCallRecord:
-    id: str
-    round: int
-    tool: str | None
-    arguments: dict[str, Any] | None
-    status: CallStatus = "running"
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    preview: dict[str, Any] | None = None  # what a change will do, shown before approval
-    reason: str = ""  # why the user denied it
-    audit_id: int | None = None
-    outcome: str = ""  # what it did, in words, from its real result
-
-    @property
-    def key(self) -> str:
-        """Equal for calls of the same tool with the same arguments."""
-        return json.dumps([self.tool, self.arguments], sort_keys=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def _repeat_error(earlier: ToolCallRecord) -> str:
     outcome = (
         f"it failed with: {earlier.error}"
@@ -103,46 +80,6 @@ def _repeat_error(earlier: ToolCallRecord) -> str:
         f"you already made this exact call, so it was not run again; {outcome}. Use that to "
         "answer the user, or call something else"
     )
-
-
-@dataclass
-class AgentReply:
-    """Everything one reply produced; kept whole even when the reply fails part-way."""
-
-    text: str = ""  # the final answer
-    round_texts: list[str] = field(default_factory=list)  # what it said before each round
-    calls: list[ToolCallRecord] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
-    stopped: bool = False
-    notice: str | None = None  # why the loop ended early, in words for the user
-    dropped_messages: int = 0
-    streaming: str = ""  # the text of the round being written, as shown so far
-    from_results: bool = False  # the text says what the calls did: the model said nothing
-
-    def progress(self) -> dict[str, Any]:
-        """The reply so far, for a page that opens the conversation mid-reply."""
-        return {
-            "tool_calls": [call.to_dict() for call in self.calls],
-            "round_texts": list(self.round_texts),
-            "text": self.streaming,
-        }
-
-    def turns(self, limit: int) -> list[Message]:
-        return reply_tool_turns(self.progress(), limit)
-
-    def meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            "stats": {**self.stats, "dropped_messages": self.dropped_messages},
-            "stopped": self.stopped,
-        }
-        if self.calls:
-            meta["tool_calls"] = [call.to_dict() for call in self.calls]
-            meta["round_texts"] = self.round_texts
-        if self.notice:
-            meta["notice"] = self.notice
-        if self.from_results:
-            meta["answer_from_results"] = True
-        return meta
 
 
 class AgentJob(Protocol):

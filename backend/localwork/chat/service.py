@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from localwork.chat.agent import AgentLoop, AgentReply
+from localwork.chat.agent import AgentLoop
 from localwork.chat.approvals import ApprovalGate, Decision
+from localwork.chat.reply import AgentReply
 from localwork.engine.runtime import ModelRuntime
 from localwork.errors import EngineCrashed, InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
