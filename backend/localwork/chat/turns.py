@@ -28,6 +28,9 @@ def result_text(call: dict[str, Any], limit: int = MAX_RESULT_CHARS) -> str:
         text = json.dumps({"error": call["error"]}, ensure_ascii=False)
     else:
         text = json.dumps(call.get("result") or {}, ensure_ascii=False)
+        outcome = call.get("outcome")
+        if isinstance(outcome, str) and outcome:  # words a small model can answer from
+            text = f"{outcome}\n{text}"
     if len(text) <= limit:
         return text
     return (
