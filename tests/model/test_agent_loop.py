@@ -44,3 +44,32 @@ def test_the_real_model_lists_a_real_folder_and_answers(start_app, watch, docume
     # The card's life in events: it ran, then finished, and the answer streamed after it.
     statuses = [e["call"]["status"] for e in events.seen if e["type"] == "tool_call"]
     assert statuses[:2] == ["running", "done"]
+
+
+@pytest.mark.parametrize(
+    "request_text", ["Read notes.txt and tell me what it says.", "Rename notes.txt to old.txt."]
+)
+def test_the_real_models_guided_call_names_only_paths_that_fit(
+    start_app, watch, documents, request_text
+):
+    for name in FILES:
+        (documents / name).write_text("x")
+    app = start_app(grants=[{"path": str(documents), "mode": "rw"}])
+    app.chat.approvals.policy = "refuse"  # nothing may change in this test
+    conversation = app.store.create_conversation()
+    app.store.set_tool_mode(conversation["id"], "required")
+    events = watch(app.events)
+    job = app.chat.send(conversation["id"], request_text)["job_id"]
+    message = events.wait_for("reply_done", job_id=job)["message"]
+
+    first = message["meta"]["tool_calls"][0]
+    tool = app.folders.tool_runner().tools[first["tool"]]
+    existing = {".", *FILES}
+    for argument, role in tool.path_roles.items():
+        value = first["arguments"][argument]
+        if role == "new":
+            assert value not in existing, first
+        elif role != "file_target":  # a write may also name a new file
+            assert value in existing, first  # by construction, whatever the model prefers
+    assert sorted(path.name for path in documents.iterdir()) == sorted(FILES)
+    assert message["content"].strip()
