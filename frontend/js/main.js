@@ -7,6 +7,7 @@ import { setLocale } from "./dom.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ModelsPane } from "./models.js";
+import { Navigation } from "./navigation.js";
 import { interceptLinks } from "./markdown.js";
 import { Notice } from "./notice.js";
 import { SettingsPane } from "./settings.js";
@@ -20,7 +21,7 @@ const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
 class App {
   constructor(api) {
     this.api = api;
-    this.activeId = null;
+    this.nav = new Navigation();
     this.conversations = [];
     this.busy = new Set();
     this.streams = new Map(); // conversation id → text streamed so far
@@ -55,6 +56,11 @@ class App {
     });
   }
 
+  // The conversation on screen (null: a new chat). Only this.nav changes it.
+  get activeId() {
+    return this.nav.activeId;
+  }
+
   async start() {
     this.bindControls();
     const [info, status] = await Promise.all([
@@ -67,8 +73,10 @@ class App {
     this.status.showModel(status);
     for (const id of status.busy) this.busy.add(id);
     this.listen(status.last_seq);
+    // Taken before the list loads, so a New chat meanwhile cancels this "open the latest".
+    const ticket = this.nav.begin();
     await this.refreshList();
-    if (this.conversations.length) await this.open(this.conversations[0].id);
+    if (this.conversations.length && ticket.current()) await this.open(this.conversations[0].id, ticket);
     this.input.focus();
   }
 
@@ -245,11 +253,11 @@ class App {
     }
   }
 
-  async open(conversationId) {
+  async open(conversationId, ticket = this.nav.begin()) {
     try {
       const { conversation, messages, live } = await this.api.call("get_conversation", { conversation_id: conversationId });
       if (live && !this.liveCalls.has(conversationId)) this.adoptLiveReply(conversationId, live);
-      this.activeId = conversation.id;
+      if (!this.nav.arrive(ticket, conversation.id)) return; // the user went elsewhere meanwhile
       this.showHeader(conversation);
       this.chat.showMessages(messages);
       const lastReply = messages.findLast((message) => message.role === "assistant");
@@ -304,7 +312,7 @@ class App {
   }
 
   newChat() {
-    this.activeId = null;
+    this.nav.go(null);
     this.showHeader(null);
     this.chat.clear();
     this.toolMode.value = "auto";
@@ -318,18 +326,25 @@ class App {
   async send() {
     const text = this.input.value;
     if (!text.trim()) return;
-    if (this.activeId && this.busy.has(this.activeId)) return;
+    let conversationId = this.activeId;
+    if (conversationId && this.busy.has(conversationId)) return;
     this.firstRun.hide(); // the user has moved on: a new chat shows the plain empty state
+    // The message goes to the conversation on screen, and the screen stays there: a move still
+    // under way (start-up's "open the latest") is cancelled, a later one wins.
+    const here = this.nav.begin();
     try {
-      if (!this.activeId && this.toolMode.value !== "auto") {
+      if (!conversationId && this.toolMode.value !== "auto") {
         const created = await this.api.call("create_conversation");
         await this.api.call("set_tool_mode", { conversation_id: created.id, mode: this.toolMode.value });
-        this.activeId = created.id;
+        conversationId = created.id;
       }
-      const sent = await this.api.call("send_message", { conversation_id: this.activeId, text });
+      const sent = await this.api.call("send_message", { conversation_id: conversationId, text });
       this.input.value = "";
       this.autosize();
-      this.activeId = sent.conversation.id;
+      if (!this.nav.arrive(here, sent.conversation.id)) {
+        await this.refreshList(); // sent; the user has moved to another conversation meanwhile
+        return;
+      }
       this.showHeader(sent.conversation);
       $("chat-activity-button").hidden = false;
       this.chat.addMessage(sent.message);
