@@ -17,6 +17,7 @@ import { exportConversation, importConversation } from "./transfer.js";
 import { FirstRun } from "./welcome.js";
 
 const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
+const RUNNING_AGAIN = "The model engine is running again: you can carry on.";
 
 class App {
   constructor(api) {
@@ -28,7 +29,7 @@ class App {
     this.searchResults = null; // null: no search, the whole list is shown
     this.liveCalls = new Map(); // conversation id → tool_call events of the reply being written
     this.chat = new ChatView($("messages"), {
-      onRetry: (id) => this.retry(id),
+      onRetry: () => this.retry(this.activeId),
       onAnswer: (call, answer, reason) => this.answerToolCall(call, answer, reason),
       onRegenerate: () => this.regenerate(),
       onEdit: (messageId, text) => this.editAndResend(messageId, text),
@@ -37,7 +38,7 @@ class App {
       onOpen: (id) => this.open(id),
       onSearch: (query) => this.search(query),
     });
-    this.status = new StatusLine($("status"));
+    this.status = new StatusLine($("status"), { onRestart: () => this.restartModel() });
     this.notice = new Notice($("notice"));
     this.settings = new SettingsPane(api, {
       onSaved: ({ reloading }) => this.notifyBriefly(
@@ -154,15 +155,17 @@ class App {
       this.models.onModelStatus(event.status);
       if (restarting && event.status.state === "ready") {
         restarting = false;
-        this.notifyBriefly("The model engine is running again: you can carry on.");
+        this.notifyBriefly(RUNNING_AGAIN);
       } else if (restarting && event.status.state === "error") {
         restarting = false;
         this.notify(event.status.error.message);
       }
     });
     events.on("engine_crashed", (event) => {
-      restarting = true;
-      this.warn(`${event.message}. Restarting it…`);
+      // After too many crashes it is not restarted: the status line then says so, with Restart.
+      restarting = event.restarting;
+      if (restarting) this.warn(`${event.message}. Restarting it…`);
+      else if ($("notice-text").textContent === RUNNING_AGAIN) this.notice.hide(); // not any more
     });
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
@@ -203,7 +206,10 @@ class App {
       this.streams.delete(event.conversation_id);
       this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
-      if (here(event)) this.chat.failReply(event.error, event.conversation_id);
+      if (here(event)) {
+        this.chat.failReply(event.error, event.message);
+        this.showUsage(event.conversation_id);
+      }
     });
     events.start();
   }
@@ -260,13 +266,32 @@ class App {
       if (!this.nav.arrive(ticket, conversation.id)) return; // the user went elsewhere meanwhile
       this.showHeader(conversation);
       this.chat.showMessages(messages);
-      const lastReply = messages.findLast((message) => message.role === "assistant");
-      this.status.showContext(lastReply?.meta?.stats ?? null);
+      if (!this.busy.has(conversation.id)) this.showUsage(conversation.id); // else: on reply_done
       if (this.busy.has(conversation.id)) this.resumeReply(conversation.id);
       this.toolMode.value = conversation.tool_mode;
       $("chat-activity-button").hidden = false;
       this.updateComposer();
       this.renderList();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  // The context the conversation fills, counted by the backend (a saved failure or an
+  // imported conversation has no reply statistics to go by).
+  async showUsage(conversationId) {
+    this.status.showContext(null);
+    try {
+      const { tokens } = await this.api.call("context_usage", { conversation_id: conversationId });
+      if (this.activeId === conversationId) this.status.showTokens(tokens);
+    } catch {
+      if (this.activeId === conversationId) this.status.showTokens(undefined); // no model to count with
+    }
+  }
+
+  async restartModel() {
+    try {
+      await this.api.call("restart_model");
     } catch (error) {
       this.notify(error.message);
     }
