@@ -269,6 +269,11 @@ class ModelRuntime:
     # --- crash recovery ------------------------------------------------------------------------
     def _on_worker_exit(self, reason: str) -> None:
         """The worker died on its own (called from its reader thread)."""
+        minutes = round(_CRASH_WINDOW_SECONDS / 60)
+        stopped = LocalWorkError(
+            f"{reason}. It crashed {_CRASH_LIMIT} times in a row within {minutes} minutes, so "
+            "it was not restarted."
+        )
         with self._changed:
             was_ready = self._state == "ready"
             self._loaded = None
@@ -278,6 +283,9 @@ class ModelRuntime:
                 len(self._crashes) == _CRASH_LIMIT
                 and now - self._crashes[0] < _CRASH_WINDOW_SECONDS
             )
+            if was_ready:  # at once: whoever the crash wakes sees what comes next, not "ready"
+                self._state = "error" if crash_loop else "loading"
+                self._error = stopped.to_dict() if crash_loop else None
         # The page says "restarting" only when it is true: not after the crash guard tripped.
         self._events.publish(
             "engine_crashed", message=reason, restarting=was_ready and not crash_loop
@@ -285,14 +293,7 @@ class ModelRuntime:
         if not was_ready:
             return  # a crash while loading is reported by the load itself
         if crash_loop:
-            minutes = round(_CRASH_WINDOW_SECONDS / 60)
-            self._set_state(
-                "error",
-                LocalWorkError(
-                    f"{reason}. It crashed {_CRASH_LIMIT} times in a row within {minutes} "
-                    "minutes, so it was not restarted."
-                ),
-            )
+            self._set_state("error", stopped)
             return
         log.info("restarting the engine with %s", self._wanted)
         self._start_loading(self._wanted)
