@@ -154,7 +154,9 @@ def _one_turn(app: App, prompt: str, tools: str, printer: _Printer) -> int:
                     return 0
                 elif event["type"] == "reply_failed":
                     printer.end()
-                    print(f"localwork-hero ask: {event['error']['message']}", file=sys.stderr)
+                    error = event["error"]
+                    advice = f" {error['advice']}" if error.get("advice") else ""
+                    print(f"localwork-hero ask: {error['message']}{advice}", file=sys.stderr)
                     return 1
     except KeyboardInterrupt:
         app.chat.stop(conversation["id"])

@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints, ValidationError, validate_call
 from localwork import APP_NAME, __version__, links, transfer
 from localwork.app import App
 from localwork.chat.approvals import Decision
+from localwork.chat.usage import context_usage
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.settings import PresetName, describe_validation_error
 from localwork.store import TITLE_MAX
@@ -98,6 +99,11 @@ class _BridgeCore:
             # The reply being written (calls, text so far): a reloaded page shows it again.
             "live": self._app.chat.live(conversation_id),
         }
+
+    @_validated
+    def context_usage(self, conversation_id: ConversationId) -> dict[str, Any]:
+        app = self._app
+        return context_usage(app.store, app.runtime, app.settings, conversation_id)
 
     @_validated
     def rename_conversation(self, conversation_id: ConversationId, title: Title) -> dict[str, Any]:
@@ -238,6 +244,12 @@ class _ModelMethods:
     @_validated
     def select_model(self, model_id: ModelId, confirmed: bool = False) -> dict[str, Any]:
         return self._app.models.select(model_id, confirmed)
+
+    @_validated
+    def restart_model(self) -> dict[str, Any]:
+        """Load the chosen model again (after a crash the guard did not restart)."""
+        self._app.runtime.restart()
+        return self._app.runtime.status()
 
     @_validated
     def set_hub_token(self, token: HubToken | None) -> dict[str, Any]:

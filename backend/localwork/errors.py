@@ -104,9 +104,26 @@ class GenerationFailed(EngineError):
 
 
 class ContextOverflow(LocalWorkError):
-    """A request cannot fit the model's context window, even after trimming history."""
+    """A request cannot fit the model's context window, even after trimming history.
+
+    ``tokens`` (what the prompt takes), ``n_ctx`` and ``room`` (kept for the reply) are known
+    when the budget refused it; ``whole_conversation`` when it is the history, not the message.
+    """
 
     code = "context_overflow"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tokens: int | None = None,
+        n_ctx: int | None = None,
+        room: int | None = None,
+        whole_conversation: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.tokens, self.n_ctx, self.room = tokens, n_ctx, room
+        self.whole_conversation = whole_conversation
 
 
 class HubError(LocalWorkError):

@@ -58,6 +58,16 @@ class _ToolCallRecord(BaseModel):
     reason: str = Field("", max_length=2000)
 
 
+class _Failure(BaseModel):
+    """Why a reply failed and what to do (chat/failures.py), saved with it."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str = Field(max_length=100)
+    message: str = Field(max_length=10_000)
+    advice: str | None = Field(None, max_length=10_000)
+    retry: bool = True
+
+
 class _Meta(BaseModel):
     """What the app itself writes into ``meta``; unknown keys are kept as they are."""
 
@@ -67,6 +77,7 @@ class _Meta(BaseModel):
     tool_calls: list[_ToolCallRecord] | None = None
     round_texts: list[str] | None = Field(None, max_length=MAX_TOOL_ROUNDS)
     notice: str | None = Field(None, max_length=10_000)
+    error: _Failure | None = None
 
 
 class _Message(BaseModel):
@@ -108,6 +119,9 @@ def to_markdown(conversation: dict[str, Any], messages: list[dict[str, Any]]) ->
         parts.append(message["content"])
         for call in message["meta"].get("tool_calls") or []:
             parts.append(f"> Tool `{call.get('tool')}`: {call.get('status', '')}")
+        failure = message["meta"].get("error")
+        if failure:
+            parts.append(f"> The reply failed: {failure.get('message', '')}")
     return "\n\n".join(parts) + "\n"
 
 

@@ -62,6 +62,8 @@ export class ChatView {
     if (message.role === "assistant") {
       this.cards.showStored(node, meta);
       node.querySelector(".message-meta").textContent = describeStats(meta.stats, meta.stopped);
+      // A saved failure (possibly imported): shown as it was when it happened.
+      if (meta.error && typeof meta.error === "object") this.showFailure(node, meta.error);
     }
     this.refreshActions();
     return node;
@@ -111,13 +113,16 @@ export class ChatView {
     return actions;
   }
 
-  // Only the last reply can be regenerated: earlier ones have answers built on them.
+  // Only the last message can be regenerated, when it is a reply: earlier ones have answers
+  // built on them, and a failed one has Retry instead.
   refreshActions() {
-    const replies = this.root.querySelectorAll('.message.assistant:not([data-state="failed"])');
-    replies.forEach((reply, index) => {
+    const last = [...this.root.querySelectorAll(".message")].at(-1);
+    for (const reply of this.root.querySelectorAll(".message.assistant")) {
       const button = reply.querySelector('[data-testid="regenerate-button"]');
-      if (button) button.hidden = index !== replies.length - 1 || reply === this.pending;
-    });
+      if (button) button.hidden = reply !== last || reply === this.pending || reply.dataset.state === "failed";
+      const retry = reply.querySelector('[data-testid="retry-button"]');
+      if (retry) retry.hidden = reply !== last; // an earlier failure was answered since
+    }
   }
 
   setBusy(busy) {
@@ -229,25 +234,44 @@ export class ChatView {
     this.refreshActions();
   }
 
-  failReply(error, conversationId) {
+  // The live failure: the reply being written becomes the saved failure (same as a reload).
+  failReply(failure, message) {
     const node = this.pending ?? this.beginReply();
     this.pending = null;
     this.pendingText = "";
+    if (message) node.dataset.messageId = message.id;
+    this.setText(node, message?.content ?? "");
+    this.showFailure(node, failure);
+    this.scrollToEnd(true);
+  }
+
+  // What went wrong, what to do, and Retry only when trying again can change the outcome.
+  showFailure(node, failure) {
     node.dataset.state = "failed";
     node.classList.add("failed");
-    const body = node.querySelector(".message-text");
-    body.textContent = error.message;
-    this.refreshActions();
+    const box = element("div", "failure", { "data-testid": "failure", role: "note" });
+    const reason = element("p", "failure-reason", { "data-testid": "failure-reason" });
+    reason.textContent = String(failure.message ?? "The reply failed.");
+    box.append(reason);
+    if (failure.advice) {
+      const advice = element("p", "failure-advice", { "data-testid": "failure-advice" });
+      advice.textContent = String(failure.advice);
+      box.append(advice);
+    }
+    node.querySelector(".message-text").after(box);
     const meta = node.querySelector(".message-meta");
     meta.textContent = "";
-    const retry = element("button", "retry", { type: "button", "data-testid": "retry-button" });
-    retry.textContent = "Retry";
-    retry.addEventListener("click", () => {
-      node.remove();
-      this.onRetry(conversationId);
-    });
-    meta.append(retry);
-    this.scrollToEnd(true);
+    if (failure.retry !== false) {
+      const retry = element("button", "retry", { type: "button", "data-testid": "retry-button" });
+      retry.textContent = "Retry";
+      retry.addEventListener("click", () => {
+        node.remove();
+        this.refreshActions();
+        this.onRetry();
+      });
+      meta.append(retry);
+    }
+    this.refreshActions();
   }
 
   markTrimmed(count) {

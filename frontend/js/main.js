@@ -7,6 +7,7 @@ import { setLocale } from "./dom.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ModelsPane } from "./models.js";
+import { Navigation } from "./navigation.js";
 import { interceptLinks } from "./markdown.js";
 import { Notice } from "./notice.js";
 import { SettingsPane } from "./settings.js";
@@ -16,18 +17,19 @@ import { exportConversation, importConversation } from "./transfer.js";
 import { FirstRun } from "./welcome.js";
 
 const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
+const RUNNING_AGAIN = "The model engine is running again: you can carry on.";
 
 class App {
   constructor(api) {
     this.api = api;
-    this.activeId = null;
+    this.nav = new Navigation();
     this.conversations = [];
     this.busy = new Set();
     this.streams = new Map(); // conversation id → text streamed so far
     this.searchResults = null; // null: no search, the whole list is shown
     this.liveCalls = new Map(); // conversation id → tool_call events of the reply being written
     this.chat = new ChatView($("messages"), {
-      onRetry: (id) => this.retry(id),
+      onRetry: () => this.retry(this.activeId),
       onAnswer: (call, answer, reason) => this.answerToolCall(call, answer, reason),
       onRegenerate: () => this.regenerate(),
       onEdit: (messageId, text) => this.editAndResend(messageId, text),
@@ -36,7 +38,7 @@ class App {
       onOpen: (id) => this.open(id),
       onSearch: (query) => this.search(query),
     });
-    this.status = new StatusLine($("status"));
+    this.status = new StatusLine($("status"), { onRestart: () => this.restartModel() });
     this.notice = new Notice($("notice"));
     this.settings = new SettingsPane(api, {
       onSaved: ({ reloading }) => this.notifyBriefly(
@@ -55,6 +57,11 @@ class App {
     });
   }
 
+  // The conversation on screen (null: a new chat). Only this.nav changes it.
+  get activeId() {
+    return this.nav.activeId;
+  }
+
   async start() {
     this.bindControls();
     const [info, status] = await Promise.all([
@@ -67,8 +74,10 @@ class App {
     this.status.showModel(status);
     for (const id of status.busy) this.busy.add(id);
     this.listen(status.last_seq);
+    // Taken before the list loads, so a New chat meanwhile cancels this "open the latest".
+    const ticket = this.nav.begin();
     await this.refreshList();
-    if (this.conversations.length) await this.open(this.conversations[0].id);
+    if (this.conversations.length && ticket.current()) await this.open(this.conversations[0].id, ticket);
     this.input.focus();
   }
 
@@ -146,15 +155,17 @@ class App {
       this.models.onModelStatus(event.status);
       if (restarting && event.status.state === "ready") {
         restarting = false;
-        this.notifyBriefly("The model engine is running again: you can carry on.");
+        this.notifyBriefly(RUNNING_AGAIN);
       } else if (restarting && event.status.state === "error") {
         restarting = false;
         this.notify(event.status.error.message);
       }
     });
     events.on("engine_crashed", (event) => {
-      restarting = true;
-      this.warn(`${event.message}. Restarting it…`);
+      // After too many crashes it is not restarted: the status line then says so, with Restart.
+      restarting = event.restarting;
+      if (restarting) this.warn(`${event.message}. Restarting it…`);
+      else if ($("notice-text").textContent === RUNNING_AGAIN) this.notice.hide(); // not any more
     });
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
@@ -195,7 +206,10 @@ class App {
       this.streams.delete(event.conversation_id);
       this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
-      if (here(event)) this.chat.failReply(event.error, event.conversation_id);
+      if (here(event)) {
+        this.chat.failReply(event.error, event.message);
+        this.showUsage(event.conversation_id);
+      }
     });
     events.start();
   }
@@ -245,20 +259,39 @@ class App {
     }
   }
 
-  async open(conversationId) {
+  async open(conversationId, ticket = this.nav.begin()) {
     try {
       const { conversation, messages, live } = await this.api.call("get_conversation", { conversation_id: conversationId });
       if (live && !this.liveCalls.has(conversationId)) this.adoptLiveReply(conversationId, live);
-      this.activeId = conversation.id;
+      if (!this.nav.arrive(ticket, conversation.id)) return; // the user went elsewhere meanwhile
       this.showHeader(conversation);
       this.chat.showMessages(messages);
-      const lastReply = messages.findLast((message) => message.role === "assistant");
-      this.status.showContext(lastReply?.meta?.stats ?? null);
+      if (!this.busy.has(conversation.id)) this.showUsage(conversation.id); // else: on reply_done
       if (this.busy.has(conversation.id)) this.resumeReply(conversation.id);
       this.toolMode.value = conversation.tool_mode;
       $("chat-activity-button").hidden = false;
       this.updateComposer();
       this.renderList();
+    } catch (error) {
+      this.notify(error.message);
+    }
+  }
+
+  // The context the conversation fills, counted by the backend (a saved failure or an
+  // imported conversation has no reply statistics to go by).
+  async showUsage(conversationId) {
+    this.status.showContext(null);
+    try {
+      const { tokens } = await this.api.call("context_usage", { conversation_id: conversationId });
+      if (this.activeId === conversationId) this.status.showTokens(tokens);
+    } catch {
+      if (this.activeId === conversationId) this.status.showTokens(undefined); // no model to count with
+    }
+  }
+
+  async restartModel() {
+    try {
+      await this.api.call("restart_model");
     } catch (error) {
       this.notify(error.message);
     }
@@ -304,7 +337,7 @@ class App {
   }
 
   newChat() {
-    this.activeId = null;
+    this.nav.go(null);
     this.showHeader(null);
     this.chat.clear();
     this.toolMode.value = "auto";
@@ -318,18 +351,25 @@ class App {
   async send() {
     const text = this.input.value;
     if (!text.trim()) return;
-    if (this.activeId && this.busy.has(this.activeId)) return;
+    let conversationId = this.activeId;
+    if (conversationId && this.busy.has(conversationId)) return;
     this.firstRun.hide(); // the user has moved on: a new chat shows the plain empty state
+    // The message goes to the conversation on screen, and the screen stays there: a move still
+    // under way (start-up's "open the latest") is cancelled, a later one wins.
+    const here = this.nav.begin();
     try {
-      if (!this.activeId && this.toolMode.value !== "auto") {
+      if (!conversationId && this.toolMode.value !== "auto") {
         const created = await this.api.call("create_conversation");
         await this.api.call("set_tool_mode", { conversation_id: created.id, mode: this.toolMode.value });
-        this.activeId = created.id;
+        conversationId = created.id;
       }
-      const sent = await this.api.call("send_message", { conversation_id: this.activeId, text });
+      const sent = await this.api.call("send_message", { conversation_id: conversationId, text });
       this.input.value = "";
       this.autosize();
-      this.activeId = sent.conversation.id;
+      if (!this.nav.arrive(here, sent.conversation.id)) {
+        await this.refreshList(); // sent; the user has moved to another conversation meanwhile
+        return;
+      }
       this.showHeader(sent.conversation);
       $("chat-activity-button").hidden = false;
       this.chat.addMessage(sent.message);

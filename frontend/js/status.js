@@ -1,12 +1,18 @@
-// The status line: which model is loaded, its state, the speed of the last reply, and how
-// much of the model's context the open conversation fills.
+// The status line: which model is loaded (or being loaded), its state, the speed of the last
+// reply, how much of the model's context the open conversation fills, and Restart the model
+// when the engine is stopped by an error.
 
 const STATE_WORDS = { idle: "no model", loading: "loading…", ready: "ready", error: "error" };
 
 export class StatusLine {
-  constructor(root) {
+  constructor(root, { onRestart }) {
     this.dot = root.querySelector('[data-testid="status-dot"]');
     this.model = root.querySelector('[data-testid="status-model"]');
+    this.restart = root.querySelector('[data-testid="restart-model"]');
+    this.restart.addEventListener("click", () => {
+      this.restart.hidden = true; // the status says "loading…" next, then ready or the error
+      onRestart();
+    });
     this.speed = root.querySelector('[data-testid="status-speed"]');
     this.meter = root.querySelector('[data-testid="context-meter"]');
     this.meterText = root.querySelector('[data-testid="context-text"]');
@@ -16,7 +22,12 @@ export class StatusLine {
 
   // `stats` are the last reply's: its prompt plus what it wrote is what the context held.
   showContext(stats) {
-    this.used = stats ? (stats.prompt_tokens ?? 0) + (stats.completion_tokens ?? 0) : null;
+    this.showTokens(stats ? (stats.prompt_tokens ?? 0) + (stats.completion_tokens ?? 0) : null);
+  }
+
+  // null: nothing yet (a new chat); undefined: not known (no model loaded to count with).
+  showTokens(tokens) {
+    this.used = Number.isFinite(tokens) || tokens === undefined ? tokens : null;
     this.renderContext();
   }
 
@@ -26,12 +37,17 @@ export class StatusLine {
     this.meter.value = Math.min(used, this.meter.max);
     this.meter.classList.toggle("full", this.nCtx !== null && used > 0.9 * this.nCtx);
     const total = this.nCtx === null ? "?" : this.nCtx.toLocaleString("en");
-    this.meterText.textContent = `context ${used.toLocaleString("en")} / ${total} tokens`;
+    const shown = this.used === undefined ? "?" : used.toLocaleString("en");
+    this.meterText.textContent = `context ${shown} / ${total} tokens`;
   }
 
   showModel(status) {
     this.dot.dataset.state = status.state;
-    const name = status.model?.label ?? status.wanted ?? "SmolLM2 135M Instruct (bundled, offline)";
+    // While switching, the loaded model is still the old one: name the one being loaded.
+    const switching = status.state === "loading" || status.state === "error";
+    const wanted = status.wanted_label ?? status.wanted;
+    const name = (switching && wanted) || status.model?.label || wanted || "SmolLM2 135M Instruct (bundled, offline)";
+    this.restart.hidden = status.state !== "error";
     const detail = status.state === "error" ? status.error?.message : STATE_WORDS[status.state];
     this.model.textContent = `${name} — ${detail}`;
     this.model.title = status.model ? `context ${status.model.n_ctx} tokens · ${status.model.n_threads} threads` : "";

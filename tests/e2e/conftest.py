@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from localwork.paths import AppPaths
 from tests.conftest import DETERMINISTIC_GENERATION, localwork_command, write_settings
+from tests.support.scripted_engine import use_scripted_engine
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -85,6 +86,15 @@ def stop_server(served: ServedApp) -> None:
     except subprocess.TimeoutExpired:
         served.process.kill()
         pytest.fail(f"--serve did not stop on SIGTERM:\n{served.stderr_log.read_text()}")
+
+
+@pytest.fixture
+def script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scripted engine for the served app; request it before ``page``."""
+    path = tmp_path / "script.json"
+    for name, value in use_scripted_engine(path, []).items():
+        monkeypatch.setenv(name, value)
+    return path
 
 
 @pytest.fixture

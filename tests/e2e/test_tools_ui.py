@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from tests.agent.conftest import guided
 from tests.conftest import DETERMINISTIC_GENERATION
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
-from tests.support.scripted_engine import add_replies, use_scripted_engine
+from tests.support.scripted_engine import add_replies
 
 
 @pytest.fixture
@@ -30,15 +30,6 @@ def work() -> Iterator[Path]:
 def served_settings(work: Path) -> dict:
     generation = {**DETERMINISTIC_GENERATION, "max_tokens": 400}
     return {"generation": generation, "grants": [{"path": str(work), "mode": "rw"}]}
-
-
-@pytest.fixture
-def script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A scripted engine for the served app; request it before ``page``."""
-    path = tmp_path / "script.json"
-    for name, value in use_scripted_engine(path, []).items():
-        monkeypatch.setenv(name, value)
-    return path
 
 
 def card(page: Page):

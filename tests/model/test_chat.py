@@ -100,8 +100,11 @@ def test_crash_mid_reply_keeps_the_conversation_and_retry_works(start_app, watch
     failed = watcher.wait_for("reply_failed", job_id=sent["job_id"])
     assert failed["error"]["code"] == "engine_crashed"
     assert "segmentation fault" in failed["error"]["message"]
-    assert "Retry" in failed["error"]["message"]
-    assert [m["role"] for m in app.store.messages(conversation_id)] == ["user"]
+    assert "the model is restarting" in failed["error"]["message"]
+    assert "Retry" in failed["error"]["advice"]
+    kept = app.store.messages(conversation_id)  # the failure is saved with its reason
+    assert [m["role"] for m in kept] == ["user", "assistant"]
+    assert kept[-1]["meta"]["error"] == failed["error"]
 
     app.runtime.ensure_ready(timeout=120)
     app.settings.update({"generation": {"max_tokens": 32}})

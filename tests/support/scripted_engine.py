@@ -2,14 +2,17 @@
 
 For deterministic tests of the agent loop and the UI (the real model is tested elsewhere).
 Run as ``python scripted_engine.py SCRIPT``; SCRIPT is a JSON list of replies, each
-``{"text": "...", "delay": seconds_between_pieces}``. The n-th generate request gets the n-th
-reply, read afresh each time (a test may append replies while the app runs). Every request is
-logged to ``SCRIPT.requests.jsonl`` so tests can check what the loop asked for.
+``{"text": "...", "delay": seconds_between_pieces}``, or ``{"crash": "SIGSEGV"}`` to die by
+that signal. The n-th generate request gets the n-th reply, read afresh each time (a test may
+append replies while the app runs). Every request is logged to ``SCRIPT.requests.jsonl`` so
+tests can check what the loop asked for. ``LOAD_DELAY_VARIABLE`` makes each load take longer.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -21,6 +24,7 @@ from localwork.engine.worker import StopMatcher, Worker, serve
 from localwork.errors import GenerationFailed
 
 PIECE_CHARS = 4  # the scripted text streams in pieces this long, like tokens
+LOAD_DELAY_VARIABLE = "LOCALWORK_SCRIPTED_LOAD_SECONDS"
 
 
 def use_scripted_engine(script: Path, replies: list[dict[str, Any]]) -> dict[str, str]:
@@ -53,6 +57,7 @@ class ScriptedWorker(Worker):
         self._script = script
 
     def _load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(float(os.environ.get(LOAD_DELAY_VARIABLE, "0")))
         return {
             "n_ctx": int(params["n_ctx"]),
             "n_batch": int(params["n_batch"]),
@@ -77,6 +82,8 @@ class ScriptedWorker(Worker):
         if done >= len(replies):
             raise GenerationFailed(f"the scripted engine has no reply number {done + 1}")
         reply = replies[done]
+        if "crash" in reply:
+            os.kill(os.getpid(), getattr(signal, reply["crash"]))
         text, delay = reply["text"], float(reply.get("delay", 0))
         stops = StopMatcher(message.get("stop") or [])
         stop_reason, pieces, started = "eos", 0, time.perf_counter()

@@ -2,7 +2,7 @@ import signal
 import subprocess
 
 from localwork import __version__
-from localwork.engine.client import describe_exit
+from localwork.engine.exits import describe_exit
 from tests.conftest import localwork_command
 
 
@@ -26,12 +26,28 @@ def test_serve_and_self_test_are_exclusive():
 
 
 def test_crash_reasons_in_plain_words():
-    assert describe_exit(-signal.SIGSEGV) == "The model engine crashed (segmentation fault)"
-    assert "ran out of memory" in describe_exit(-signal.SIGKILL)
+    assert describe_exit(-signal.SIGSEGV) == (
+        "The model engine crashed (segmentation fault); the engine log shows no error"
+    )
     assert describe_exit(-signal.SIGABRT, "GGML_ASSERT(n_tokens <= n_batch) failed").endswith(
         "aborted; llama.cpp hit an internal check (GGML_ASSERT)"
     )
-    assert describe_exit(3) == "The model engine stopped unexpectedly (exit code 3)"
+    assert describe_exit(3, "load ok\nRuntimeError: bad magic\nbye\n") == (
+        "The model engine stopped unexpectedly (exit code 3); the engine log ends with "
+        '"RuntimeError: bad magic"'
+    )
+
+
+def test_a_kill_is_blamed_on_memory_only_when_memory_ran_out():
+    killed = -signal.SIGKILL
+    assert "ran out of memory" in describe_exit(killed, memory_ran_out=True)
+    assert "ran out of memory" in describe_exit(killed, "ggml: failed to allocate 2 GB")
+    free = describe_exit(killed, "llama_context: n_ctx = 8192\n", memory_ran_out=False)
+    assert free == (
+        "The model engine was killed (SIGKILL) by another program; memory did not run out; "
+        "the engine log shows no error"
+    )
+    assert "or because memory ran out" in describe_exit(killed, memory_ran_out=None)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -39,7 +39,7 @@ def fit_conversation(
 
     Raises:
         ContextOverflow: the newest message alone does not fit, or the history does not fit
-            and the policy is "stop"; the message gives the numbers.
+            and the policy is "stop"; it carries the numbers, and its message states them.
     """
     room = reply_room(max_tokens, n_ctx)
     limit = n_ctx - room
@@ -58,14 +58,20 @@ def fit_conversation(
     if newest_used > limit:
         raise ContextOverflow(
             f"This message does not fit: with the system prompt it takes {newest_used} tokens, "
-            f"and the context holds {n_ctx} tokens of which {room} are kept for the reply. "
-            "Shorten the message, or raise the context length in Settings."
+            f"and the context holds {n_ctx} tokens of which {room} are kept for the reply.",
+            tokens=newest_used,
+            n_ctx=n_ctx,
+            room=room,
         )
     if overflow == "stop":
+        # What to do depends on the model and the settings: chat/failures.py says it.
         raise ContextOverflow(
             f"The conversation has grown to {used} tokens and no longer fits the context "
-            f"({n_ctx} tokens, {room} kept for the reply). Start a new chat, raise the context "
-            "length, or let LocalWork Hero drop the oldest messages (Settings)."
+            f"({n_ctx} tokens, {room} kept for the reply).",
+            tokens=used,
+            n_ctx=n_ctx,
+            room=room,
+            whole_conversation=True,
         )
 
     # Fewest dropped messages that fit: binary search keeps tokenizer calls logarithmic.

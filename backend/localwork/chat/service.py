@@ -13,9 +13,10 @@ from typing import Any
 
 from localwork.chat.agent import AgentLoop
 from localwork.chat.approvals import ApprovalGate, Decision
+from localwork.chat.failures import describe_failure
 from localwork.chat.reply import AgentReply
 from localwork.engine.runtime import ModelRuntime
-from localwork.errors import EngineCrashed, InvalidRequest, LocalWorkError, NotFound
+from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.store import DEFAULT_TITLE, ConversationStore, title_from_message
 
@@ -98,13 +99,21 @@ class ChatService:
         return {"conversation": conversation, "message": message, "job_id": job.id}
 
     def retry(self, conversation_id: str) -> dict[str, Any]:
-        """Answer the last user message again (after a crash or an error)."""
+        """Answer the last user message again (after a crash or an error).
+
+        A saved failure without tool calls is only the record of what went wrong: it goes.
+        One with calls stays, since they happened, and the model carries on after them.
+        """
         messages = self._store.messages(conversation_id)
         last = messages[-1] if messages else None
-        if last is None or not (last["role"] == "user" or last["meta"].get("interrupted")):
+        failed_alone = last is not None and _failed_without_calls(last)
+        if last is None or not (
+            last["role"] == "user" or last["meta"].get("interrupted") or failed_alone
+        ):
             raise InvalidRequest("There is no unanswered message to retry in this conversation.")
         with self._reservation(conversation_id) as job:
-            pass
+            if failed_alone and len(messages) > 1:
+                self._store.delete_messages_after(conversation_id, messages[-2]["id"])
         return {"job_id": job.id}
 
     def regenerate(self, conversation_id: str) -> dict[str, Any]:
@@ -243,8 +252,7 @@ class ChatService:
             if error is None:
                 log.exception("reply failed in %s", job.conversation_id)
                 error = LocalWorkError("Writing the reply failed unexpectedly; see the log.")
-            self._keep_interrupted(job, reply, error)
-            self._fail(base, error)
+            self._fail(job, base, reply, error)
             return
         reply.stopped = reply.stopped or job.cancelled.is_set()
         meta = reply.meta()
@@ -255,19 +263,23 @@ class ChatService:
             "reply_done", **base, message=message, stopped=reply.stopped, stats=meta["stats"]
         )
 
-    def _keep_interrupted(self, job: ReplyJob, reply: AgentReply, error: LocalWorkError) -> None:
-        """Tool calls already made are part of the conversation even when the reply fails."""
-        if not reply.calls:
-            return
-        reply.stopped, reply.notice = True, error.message
-        meta = {**reply.meta(), "interrupted": True}
-        self._store.add_message(job.conversation_id, "assistant", reply.text, meta)
+    def _fail(
+        self, job: ReplyJob, base: dict[str, str], reply: AgentReply, error: LocalWorkError
+    ) -> None:
+        """Save the failure with its reason and advice, so a reload shows it as it was; tool
+        calls already made stay part of the conversation."""
+        failure = describe_failure(error, self._runtime.status())
+        text, meta = "", {"error": failure}  # without calls, only the record of a failure
+        if reply.calls:
+            reply.stopped = True  # the reason is in the failure, not repeated as a notice
+            text, meta = reply.text, {**reply.meta(), "interrupted": True, "error": failure}
+        try:
+            message = self._store.add_message(job.conversation_id, "assistant", text, meta)
+        except NotFound:  # the conversation itself is gone: nothing to keep it in
+            message = None
+        self._events.publish("reply_failed", **base, error=failure, message=message)
 
-    def _fail(self, base: dict[str, str], error: LocalWorkError) -> None:
-        detail = error.to_dict()
-        if isinstance(error, EngineCrashed):
-            detail["message"] = (
-                f"{error.message}. Your conversation is safe; the model is restarting. "
-                "Press Retry to send your message again."
-            )
-        self._events.publish("reply_failed", **base, error=detail)
+
+def _failed_without_calls(message: dict[str, Any]) -> bool:
+    meta = message["meta"]
+    return message["role"] == "assistant" and bool(meta.get("error")) and not meta.get("tool_calls")

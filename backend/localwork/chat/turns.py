@@ -69,6 +69,8 @@ def prompt_turns(messages: list[dict[str, Any]], limit: int = MAX_RESULT_CHARS) 
     for message in messages:
         if message["role"] == "assistant":
             tool_turns = reply_tool_turns(message.get("meta") or {}, limit)
+            if (message.get("meta") or {}).get("error") and not tool_turns:
+                continue  # a saved failure tells the user what went wrong, not the model
             turns.extend(tool_turns)
             if message["content"] or not tool_turns:
                 turns.append({"role": "assistant", "content": message["content"]})

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from localwork.engine import protocol
+from localwork.engine.exits import describe_exit, oom_kills
 from localwork.errors import EngineCrashed, EngineNotReady, from_dict
 from localwork.paths import make_private
 
@@ -30,14 +30,6 @@ log = logging.getLogger(__name__)
 _STARTUP_TIMEOUT = 60.0
 _STDERR_TAIL_BYTES = 8192
 _DEATH = object()
-
-# What a dying llama.cpp leaves in its log, in the words a user can act on.
-_LOG_HINTS = (
-    ("GGML_ASSERT", "llama.cpp hit an internal check (GGML_ASSERT)"),
-    ("failed to allocate", "it could not allocate memory"),
-    ("out of memory", "it ran out of memory"),
-)
-
 
 # A JSON list that replaces the worker's command line: how tests run a scripted engine in a
 # served app. Only whoever starts the app can set it, and they can run programs anyway.
@@ -51,25 +43,6 @@ def worker_command() -> list[str]:
     if getattr(sys, "frozen", False):  # a PyInstaller bundle re-runs its own executable
         return [sys.executable, "--engine-worker"]
     return [sys.executable, "-m", "localwork.engine.worker"]
-
-
-def describe_exit(returncode: int | None, log_tail: str = "") -> str:
-    """Say in plain words why the worker stopped."""
-    if returncode is not None and returncode < 0:
-        number = -returncode
-        if number == signal.SIGSEGV:
-            what = "crashed (segmentation fault)"
-        elif number == signal.SIGABRT:
-            what = "aborted"
-        elif number == getattr(signal, "SIGKILL", 9):
-            what = "was killed, most likely because the computer ran out of memory"
-        else:
-            what = f"was stopped by signal {signal.Signals(number).name}"
-    else:
-        what = f"stopped unexpectedly (exit code {returncode})"
-    hints = [hint for marker, hint in _LOG_HINTS if marker.lower() in log_tail.lower()]
-    detail = f"; {hints[0]}" if hints else ""
-    return f"The model engine {what}{detail}"
 
 
 class EngineClient:
@@ -90,6 +63,8 @@ class EngineClient:
         self._current_id: int | None = None
         self._hello = threading.Event()
         self._closing = False
+        self._log_start = 0  # where this worker's part of the engine log begins
+        self._oom_kills_at_start: int | None = None
         self.exit_reason: str | None = None
 
     @property
@@ -108,7 +83,9 @@ class EngineClient:
         """
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
         make_private(self._log_file)  # the worker's stderr may quote prompts
+        self._oom_kills_at_start = oom_kills()
         with open(self._log_file, "ab") as log_handle:
+            self._log_start = log_handle.seek(0, os.SEEK_END)
             self._proc = subprocess.Popen(
                 self._command,
                 stdin=subprocess.PIPE,
@@ -210,7 +187,9 @@ class EngineClient:
     def _handle_exit(self) -> None:
         assert self._proc is not None
         returncode = self._proc.wait()
-        self.exit_reason = describe_exit(returncode, self._log_tail())
+        before, after = self._oom_kills_at_start, oom_kills()
+        ran_out = None if before is None or after is None else after > before
+        self.exit_reason = describe_exit(returncode, self._log_tail(), ran_out)
         self._hello.set()
         if self._closing:
             log.info("engine worker %s exited (%s)", self._proc.pid, returncode)
@@ -226,7 +205,8 @@ class EngineClient:
     def _log_tail(self) -> str:
         try:
             with open(self._log_file, "rb") as handle:
-                handle.seek(max(0, handle.seek(0, os.SEEK_END) - _STDERR_TAIL_BYTES))
+                end = handle.seek(0, os.SEEK_END)
+                handle.seek(max(self._log_start, end - _STDERR_TAIL_BYTES))
                 return handle.read().decode("utf-8", errors="replace")
         except OSError:
             return ""

@@ -20,6 +20,7 @@ from localwork.errors import (
     EngineNotReady,
     LocalWorkError,
     ModelLoadFailed,
+    ModelNotFound,
     from_dict,
 )
 from localwork.events import EventBus
@@ -82,6 +83,7 @@ class ModelRuntime:
         self._error: dict[str, str] | None = None
         self._loaded: LoadedModel | None = None
         self._wanted: str | None = None
+        self._wanted_label: str | None = None  # what the status line names while it loads
         self._client: EngineClient | None = None
         self._crashes: deque[float] = deque(maxlen=_CRASH_LIMIT)
         self._last_stats: dict[str, Any] | None = None
@@ -94,6 +96,7 @@ class ModelRuntime:
                 "state": self._state,
                 "model": self._loaded.to_dict() if self._loaded else None,
                 "wanted": self._wanted,
+                "wanted_label": self._wanted_label,
                 "error": self._error,
                 "last_stats": self._last_stats,
                 "engine_pid": self._client.pid if self._client and self._client.alive else None,
@@ -114,9 +117,21 @@ class ModelRuntime:
             self._crashes.clear()  # the user chose again: earlier crashes no longer count
         self._start_loading(model_id)
 
+    def restart(self) -> None:
+        """Load the chosen model again: the user's "Restart the model", e.g. after the crash
+        guard stopped restarting it."""
+        with self._changed:
+            wanted = self._wanted
+        self.load(wanted)
+
     def _start_loading(self, model_id: str | None) -> None:
+        try:
+            label = self._registry.find(model_id).to_dict()["label"]
+        except ModelNotFound:
+            label = model_id  # the load will say it is missing
         with self._changed:
             self._wanted = model_id
+            self._wanted_label = label
             self._state = "loading"
             self._error = None
         threading.Thread(
@@ -169,7 +184,7 @@ class ModelRuntime:
             )
         except EngineCrashed as crash:
             raise ModelLoadFailed(
-                f"{crash.message} while loading {model.name}. The file may be damaged or too "
+                f"Loading {model.name} failed: {crash.message}. The file may be damaged or too "
                 "large for the free memory; try another model or a shorter context."
             ) from None
         template = ChatTemplate(info.chat_template, worker["bos_token"], worker["eos_token"])
@@ -254,6 +269,11 @@ class ModelRuntime:
     # --- crash recovery ------------------------------------------------------------------------
     def _on_worker_exit(self, reason: str) -> None:
         """The worker died on its own (called from its reader thread)."""
+        minutes = round(_CRASH_WINDOW_SECONDS / 60)
+        stopped = LocalWorkError(
+            f"{reason}. It crashed {_CRASH_LIMIT} times in a row within {minutes} minutes, so "
+            "it was not restarted."
+        )
         with self._changed:
             was_ready = self._state == "ready"
             self._loaded = None
@@ -263,17 +283,17 @@ class ModelRuntime:
                 len(self._crashes) == _CRASH_LIMIT
                 and now - self._crashes[0] < _CRASH_WINDOW_SECONDS
             )
-        self._events.publish("engine_crashed", message=reason)
+            if was_ready:  # at once: whoever the crash wakes sees what comes next, not "ready"
+                self._state = "error" if crash_loop else "loading"
+                self._error = stopped.to_dict() if crash_loop else None
+        # The page says "restarting" only when it is true: not after the crash guard tripped.
+        self._events.publish(
+            "engine_crashed", message=reason, restarting=was_ready and not crash_loop
+        )
         if not was_ready:
             return  # a crash while loading is reported by the load itself
         if crash_loop:
-            self._set_state(
-                "error",
-                LocalWorkError(
-                    f"{reason}. It crashed {_CRASH_LIMIT} times in a row, so it was not restarted; "
-                    "pick another model or lower the context length in Settings."
-                ),
-            )
+            self._set_state("error", stopped)
             return
         log.info("restarting the engine with %s", self._wanted)
         self._start_loading(self._wanted)

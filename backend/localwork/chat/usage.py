@@ -1,0 +1,38 @@
+"""How much of the model's context a conversation fills, for the status line's meter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localwork.chat.tool_prompt import render_without_tools
+from localwork.chat.turns import prompt_turns
+from localwork.engine.runtime import ModelRuntime
+from localwork.settings import SettingsStore
+from localwork.store import ConversationStore
+
+
+def context_usage(
+    store: ConversationStore, runtime: ModelRuntime, settings: SettingsStore, conversation_id: str
+) -> dict[str, Any]:
+    """``{"tokens": n}``: the last reply's own count when it is the newest message (what the
+    context held), otherwise the conversation counted as the next prompt would hold it, e.g.
+    after a message that did not fit, or for an imported conversation.
+
+    Raises:
+        NotFound: the conversation does not exist.
+        EngineNotReady: it has to be counted and no model is loaded.
+    """
+    messages = store.messages(conversation_id)
+    if not messages:
+        return {"tokens": 0}
+    last = messages[-1]
+    stats = last["meta"].get("stats") or {}
+    if last["role"] == "assistant" and not last["meta"].get("error"):
+        prompt, written = stats.get("prompt_tokens"), stats.get("completion_tokens") or 0
+        if isinstance(prompt, int) and isinstance(written, int):
+            return {"tokens": prompt + written}
+    loaded = runtime.ensure_ready()
+    system = settings.current.profile_for(loaded.model.id).generation.system_prompt.strip()
+    turns = [{"role": "system", "content": system}] if system else []
+    text = render_without_tools(loaded.template, turns + prompt_turns(messages))
+    return {"tokens": runtime.count_tokens(text)}
