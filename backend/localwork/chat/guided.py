@@ -8,8 +8,8 @@
    free choice under a grammar picked the right tool once or twice in 10, raw likelihood 2,
    calibrated likelihood 7. An engine that cannot score writes the name under the grammar.
 2. The paths, each limited to what fits its role (``tools/path_choices.py``): an existing file
-   for a read, a new name for a create; among those, chosen the same calibrated way (a
-   grammar alone lets a small model commit to the first file whose name starts alike).
+   for a read, a new name for a create; among those, the likeliest whole name (a grammar
+   alone lets a small model commit to the first file whose name starts alike).
 3. The rest of the arguments, under a grammar built from the tool's schema.
 
 Tools whose paths have no possible value (a read with no file to read, a change with no
@@ -71,21 +71,28 @@ class GuidedCalls:
         chosen = self._pick(lead_in, baseline, _NAME_OPENING, names, [f'{n}"' for n in names])
         if chosen is None:
             return None
-        return self._arguments(lead_in, baseline, room, offered[chosen], choices, sampling)
+        return self._arguments(lead_in, room, offered[chosen], choices, sampling)
 
     def _pick(
-        self, lead_in: str, baseline: str, prefix: str, options: list[str], endings: list[str]
+        self,
+        lead_in: str,
+        baseline: str | None,
+        prefix: str,
+        options: list[str],
+        endings: list[str],
     ) -> str | None:
-        """The option whose ending gains most after ``prefix`` over its baseline score."""
+        """The option whose ending is likeliest after ``prefix``: by its gain over the
+        ``baseline`` prompt's score when one is given, else by its own score."""
         if len(options) == 1:
             return options[0]
         scores = self._runtime.score(lead_in + prefix, endings)
+        if baseline is None:
+            return best_calibrated(options, scores, [0.0] * len(options))
         return best_calibrated(options, scores, self._runtime.score(baseline + prefix, endings))
 
     def _arguments(
         self,
         lead_in: str,
-        baseline: str,
         room: int,
         tool: Tool,
         choices: PathChoices,
@@ -102,7 +109,9 @@ class GuidedCalls:
             written = "".join(f"{json.dumps(k)}: {json.dumps(v)}, " for k, v in fixed.items())
             prefix = f'{head}{{{written}{json.dumps(argument)}: "'
             endings = [json.dumps(option)[1:] for option in options]  # with the closing quote
-            picked = self._pick(lead_in, baseline, prefix, options, endings)
+            # Paths by their own likelihood: copying a name from the request is what even a
+            # small model does well, and a content-free baseline would favour long names.
+            picked = self._pick(lead_in, None, prefix, options, endings)
             if picked is None:
                 return None
             fixed[argument] = picked
