@@ -27,12 +27,6 @@ _GENERIC_INSTRUCTIONS = (
     '<tool_call>\n{"name": "list_directory", "arguments": {"path": "."}}\n</tool_call>\n'
     "- Read report.txt ->\n"
     '<tool_call>\n{"name": "read_file", "arguments": {"path": "report.txt"}}\n</tool_call>\n'
-    "- Create hello.txt with the text hi ->\n"
-    '<tool_call>\n{"name": "write_file", "arguments": {"path": "hello.txt", "content": '
-    '"hi"}}\n</tool_call>\n'
-    "- Make a folder named photos ->\n"
-    '<tool_call>\n{"name": "create_directory", "arguments": {"path": "photos"}}\n'
-    "</tool_call>\n"
     "- Rename a.txt to b.txt ->\n"
     '<tool_call>\n{"name": "move_file", "arguments": {"source": "a.txt", "destination": '
     '"b.txt"}}\n</tool_call>\n'

@@ -173,6 +173,11 @@ def _call_from_value(value: Any, raw: str) -> ParsedCall:
     return ParsedCall(value["name"], arguments, raw)
 
 
+def _numeric(prop: dict[str, Any]) -> bool:
+    kinds = [prop.get("type"), *(option.get("type") for option in prop.get("anyOf", []))]
+    return any(kind in ("integer", "number") for kind in kinds)
+
+
 # String arguments that hold file content may be long; the rest (paths, patterns) are short,
 # and a cap stops a small model that loops inside a string.
 _LONG_TEXT = {"content", "new_text", "old_text"}
@@ -220,7 +225,13 @@ def call_schema(tools: dict[str, Tool], choices: PathChoices | None = None) -> d
 def arguments_schema(tool: Tool, choices: PathChoices | None = None) -> dict[str, Any]:
     """The tool's parameters, paths limited to ``choices`` and short strings capped."""
     parameters = choices.constrain(tool) if choices else tool.schema()["function"]["parameters"]
-    for key, prop in parameters.get("properties", {}).items():
+    required = set(parameters.get("required", []))
+    properties = parameters.get("properties", {})
+    for key in [k for k, prop in properties.items() if k not in required and _numeric(prop)]:
+        # Optional numbers (a line range, a result cap) keep their defaults: the grammar
+        # cannot hold their bounds, and a small model fills them with nonsense.
+        del properties[key]
+    for key, prop in properties.items():
         if (
             key not in _LONG_TEXT
             and "string" in json.dumps(prop)
