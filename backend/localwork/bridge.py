@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints, ValidationError, validate_call
 from localwork import APP_NAME, __version__, links, transfer
 from localwork.app import App
 from localwork.chat.approvals import Decision
+from localwork.chat.prompt_formats import PromptFormatName
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.settings import PresetName, describe_validation_error
 from localwork.store import TITLE_MAX
@@ -226,6 +227,12 @@ class _ModelMethods:
     @_validated
     def select_model(self, model_id: ModelId, confirmed: bool = False) -> dict[str, Any]:
         return self._app.models.select(model_id, confirmed)
+
+    @_validated
+    def set_prompt_format(
+        self, model_id: ModelId, prompt_format: PromptFormatName
+    ) -> dict[str, Any]:
+        return self._app.models.set_prompt_format(model_id, prompt_format)
 
     @_validated
     def set_hub_token(self, token: HubToken | None) -> dict[str, Any]:

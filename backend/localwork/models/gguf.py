@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from localwork.chat.prompt_formats import VOCAB_MARKERS, default_format, looks_instruct
 from localwork.errors import ModelLoadFailed
 
 _MAGIC = b"GGUF"
@@ -28,6 +29,7 @@ _SCALARS = {
     12: "<d",
 }
 _STRING, _ARRAY = 8, 9
+_TOKENS_KEY = "tokenizer.ggml.tokens"
 _MAX_STRING = 64 * 1024 * 1024  # a chat template is KBs; anything this big is corruption
 
 FILE_TYPES = {
@@ -79,6 +81,8 @@ class GgufInfo:
     version: int
     tensor_count: int
     metadata: dict[str, Any] = field(repr=False)
+    # The chat-format markers (``<|im_start|>``, ``<start_of_turn>``…) its vocabulary holds.
+    vocab_markers: frozenset[str] = frozenset()
 
     def _arch_value(self, key: str) -> Any:
         return self.metadata.get(f"{self.architecture}.{key}")
@@ -117,6 +121,16 @@ class GgufInfo:
     def chat_template(self) -> str | None:
         value = self.metadata.get("tokenizer.chat_template")
         return str(value) if value else None
+
+    @property
+    def default_prompt_format(self) -> str:
+        """How to prompt this model unless the user chose otherwise (see prompt_formats)."""
+        return default_format(
+            bool(self.chat_template),
+            self.architecture,
+            self.vocab_markers,
+            looks_instruct(self.metadata),
+        )
 
     @property
     def quantization(self) -> str | None:
@@ -161,11 +175,12 @@ def _read_header(handle: BinaryIO) -> GgufInfo:
     if kv_count > 100_000:
         raise ValueError(f"implausible metadata count {kv_count}")
     metadata: dict[str, Any] = {}
+    markers: set[str] = set()
     for _ in range(kv_count):
         key = _read_string(handle)
         (value_type,) = _unpack(handle, "<I")
-        metadata[key] = _read_value(handle, value_type)
-    return GgufInfo(version=version, tensor_count=tensor_count, metadata=metadata)
+        metadata[key] = _read_value(handle, value_type, markers if key == _TOKENS_KEY else None)
+    return GgufInfo(version, tensor_count, metadata, frozenset(markers))
 
 
 def _unpack(handle: BinaryIO, fmt: str) -> tuple[Any, ...]:
@@ -186,7 +201,8 @@ def _read_string(handle: BinaryIO) -> str:
     return data.decode("utf-8")
 
 
-def _read_value(handle: BinaryIO, value_type: int) -> Any:
+def _read_value(handle: BinaryIO, value_type: int, markers: set[str] | None = None) -> Any:
+    """One value; for the vocabulary, the chat markers among its strings go into ``markers``."""
     if value_type in _SCALARS:
         return _unpack(handle, _SCALARS[value_type])[0]
     if value_type == _STRING:
@@ -197,6 +213,8 @@ def _read_value(handle: BinaryIO, value_type: int) -> Any:
             handle.seek(struct.calcsize(_SCALARS[item_type]) * length, 1)
         else:
             for _ in range(length):
-                _read_value(handle, item_type)
+                item = _read_value(handle, item_type)
+                if markers is not None and item in VOCAB_MARKERS:
+                    markers.add(item)
         return ArrayInfo(item_type=item_type, length=length)
     raise ValueError(f"unknown metadata type {value_type}")

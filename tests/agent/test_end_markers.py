@@ -1,0 +1,50 @@
+"""A reply ends at the prompt format's end marker even when the model writes it as text, in
+the chat and in ``ask``; a model without a template is prompted in the format chosen for it."""
+
+from __future__ import annotations
+
+from localwork.models.registry import bundled_model_path
+from tests.agent.test_ask import ask
+from tests.gguf_files import edited_copy
+
+MARKER_LINES = "<|im_end|>\n" * 20
+
+
+def test_an_end_marker_written_as_text_ends_the_reply(scripted_app):
+    s = scripted_app([{"text": f"Paris.{MARKER_LINES}"}])
+    s.app.store.set_tool_mode(s.conversation_id, "off")
+    message = s.done(s.send("Capital of France?")["job_id"])["message"]
+    assert message["content"] == "Paris."
+    (request,) = s.requests()
+    assert "<|im_end|>" in request["stop"]
+
+
+def test_ask_stops_at_the_end_marker_too(tmp_path):
+    result = ask(tmp_path, [{"text": f"Hello there.{MARKER_LINES}"}], "Hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Hello there."
+
+
+def test_a_model_without_template_is_prompted_in_its_chosen_format(scripted_app, paths):
+    edited_copy(
+        bundled_model_path(),
+        paths.models_dir / "no-template.gguf",
+        drop=("tokenizer.chat_template",),
+    )
+    s = scripted_app([{"text": "Hi!\nUser: and now I ramble"}, {"text": "Hello.<|im_end|>x"}])
+    s.app.store.set_tool_mode(s.conversation_id, "off")
+    overview = s.app.models.overview()
+    [card] = [m for m in overview["models"] if m["id"] == "local/no-template.gguf"]
+    assert (card["chat_template"], card["prompt_format"]) == (False, "plain")
+    s.app.models.select(card["id"], confirmed=True)
+    s.app.runtime.ensure_ready(timeout=60)
+
+    first = s.done(s.send("Hello")["job_id"])["message"]
+    assert first["content"] == "Hi!"  # a base model's next "User:" line is not its reply
+    assert s.requests()[0]["prompt"].endswith("User: Hello\n\nAssistant:")
+
+    s.app.models.set_prompt_format(card["id"], "chatml")  # applies without a reload
+    second = s.done(s.send("Again")["job_id"])["message"]
+    assert second["content"] == "Hello."
+    assert s.requests()[1]["prompt"].endswith("<|im_start|>assistant\n")
+    assert s.app.settings.current.prompt_formats == {card["id"]: "chatml"}
