@@ -31,7 +31,9 @@ def test_a_model_without_template_is_prompted_in_its_chosen_format(scripted_app,
         paths.models_dir / "no-template.gguf",
         drop=("tokenizer.chat_template",),
     )
-    s = scripted_app([{"text": "Hi!\nUser: and now I ramble"}, {"text": "Hello.<|im_end|>x"}])
+    s = scripted_app(
+        [{"text": "Hi!\nUser: and now I ramble"}, {"text": "Hello.<|im_end|>x"}, {"text": ""}]
+    )
     s.app.store.set_tool_mode(s.conversation_id, "off")
     overview = s.app.models.overview()
     [card] = [m for m in overview["models"] if m["id"] == "local/no-template.gguf"]
@@ -48,3 +50,16 @@ def test_a_model_without_template_is_prompted_in_its_chosen_format(scripted_app,
     assert second["content"] == "Hello."
     assert s.requests()[1]["prompt"].endswith("<|im_start|>assistant\n")
     assert s.app.settings.current.prompt_formats == {card["id"]: "chatml"}
+
+    # A wrong format often makes a model end at once: the user is told, not shown nothing.
+    empty = s.done(s.send("And?")["job_id"])["message"]
+    assert empty["content"] == "" and "prompt format" in empty["meta"]["notice"]
+
+
+def test_an_empty_reply_says_so(scripted_app):
+    s = scripted_app([{"text": "<|im_end|>"}])
+    s.app.store.set_tool_mode(s.conversation_id, "off")
+    message = s.done(s.send("Hi")["job_id"])["message"]
+    assert message["content"] == ""
+    assert message["meta"]["notice"].startswith("The model ended its reply without writing")
+    assert "prompt format" not in message["meta"]["notice"]  # it has a template of its own

@@ -1,0 +1,83 @@
+"""A GGUF without a chat template (the bundled SmolLM2 with its template stripped, loaded by
+the real worker): its replies end promptly in every prompt format, tools included."""
+
+from __future__ import annotations
+
+import pytest
+
+from localwork.chat.prompt_formats import FORMATS
+from localwork.models.registry import bundled_model_path
+from tests.gguf_files import edited_copy
+
+MODEL_ID = "local/no-template.gguf"
+CAP = 1024  # the default reply cap the issue's runaway replies ran into
+PROMPTS = ("What is the capital of France?", "List three fruits.")
+
+
+@pytest.fixture
+def no_template(paths):
+    edited_copy(
+        bundled_model_path(),
+        paths.models_dir / "no-template.gguf",
+        drop=("tokenizer.chat_template",),
+    )
+    return MODEL_ID
+
+
+def reply(app, watch, text, conversation_id=None, timeout=300.0):
+    watcher = watch(app.events)
+    sent = app.chat.send(conversation_id, text)
+    return watcher.wait_for("reply_done", timeout, job_id=sent["job_id"])
+
+
+def assert_ended_by_itself(done):
+    stats = done["stats"]
+    assert stats["stop_reason"] in {"eos", "stop"}, stats
+    assert stats["completion_tokens"] < CAP // 3, stats
+    # A wrong format can make the model end at once: then a notice says so.
+    message = done["message"]
+    content = message["content"]
+    assert content.strip() or "ended its reply" in message["meta"]["notice"]
+    for marker in ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "\nUser:"):
+        assert marker not in content
+
+
+def test_a_base_model_defaults_to_plain_completion_and_stops(start_app, watch, no_template):
+    app = start_app(selected_model=no_template, generation={"max_tokens": CAP})
+    loaded = app.runtime.ensure_ready()
+    assert (loaded.model.id, loaded.template.format_name) == (no_template, "plain")
+    assert app.runtime.status()["model"]["prompt_format"] == "plain"
+    for text in PROMPTS:
+        assert_ended_by_itself(reply(app, watch, text))
+
+
+@pytest.mark.parametrize("prompt_format", sorted(set(FORMATS) - {"plain"}))
+def test_every_format_the_user_can_pick_ends_the_reply(
+    start_app, watch, no_template, prompt_format
+):
+    app = start_app(
+        selected_model=no_template,
+        generation={"max_tokens": CAP},
+        prompt_formats={no_template: prompt_format},
+    )
+    assert app.runtime.ensure_ready().template.format_name == prompt_format
+    for text in PROMPTS:
+        assert_ended_by_itself(reply(app, watch, text))
+
+
+def test_tools_work_with_plain_completion(start_app, watch, no_template, tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("Buy milk.\n")
+    app = start_app(
+        selected_model=no_template,
+        # After a tool result a 135M model may ramble: this test is about the prompt working.
+        generation={"max_tokens": 160, "max_tool_rounds": 1},
+        grants=[{"path": str(folder), "mode": "ro"}],
+    )
+    conversation = app.store.create_conversation()
+    app.store.set_tool_mode(conversation["id"], "required")
+    done = reply(app, watch, "What files are in my folder?", conversation["id"])
+    calls = done["message"]["meta"]["tool_calls"]
+    assert calls and calls[0]["tool"] in {"list_directory", "read_file", "search_files"}
+    assert done["stats"]["completion_tokens"] <= 160
