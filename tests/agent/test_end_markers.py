@@ -6,6 +6,8 @@ from __future__ import annotations
 from localwork.models.registry import bundled_model_path
 from tests.agent.test_ask import ask
 from tests.gguf_files import edited_copy
+from tests.hub.test_models_cli import models
+from tests.support.scripted_engine import logged_requests
 
 MARKER_LINES = "<|im_end|>\n" * 20
 
@@ -63,3 +65,25 @@ def test_an_empty_reply_says_so(scripted_app):
     assert message["content"] == ""
     assert message["meta"]["notice"].startswith("The model ended its reply without writing")
     assert "prompt format" not in message["meta"]["notice"]  # it has a template of its own
+
+
+def test_the_cli_shows_and_sets_the_format_that_ask_then_uses(tmp_path):
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    edited_copy(
+        bundled_model_path(), data / "models" / "base.gguf", drop=("tokenizer.chat_template",)
+    )
+    shown = models(data, "format", "base.gguf")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "local/base.gguf\tplain  (no chat template — base model?)\n"
+    refused = models(data, "format", "base.gguf", "model")
+    assert refused.returncode == 1 and "no chat template of its own" in refused.stderr
+    assert models(data, "format", "base.gguf", "vicuna").returncode == 1
+    assert models(data, "format", "base.gguf", "gemma").stdout.startswith("local/base.gguf\tgemma")
+
+    script = tmp_path / "script.json"
+    answered = ask(tmp_path, [{"text": "Hi.<end_of_turn>\n<end_of_turn>"}], "Hi", "--model", "base")
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.strip() == "Hi."
+    (request,) = logged_requests(script)
+    assert request["prompt"].endswith("<start_of_turn>model\n")

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from localwork.errors import InvalidRequest
+
 PromptFormatName = Literal["model", "chatml", "llama3", "gemma", "mistral", "plain"]
 
 
@@ -92,6 +94,16 @@ def choices(has_template: bool) -> list[dict[str, str]]:
     """The formats the Models pane offers, the model's own template first when it has one."""
     offered = [{"name": "model", "label": "The model's own template"}] if has_template else []
     return offered + [{"name": f.name, "label": f.label} for f in FORMATS.values()]
+
+
+def check_choice(name: str, has_template: bool, model_name: str) -> None:
+    """Raises: InvalidRequest: "model" for a model without a template, or an unknown name."""
+    if name == "model" and not has_template:
+        raise InvalidRequest(
+            f"{model_name} has no chat template of its own; pick one of: {', '.join(FORMATS)}."
+        )
+    if name != "model" and name not in FORMATS:
+        raise InvalidRequest(f"Unknown prompt format {name!r}; pick one of: {', '.join(FORMATS)}.")
 
 
 def looks_instruct(metadata: dict[str, Any]) -> bool:

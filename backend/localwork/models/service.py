@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from localwork.chat.prompt_formats import PromptFormatName
+from localwork.chat.prompt_formats import PromptFormatName, check_choice
 from localwork.engine.runtime import ModelRuntime
 from localwork.errors import (
     HubAuthRequired,
@@ -211,10 +211,7 @@ class ModelService:
             ModelNotFound: no such model. InvalidRequest: "model" for a model without one.
         """
         model = self._registry.find(model_id)
-        if prompt_format == "model" and not read_gguf(model.path).chat_template:
-            raise InvalidRequest(
-                f"{model.name} has no chat template of its own; pick one of the other formats."
-            )
+        check_choice(prompt_format, bool(read_gguf(model.path).chat_template), model.name)
         formats = {**self._settings.current.prompt_formats, model.id: prompt_format}
         self._settings.update({"prompt_formats": formats})
         self._runtime.use_prompt_format(model.id)
