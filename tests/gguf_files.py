@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from localwork.models.gguf import _read_string, _read_value, _unpack
 
-_STRING, _ARRAY, _INT32 = 8, 9, 5
+_UINT32, _INT32, _FLOAT32, _STRING, _ARRAY = 4, 5, 6, 8, 9
 _DEFAULT_ALIGNMENT = 32
 
 
@@ -24,7 +24,7 @@ def _entry(key: str, value: str | int | list[str]) -> bytes:
     if isinstance(value, str):
         return _string(key) + struct.pack("<I", _STRING) + _string(value)
     if isinstance(value, int):
-        return _string(key) + struct.pack("<Ii", _INT32, value)
+        return _string(key) + struct.pack("<II", _UINT32, value)
     items = b"".join(_string(item) for item in value)
     return _string(key) + struct.pack("<IIQ", _ARRAY, _STRING, len(value)) + items
 
@@ -101,4 +101,96 @@ def header_only(
         _entry("tokenizer.ggml.tokens", tokens),
     ]
     target.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, len(entries)) + b"".join(entries))
+    return target
+
+
+def _entry_floats(key: str, values: list[float]) -> bytes:
+    data = struct.pack(f"<{len(values)}f", *values)
+    return _string(key) + struct.pack("<IIQ", _ARRAY, _FLOAT32, len(values)) + data
+
+
+def _entry_ints(key: str, values: list[int]) -> bytes:
+    data = struct.pack(f"<{len(values)}i", *values)
+    return _string(key) + struct.pack("<IIQ", _ARRAY, _INT32, len(values)) + data
+
+
+def tiny_gemma3(target: Path, n_embd: int = 64, n_layers: int = 2) -> Path:
+    """A real, loadable Gemma 3 GGUF of a few hundred KB without a chat template.
+
+    Its weights are made so that every reply is " hello" and then its own <eos>: it proves
+    loading, prompting and stopping for a second architecture, not wording.
+    """
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
+    byte_tokens = [f"<0x{value:02X}>" for value in range(256)]
+    words = ["▁", "▁hello", "▁the", "a", "e", "o"]
+    tokens = specials + byte_tokens + words
+    types = [3, 3, 3, 2, 3, 3] + [6] * 256 + [1] * len(words)  # control, unknown, byte, normal
+    n_vocab, n_head, head_dim, n_ff = len(tokens), 2, 32, 128
+    metadata = [
+        _entry("general.architecture", "gemma3"),
+        _entry("general.name", "Tiny Gemma 3 test"),
+        _entry("gemma3.context_length", 2048),
+        _entry("gemma3.embedding_length", n_embd),
+        _entry("gemma3.block_count", n_layers),
+        _entry("gemma3.feed_forward_length", n_ff),
+        _entry("gemma3.attention.head_count", n_head),
+        _entry("gemma3.attention.head_count_kv", 1),
+        _entry("gemma3.attention.key_length", head_dim),
+        _entry("gemma3.attention.value_length", head_dim),
+        _entry("gemma3.attention.sliding_window", 512),
+        _string("gemma3.attention.layer_norm_rms_epsilon") + struct.pack("<If", _FLOAT32, 1e-6),
+        _entry("tokenizer.ggml.model", "llama"),
+        _entry("tokenizer.ggml.tokens", tokens),
+        _entry_floats("tokenizer.ggml.scores", [0.0] * n_vocab),
+        _entry_ints("tokenizer.ggml.token_type", types),
+        _entry("tokenizer.ggml.bos_token_id", 2),
+        _entry("tokenizer.ggml.eos_token_id", 1),
+        _entry("tokenizer.ggml.unknown_token_id", 3),
+        _entry("tokenizer.ggml.padding_token_id", 0),
+    ]
+    # Two directions, a (the first half) and b (the second): most rows are a; "▁hello" is
+    # 2a + b and <eos> 6b. After any other token "▁hello" scores highest, after "▁hello"
+    # <eos> does (attention and feed-forward add nothing), so every reply is " hello".
+    half = n_embd // 2
+    embedding = [[0.5] * half + [0.0] * half for _ in range(n_vocab)]
+    embedding[tokens.index("▁hello")] = [1.0] * half + [0.5] * half
+    embedding[1] = [0.0] * half + [3.0] * half
+    tensors: list[tuple[str, list[int], list[float]]] = [
+        ("token_embd.weight", [n_embd, n_vocab], [x for row in embedding for x in row]),
+        ("output_norm.weight", [n_embd], [1.0] * n_embd),
+    ]
+    q_size, kv_size = n_head * head_dim, head_dim
+    shapes = {
+        "attn_norm": [n_embd],
+        "attn_q": [n_embd, q_size],
+        "attn_k": [n_embd, kv_size],
+        "attn_v": [n_embd, kv_size],
+        "attn_output": [q_size, n_embd],
+        "attn_q_norm": [head_dim],
+        "attn_k_norm": [head_dim],
+        "post_attention_norm": [n_embd],
+        "ffn_norm": [n_embd],
+        "ffn_gate": [n_embd, n_ff],
+        "ffn_up": [n_embd, n_ff],
+        "ffn_down": [n_ff, n_embd],
+        "post_ffw_norm": [n_embd],
+    }
+    for layer in range(n_layers):
+        for name, shape in shapes.items():
+            size = 1
+            for dim in shape:
+                size *= dim
+            value = 1.0 if name.endswith("norm") else 0.0
+            tensors.append((f"blk.{layer}.{name}.weight", shape, [value] * size))
+    infos, blobs, offset = b"", b"", 0
+    for name, shape, values in tensors:
+        infos += _string(name) + struct.pack(f"<I{len(shape)}QIQ", len(shape), *shape, 0, offset)
+        blob = struct.pack(f"<{len(values)}f", *values)
+        blob += b"\0" * (_aligned(len(blob), _DEFAULT_ALIGNMENT) - len(blob))
+        blobs += blob
+        offset += len(blob)
+    header = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(metadata))
+    header += b"".join(metadata) + infos
+    header += b"\0" * (_aligned(len(header), _DEFAULT_ALIGNMENT) - len(header))
+    target.write_bytes(header + blobs)
     return target

@@ -145,6 +145,8 @@ export class ModelsPane {
     if (!model.chat_template) {
       const note = element("span", "model-note", "No chat template — base model? ");
       note.dataset.testid = "no-template-note";
+      note.title = "This GGUF has no tokenizer.chat_template. A base model continues text " +
+        "(plain completion); for a chat model, pick the format it was trained with.";
       row.append(note);
     }
     const label = element("label", "", "Prompt format ");

@@ -10,7 +10,7 @@ from localwork.models.registry import bundled_model_path
 from tests.e2e.conftest import api_call
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
 from tests.e2e.test_models_ui import open_models
-from tests.gguf_files import edited_copy
+from tests.gguf_files import edited_copy, tiny_gemma3
 
 NAME = "base-no-template"
 
@@ -33,6 +33,14 @@ def test_a_model_without_template_is_named_so_and_gets_a_format_picker(
     expect(picker.locator("option")).to_have_text(
         ["ChatML", "Llama 3", "Gemma", "Mistral", "Plain completion (default)"]
     )
+    # A second architecture without a template: a tiny Gemma 3 (a real GGUF built here).
+    gemma = tiny_gemma3(tmp_path / "tiny-gemma3.gguf")
+    pane.get_by_label("GGUF file path").fill(str(gemma))
+    pane.get_by_role("button", name="Import", exact=True).click()
+    tiny = pane.get_by_test_id("installed-model").filter(has_text="tiny-gemma3")
+    expect(tiny).to_contain_text("gemma3 ·")
+    expect(tiny.get_by_test_id("no-template-note")).to_be_visible()
+    expect(tiny.get_by_test_id("prompt-format")).to_have_value("plain")
     bundled = pane.get_by_test_id("installed-model").first
     expect(bundled.get_by_test_id("no-template-note")).to_have_count(0)
     expect(bundled.get_by_test_id("prompt-format")).to_have_value("model")

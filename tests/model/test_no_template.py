@@ -1,5 +1,6 @@
-"""A GGUF without a chat template (the bundled SmolLM2 with its template stripped, loaded by
-the real worker): its replies end promptly in every prompt format, tools included."""
+"""GGUFs without a chat template in the real worker: the bundled SmolLM2 with its template
+stripped (its replies end promptly in every prompt format, tools included) and a tiny Gemma 3
+built here (a second architecture, stopping on its own end-of-sequence token)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from localwork.chat.prompt_formats import FORMATS
 from localwork.models.registry import bundled_model_path
-from tests.gguf_files import edited_copy
+from tests.gguf_files import edited_copy, tiny_gemma3
 
 MODEL_ID = "local/no-template.gguf"
 CAP = 1024  # the default reply cap the issue's runaway replies ran into
@@ -81,3 +82,24 @@ def test_tools_work_with_plain_completion(start_app, watch, no_template, tmp_pat
     calls = done["message"]["meta"]["tool_calls"]
     assert calls and calls[0]["tool"] in {"list_directory", "read_file", "search_files"}
     assert done["stats"]["completion_tokens"] <= 160
+
+
+@pytest.mark.parametrize("prompt_format", [None, "gemma", "chatml"])
+def test_a_second_architecture_without_template_loads_and_stops_on_its_eos(
+    start_app, watch, paths, prompt_format
+):
+    tiny_gemma3(paths.models_dir / "tiny-gemma3.gguf")
+    model_id = "local/tiny-gemma3.gguf"
+    chosen = {model_id: prompt_format} if prompt_format else {}
+    app = start_app(
+        selected_model=model_id,
+        generation={"max_tokens": CAP, "temperature": 0.7, "seed": -1},
+        prompt_formats=chosen,
+    )
+    loaded = app.runtime.ensure_ready()
+    assert loaded.info.architecture == "gemma3" and loaded.info.chat_template is None
+    assert loaded.template.format_name == (prompt_format or "plain")
+    done = reply(app, watch, "Hello there")
+    assert done["stats"]["stop_reason"] == "eos"
+    assert done["stats"]["completion_tokens"] == 1
+    assert done["message"]["content"].strip() == "hello"
