@@ -232,7 +232,7 @@ class ChatService:
             self._fail(base, error)
             return
         reply.stopped = reply.stopped or job.cancelled.is_set()
-        if not (reply.text or reply.calls or reply.stopped):
+        if not (reply.text or reply.calls or reply.stopped or reply.notice):
             reply.notice = self._empty_reply_notice()
         meta = reply.meta()
         message = None
