@@ -114,11 +114,14 @@ def _entry_ints(key: str, values: list[int]) -> bytes:
     return _string(key) + struct.pack("<IIQ", _ARRAY, _INT32, len(values)) + data
 
 
-def tiny_gemma3(target: Path, n_embd: int = 64, n_layers: int = 2) -> Path:
+def tiny_gemma3(
+    target: Path, reply: str = "▁hello", ends: bool = True, n_embd: int = 64, n_layers: int = 2
+) -> Path:
     """A real, loadable Gemma 3 GGUF of a few hundred KB without a chat template.
 
-    Its weights are made so that every reply is " hello" and then its own <eos>: it proves
-    loading, prompting and stopping for a second architecture, not wording.
+    Its weights are made so that every reply is the token ``reply`` and then its own <eos>
+    (or, with ``ends`` False, ``reply`` again and again): it proves loading, prompting and
+    stopping for a second architecture, not wording.
     """
     specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
     byte_tokens = [f"<0x{value:02X}>" for value in range(256)]
@@ -148,13 +151,13 @@ def tiny_gemma3(target: Path, n_embd: int = 64, n_layers: int = 2) -> Path:
         _entry("tokenizer.ggml.unknown_token_id", 3),
         _entry("tokenizer.ggml.padding_token_id", 0),
     ]
-    # Two directions, a (the first half) and b (the second): most rows are a; "▁hello" is
-    # 2a + b and <eos> 6b. After any other token "▁hello" scores highest, after "▁hello"
-    # <eos> does (attention and feed-forward add nothing), so every reply is " hello".
+    # Two directions, a (the first half) and b (the second): most rows are a; the reply's
+    # token is 2a + b and <eos> 6b (or 0). After any other token the reply's scores highest,
+    # after it <eos> does (attention and feed-forward add nothing).
     half = n_embd // 2
     embedding = [[0.5] * half + [0.0] * half for _ in range(n_vocab)]
-    embedding[tokens.index("▁hello")] = [1.0] * half + [0.5] * half
-    embedding[1] = [0.0] * half + [3.0] * half
+    embedding[tokens.index(reply)] = [1.0] * half + [0.5] * half
+    embedding[1] = [0.0] * half + [3.0 if ends else 0.0] * half
     tensors: list[tuple[str, list[int], list[float]]] = [
         ("token_embd.weight", [n_embd, n_vocab], [x for row in embedding for x in row]),
         ("output_norm.weight", [n_embd], [1.0] * n_embd),

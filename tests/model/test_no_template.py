@@ -103,3 +103,20 @@ def test_a_second_architecture_without_template_loads_and_stops_on_its_eos(
     assert done["stats"]["stop_reason"] == "eos"
     assert done["stats"]["completion_tokens"] == 1
     assert done["message"]["content"].strip() == "hello"
+
+
+def test_a_turn_marker_written_as_a_hidden_control_token_ends_the_reply(start_app, watch, paths):
+    # This model writes <start_of_turn> (a control token, not an end-of-generation one, so
+    # the reply's text never shows it) over and over: before, that ran to the token cap.
+    tiny_gemma3(paths.models_dir / "looping.gguf", reply="<start_of_turn>", ends=False)
+    model_id = "local/looping.gguf"
+    app = start_app(
+        selected_model=model_id,
+        generation={"max_tokens": CAP},
+        prompt_formats={model_id: "gemma"},
+    )
+    done = reply(app, watch, "Hello there")
+    assert done["stats"]["stop_reason"] == "stop"
+    assert done["stats"]["completion_tokens"] == 1
+    assert done["message"]["content"] == ""
+    assert "prompt format" in done["message"]["meta"]["notice"]
