@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints, ValidationError, validate_call
 from localwork import APP_NAME, __version__, links, transfer
 from localwork.app import App
 from localwork.chat.approvals import Decision
+from localwork.chat.prompt_formats import PromptFormatName
 from localwork.chat.usage import context_usage
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.settings import PresetName, describe_validation_error
@@ -250,6 +251,11 @@ class _ModelMethods:
         """Load the chosen model again (after a crash the guard did not restart)."""
         self._app.runtime.restart()
         return self._app.runtime.status()
+
+    def set_prompt_format(
+        self, model_id: ModelId, prompt_format: PromptFormatName
+    ) -> dict[str, Any]:
+        return self._app.models.set_prompt_format(model_id, prompt_format)
 
     @_validated
     def set_hub_token(self, token: HubToken | None) -> dict[str, Any]:

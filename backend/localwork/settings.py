@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from localwork.atomic import atomic_write_bytes
+from localwork.chat.prompt_formats import PromptFormatName
 from localwork.errors import SettingsError
 from localwork.paths import PRIVATE_FILE
 
@@ -130,6 +131,8 @@ class AppSettings(_Strict):
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     overflow: Literal["trim_oldest", "stop"] = "trim_oldest"
     model_profiles: dict[str, Profile] = Field(default_factory=dict)
+    # The prompt format chosen per model id; a model not listed gets its GGUF's default.
+    prompt_formats: dict[str, PromptFormatName] = Field(default_factory=dict)
     presets: dict[PresetName, Profile] = Field(default_factory=dict)
     grants: list[FolderGrant] = Field(default_factory=list)
     # A Hugging Face access token for gated/private repos; kept only in this local file and

@@ -133,9 +133,46 @@ export class ModelsPane {
         item.append(button("Delete", `Delete ${model.name}`, () => this.remove(model), "secondary danger"));
       }
       item.append(element("p", "model-facts", this.facts(model)));
+      if (model.prompt_formats) item.append(this.formatPicker(model));
       if (model.error) item.append(element("p", "model-error", model.error));
       list.append(item);
     }
+  }
+
+  // How the model is prompted; a model without a template of its own is most likely a base
+  // model, and a wrong format makes it write turn markers as text.
+  formatPicker(model) {
+    const row = element("p", "model-format");
+    if (!model.chat_template) {
+      const note = element("span", "model-note", "No chat template — base model? ");
+      note.dataset.testid = "no-template-note";
+      note.title = "This GGUF has no tokenizer.chat_template. A base model continues text " +
+        "(plain completion); for a chat model, pick the format it was trained with.";
+      row.append(note);
+    }
+    const label = element("label", "", "Prompt format ");
+    const picker = element("select");
+    picker.dataset.testid = "prompt-format";
+    picker.setAttribute("aria-label", `Prompt format for ${model.name}`);
+    for (const choice of model.prompt_formats) {
+      const suffix = choice.name === model.default_prompt_format ? " (default)" : "";
+      const option = element("option", "", choice.label + suffix);
+      option.value = choice.name;
+      picker.append(option);
+    }
+    picker.value = model.prompt_format;
+    picker.addEventListener("change", () => this.setFormat(model, picker.value)
+      .catch((error) => this.message(error.message, true)));
+    label.append(picker);
+    row.append(label);
+    return row;
+  }
+
+  async setFormat(model, format) {
+    this.overview = await this.api.call("set_prompt_format", { model_id: model.id, prompt_format: format });
+    this.renderInstalled();
+    const chosen = model.prompt_formats.find((choice) => choice.name === format);
+    this.message(`${model.name} is now prompted with ${chosen.label}.`);
   }
 
   facts(model) {

@@ -205,7 +205,7 @@ def test_tool_use_off_offers_no_tools(scripted_app):
     job = s.send("Hello")["job_id"]
     message = s.done(job)["message"]
     (request,) = s.requests()
-    assert request["stop"] is None and "To call a tool" not in request["prompt"]
+    assert "<tool_call>" not in request["stop"] and "To call a tool" not in request["prompt"]
     assert message["content"] == "Plain answer <tool_call> shown as text."
     assert "tool_calls" not in message["meta"]
 

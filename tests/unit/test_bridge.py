@@ -57,6 +57,7 @@ def test_method_list_is_explicit():
         "select_model",
         "send_message",
         "set_hub_token",
+        "set_prompt_format",
         "set_tool_mode",
         "settings_pane",
         "start_download",

@@ -28,3 +28,12 @@ def test_the_first_of_several_stops_wins():
     matcher = StopMatcher(["[TOOL_CALLS]", "<tool_call>"])
     assert matcher.feed("x [TOOL_CALLS] y <tool_call>") == "x "
     assert matcher.matched == "[TOOL_CALLS]"
+
+
+def test_a_hidden_control_token_that_is_a_stop_ends_the_text():
+    matcher = StopMatcher(["<start_of_turn>", "<end_of_turn>"])
+    assert matcher.feed("Hi <start") == "Hi "
+    assert matcher.feed_marker("<bos>") is None and matcher.matched is None
+    assert matcher.feed_marker("<start_of_turn>") == "<start"  # held text is not lost
+    assert matcher.matched == "<start_of_turn>"
+    assert matcher.feed_marker("<end_of_turn>") is None  # the first stop stays the match

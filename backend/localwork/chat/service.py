@@ -255,13 +255,30 @@ class ChatService:
             self._fail(job, base, reply, error)
             return
         reply.stopped = reply.stopped or job.cancelled.is_set()
+        if not (reply.text or reply.calls or reply.stopped or reply.notice):
+            reply.notice = self._empty_reply_notice()
         meta = reply.meta()
         message = None
-        if reply.text or reply.calls:
+        if reply.text or reply.calls or reply.notice:
             message = self._store.add_message(job.conversation_id, "assistant", reply.text, meta)
         self._events.publish(
             "reply_done", **base, message=message, stopped=reply.stopped, stats=meta["stats"]
         )
+
+    def _empty_reply_notice(self) -> str:
+        """Said instead of nothing when the model ends its turn at once, which a prompt format
+        the model was not trained on often causes."""
+        try:
+            own = self._runtime.ensure_ready(timeout=0).template.is_model_template
+        except LocalWorkError:
+            own = True
+        advice = (
+            "Retry, or ask in other words."
+            if own
+            else "This model has no chat template of its own: if this keeps happening, pick "
+            "another prompt format for it under Models."
+        )
+        return f"The model ended its reply without writing anything. {advice}"
 
     def _fail(
         self, job: ReplyJob, base: dict[str, str], reply: AgentReply, error: LocalWorkError

@@ -13,14 +13,8 @@ from typing import Any
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from localwork.chat.prompt_formats import CHATML, FORMATS, PromptFormat, stops_in
 from localwork.errors import ModelError
-
-# Used when a model carries no template: ChatML, which most small instruct models know.
-CHATML_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 
 
 def _raise_exception(message: str) -> None:
@@ -36,20 +30,37 @@ def _strftime_now(format_string: str) -> str:
 
 
 class ChatTemplate:
-    def __init__(self, source: str | None, bos_token: str = "", eos_token: str = "") -> None:
+    """The model's own template when ``prompt_format`` is "model" and it has one, else one of
+    the built-in formats (ChatML when none is named)."""
+
+    def __init__(
+        self,
+        source: str | None,
+        bos_token: str = "",
+        eos_token: str = "",
+        prompt_format: str = "model",
+    ) -> None:
         environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         environment.globals.update(raise_exception=_raise_exception, strftime_now=_strftime_now)
         environment.filters["tojson"] = _tojson
+        if prompt_format != "model" or not source:
+            source = None
         self.source = source
         self.is_model_template = bool(source)
+        chosen = None if source else FORMATS.get(prompt_format, CHATML)
+        self.format: PromptFormat | None = chosen
+        self.format_name = chosen.name if chosen else "model"
         # Templates written for tool use read a ``tools`` variable (Qwen, Llama 3.x, Mistral).
-        self.supports_tools = bool(source) and "tools" in source
+        self.supports_tools = bool(source) and "tools" in (source or "")
+        # Where a reply ends besides the model's end-of-generation tokens: the template's end
+        # marker in text form, for a model that writes it as text rather than as its token.
+        self.stops = list(chosen.stops) if chosen else stops_in(source or "", eos_token)
         try:
-            self._template = environment.from_string(source or CHATML_TEMPLATE)
+            self._template = environment.from_string(chosen.template if chosen else source)
         except TemplateError as error:
             raise ModelError(f"This model's chat template is invalid: {error}") from None
-        self._bos_token = bos_token
-        self._eos_token = eos_token
+        self.bos_token = bos_token
+        self.eos_token = eos_token
 
     def render(
         self,
@@ -58,13 +69,25 @@ class ChatTemplate:
         tools: list[dict[str, Any]] | None = None,
     ) -> str:
         """Raises: ModelError: the template failed on these messages."""
+        if self.format and not self.format.system_role:
+            messages = _system_in_first_turn(messages)
         try:
             return self._template.render(
                 messages=messages,
                 tools=tools,
                 add_generation_prompt=add_generation_prompt,
-                bos_token=self._bos_token,
-                eos_token=self._eos_token,
+                bos_token=self.bos_token,
+                eos_token=self.eos_token,
             )
         except TemplateError as error:
             raise ModelError(f"This model's chat template failed: {error}") from None
+
+
+def _system_in_first_turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For formats without a system role: the system text opens the first user turn."""
+    if not messages or messages[0]["role"] != "system":
+        return messages
+    system, rest = messages[0]["content"], messages[1:]
+    if rest and rest[0]["role"] == "user":
+        return [{**rest[0], "content": f"{system}\n\n{rest[0]['content']}"}, *rest[1:]]
+    return [{"role": "user", "content": system}, *rest]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -56,6 +57,7 @@ class LoadedModel:
             "n_ctx": self.plan.n_ctx,
             "n_batch": self.plan.n_batch,
             "n_threads": self.plan.n_threads,
+            "prompt_format": self.template.format_name,
         }
 
 
@@ -187,13 +189,28 @@ class ModelRuntime:
                 f"Loading {model.name} failed: {crash.message}. The file may be damaged or too "
                 "large for the free memory; try another model or a shorter context."
             ) from None
-        template = ChatTemplate(info.chat_template, worker["bos_token"], worker["eos_token"])
-        log.info("loaded %s with %s", model.id, plan)
+        template = self._template(model.id, info, worker["bos_token"], worker["eos_token"])
+        log.info("loaded %s with %s, prompt format %s", model.id, plan, template.format_name)
         engine_context = {"n_ctx": worker["n_ctx"], "n_batch": worker["n_batch"]}
         with self._changed:
             self._gpu_offload = bool(worker["gpu_offload"])
         scoring = bool(worker.get("scoring"))
         return LoadedModel(model, info, plan, template, engine_context, can_score=scoring)
+
+    def _template(self, model_id: str, info: GgufInfo, bos: str, eos: str) -> ChatTemplate:
+        chosen = self._settings.current.prompt_formats.get(model_id)
+        return ChatTemplate(info.chat_template, bos, eos, chosen or info.default_prompt_format)
+
+    def use_prompt_format(self, model_id: str) -> None:
+        """Apply a newly chosen prompt format to the loaded model; no reload is needed."""
+        with self._changed:
+            loaded = self._loaded
+            if loaded is None or loaded.model.id != model_id:
+                return
+            old = loaded.template
+            template = self._template(model_id, loaded.info, old.bos_token, old.eos_token)
+            self._loaded = dataclasses.replace(loaded, template=template)
+        self._events.publish("model_status", status=self.status())
 
     def ensure_ready(self, timeout: float = 300.0) -> LoadedModel:
         """Wait for a load in progress and return the model.
@@ -236,16 +253,25 @@ class ModelRuntime:
     ) -> dict[str, Any]:
         """Write a reply. ``grammar`` ({"schema", "property_order"} or {"gbnf"}) constrains
         it, only its first ``grammar_tokens`` tokens when that is given; generation ends at
-        the first ``stop`` string, which is not shown."""
+        the first ``stop`` string, which is not shown.
+
+        Free text (no grammar, or one only for how it starts) also ends at the prompt
+        format's end markers (the model's end-of-generation tokens always end it);
+        ``stop_text`` names only a matched ``stop`` of the caller's."""
         client = self._ready_client()
         request: dict[str, Any] = {"prompt": prompt, "max_tokens": max_tokens, "sampling": sampling}
+        stops = list(stop or [])
         if grammar is not None:
             request["grammar"] = grammar
         if grammar_tokens is not None:
             request["grammar_tokens"] = grammar_tokens
-        if stop:
-            request["stop"] = stop
+        if (grammar is None or grammar_tokens is not None) and self._loaded is not None:
+            stops += [marker for marker in self._loaded.template.stops if marker not in stops]
+        if stops:
+            request["stop"] = stops
         result = client.call(protocol.OP_GENERATE, request, on_token=on_token)
+        if result.get("stop_text") not in (stop or []):
+            result = {**result, "stop_text": None}
         with self._changed:
             self._last_stats = result
         return result

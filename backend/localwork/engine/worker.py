@@ -177,7 +177,14 @@ class Worker:
                 stop_reason = "eos"
                 break
             generated += 1
-            stream_out.add(stops.feed(decoder.decode(llm.detokenize([token]))))
+            piece = llm.detokenize([token])
+            if not piece:  # a control token, hidden from the text: it may be a turn marker
+                held = stops.feed_marker(
+                    llm.detokenize([token], special=True).decode("utf-8", "replace")
+                )
+                stream_out.add(held or "")
+            else:
+                stream_out.add(stops.feed(decoder.decode(piece)))
             if stops.matched is not None:
                 stop_reason = "stop"
                 break
@@ -348,6 +355,14 @@ class StopMatcher:
             self._held[len(self._held) - keep :],
         )
         return safe
+
+    def feed_marker(self, marker: str) -> str | None:
+        """A control token's text, which the reply does not show: when it is a stop (a turn
+        marker that is not an end-of-generation token), end here. Returns the held text."""
+        if self.matched is not None or marker not in self._stops:
+            return None
+        self.matched = marker
+        return self.flush()
 
     def flush(self) -> str:
         held, self._held = self._held, ""

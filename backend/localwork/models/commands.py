@@ -1,4 +1,5 @@
-"""``localwork-hero models list | download REPO FILE | import PATH | remove NAME``.
+"""``localwork-hero models list | download REPO FILE | import PATH | remove NAME |
+format NAME [FORMAT]``.
 
 The same registry, Hub client and transfer the app uses, for scripts and tests. Exit codes:
 0 on success, 1 when the operation failed (the reason on stderr), 2 for bad usage.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the parser is built on every start (even the engine worker's): stay light
     from localwork.models.hub import HubClient
     from localwork.models.registry import ModelRegistry
+    from localwork.settings import SettingsStore
 
 _PROGRESS_EVERY = 0.5
 
@@ -39,9 +41,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     imported.add_argument("--link", action="store_true", help="link to the file instead of copying")
     remove = actions.add_parser("remove", help="delete a model (its id, name or file name)")
     remove.add_argument("name")
+    formats = "model, chatml, llama3, gemma, mistral, plain"
+    prompt = actions.add_parser(
+        "format", help="show or set how a model is prompted (for GGUFs without a chat template)"
+    )
+    prompt.add_argument("name", help="the model's id, name or file name")
+    prompt.add_argument("format", nargs="?", help=f"one of: {formats}")
     from localwork.cli import add_data_dir_option
 
-    for action in (listing, download, imported, remove):
+    for action in (listing, download, imported, remove, prompt):
         add_data_dir_option(action)
 
 
@@ -72,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             model = registry.import_file(Path(args.path), "link" if args.link else "copy")
             print(model.id)
             return 0
+        if args.action == "format":
+            return _format(registry, SettingsStore(paths.settings_file), args.name, args.format)
         freed = registry.remove(_find(registry, args.name))
         print(f"removed {args.name}; freed {freed / 2**20:.1f} MiB")
         return 0
@@ -94,6 +104,22 @@ def _list(registry: ModelRegistry, hub: HubClient, repo: str | None) -> int:
         linked = "  (linked)" if model.linked else ""
         print(f"{model.id}\t{_size(model.size_bytes)}{linked}")
     print(f"disk used by models: {_size(registry.disk_used())}", file=sys.stderr)
+    return 0
+
+
+def _format(registry: ModelRegistry, settings: SettingsStore, name: str, chosen: str | None) -> int:
+    """Print the model's prompt format (and whether it has a template); set it if given."""
+    from localwork.chat.prompt_formats import check_choice
+    from localwork.models.gguf import read_gguf
+
+    model = registry.find(_find(registry, name))
+    info = read_gguf(model.path)
+    if chosen is not None:
+        check_choice(chosen, bool(info.chat_template), model.name)
+        settings.update({"prompt_formats": {model.id: chosen}})
+    current = settings.current.prompt_formats.get(model.id) or info.default_prompt_format
+    template = "" if info.chat_template else "  (no chat template — base model?)"
+    print(f"{model.id}\t{current}{template}")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from localwork.chat import prompt_formats
 from localwork.chat.template import ChatTemplate
 from localwork.engine.context_plan import AUTO_CONTEXT_CAP, KV_BYTES_PER_VALUE
 from localwork.errors import LocalWorkError
@@ -49,9 +50,13 @@ def supports_tools(info: GgufInfo) -> bool:
 
 
 def describe_model(
-    model: InstalledModel, settings: ContextSettings, available: int
+    model: InstalledModel,
+    settings: ContextSettings,
+    available: int,
+    prompt_format: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the pane shows for an installed model, including its fit badge."""
+    """Everything the pane shows for an installed model, including its fit badge and how it
+    is prompted (``prompt_format`` is the user's choice for it, if any)."""
     base = {**model.to_dict(), "disk_bytes": model.disk_bytes}
     try:
         info = read_gguf(model.path)
@@ -68,6 +73,10 @@ def describe_model(
         "quantization": info.quantization,
         "training_context": info.context_length,
         "supports_tools": supports_tools(info),
+        "chat_template": bool(info.chat_template),
+        "prompt_format": prompt_format or info.default_prompt_format,
+        "default_prompt_format": info.default_prompt_format,
+        "prompt_formats": prompt_formats.choices(bool(info.chat_template)),
         "n_ctx": n_ctx,
         "kv_bytes": kv_bytes,
         "memory_needed": needed,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from localwork.chat.prompt_formats import VOCAB_MARKERS, default_format, looks_instruct
 from localwork.errors import UnreadableGguf
 
 _MAGIC = b"GGUF"
@@ -28,6 +29,7 @@ _SCALARS = {
     12: "<d",
 }
 _STRING, _ARRAY = 8, 9
+_TOKENS_KEY = "tokenizer.ggml.tokens"
 _MAX_STRING = 64 * 1024 * 1024  # a chat template is KBs; anything this big is corruption
 _MAX_NESTING = 8  # arrays of arrays; real models nest one or two levels, never thousands
 
@@ -80,6 +82,8 @@ class GgufInfo:
     version: int
     tensor_count: int
     metadata: dict[str, Any] = field(repr=False)
+    # The chat-format markers (``<|im_start|>``, ``<start_of_turn>``…) its vocabulary holds.
+    vocab_markers: frozenset[str] = frozenset()
 
     def _arch_value(self, key: str) -> Any:
         return self.metadata.get(f"{self.architecture}.{key}")
@@ -118,6 +122,16 @@ class GgufInfo:
     def chat_template(self) -> str | None:
         value = self.metadata.get("tokenizer.chat_template")
         return str(value) if value else None
+
+    @property
+    def default_prompt_format(self) -> str:
+        """How to prompt this model unless the user chose otherwise (see prompt_formats)."""
+        return default_format(
+            bool(self.chat_template),
+            self.architecture,
+            self.vocab_markers,
+            looks_instruct(self.metadata),
+        )
 
     @property
     def quantization(self) -> str | None:
@@ -164,11 +178,12 @@ def _read_header(handle: BinaryIO) -> GgufInfo:
     if kv_count > 100_000:
         raise ValueError(f"implausible metadata count {kv_count}")
     metadata: dict[str, Any] = {}
+    markers: set[str] = set()
     for _ in range(kv_count):
         key = _read_string(handle)
         (value_type,) = _unpack(handle, "<I")
-        metadata[key] = _read_value(handle, value_type)
-    return GgufInfo(version=version, tensor_count=tensor_count, metadata=metadata)
+        metadata[key] = _read_value(handle, value_type, markers if key == _TOKENS_KEY else None)
+    return GgufInfo(version, tensor_count, metadata, frozenset(markers))
 
 
 def _unpack(handle: BinaryIO, fmt: str) -> tuple[Any, ...]:
@@ -189,7 +204,10 @@ def _read_string(handle: BinaryIO) -> str:
     return data.decode("utf-8")
 
 
-def _read_value(handle: BinaryIO, value_type: int, depth: int = 0) -> Any:
+def _read_value(
+    handle: BinaryIO, value_type: int, markers: set[str] | None = None, depth: int = 0
+) -> Any:
+    """One value; for the vocabulary, the chat markers among its strings go into ``markers``."""
     if value_type in _SCALARS:
         return _unpack(handle, _SCALARS[value_type])[0]
     if value_type == _STRING:
@@ -202,6 +220,8 @@ def _read_value(handle: BinaryIO, value_type: int, depth: int = 0) -> Any:
             handle.seek(struct.calcsize(_SCALARS[item_type]) * length, 1)
         else:
             for _ in range(length):
-                _read_value(handle, item_type, depth + 1)
+                item = _read_value(handle, item_type, depth=depth + 1)
+                if markers is not None and item in VOCAB_MARKERS:
+                    markers.add(item)
         return ArrayInfo(item_type=item_type, length=length)
     raise ValueError(f"unknown metadata type {value_type}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from localwork.chat.prompt_formats import PromptFormatName, check_choice
 from localwork.engine.runtime import ModelRuntime
 from localwork.errors import (
     HubAuthRequired,
@@ -25,6 +26,7 @@ from localwork.events import EventBus
 from localwork.models.catalog import CATALOG, CatalogEntry
 from localwork.models.downloads import DownloadManager, model_id_for
 from localwork.models.fit import FIT_LABELS, describe_model, fit_for, memory_needed
+from localwork.models.gguf import read_gguf
 from localwork.models.hubfiles import GgufChoice, hub_endpoint
 
 if TYPE_CHECKING:
@@ -75,7 +77,12 @@ class ModelService:
         available = psutil.virtual_memory().available
         installed = self._registry.installed()
         models = [
-            describe_model(model, current.profile_for(model.id).context, available)
+            describe_model(
+                model,
+                current.profile_for(model.id).context,
+                available,
+                current.prompt_formats.get(model.id),
+            )
             for model in installed
         ]
         self._models_dir.mkdir(parents=True, exist_ok=True)
@@ -168,8 +175,15 @@ class ModelService:
         """Delete a model; if it was selected, the bundled model takes its place."""
         was_selected = (self._settings.current.selected_model or BUNDLED_ID) == model_id
         freed = self._registry.remove(model_id)
+        current = self._settings.current
+        # replace, not update: update merges dicts, so the removed model's key would stay.
+        patch: dict[str, Any] = {
+            "prompt_formats": {k: v for k, v in current.prompt_formats.items() if k != model_id}
+        }
         if was_selected:
-            self._settings.update({"selected_model": None})
+            patch["selected_model"] = None
+        self._settings.replace(current.model_copy(update=patch))
+        if was_selected:
             self._runtime.load(None)
         return {"freed": freed, **self.overview()}
 
@@ -192,6 +206,19 @@ class ModelService:
         self._settings.update({"selected_model": None if model.id == BUNDLED_ID else model.id})
         self._runtime.load(self._settings.current.selected_model)
         return {"needs_confirmation": False, "selected": model.id}
+
+    def set_prompt_format(self, model_id: str, prompt_format: PromptFormatName) -> dict[str, Any]:
+        """Remember how to prompt this model and use it at once if the model is loaded.
+
+        Raises:
+            ModelNotFound: no such model. InvalidRequest: "model" for a model without one.
+        """
+        model = self._registry.find(model_id)
+        check_choice(prompt_format, bool(read_gguf(model.path).chat_template), model.name)
+        formats = {**self._settings.current.prompt_formats, model.id: prompt_format}
+        self._settings.update({"prompt_formats": formats})
+        self._runtime.use_prompt_format(model.id)
+        return self.overview()
 
     def set_token(self, token: str | None) -> dict[str, Any]:
         """Store the Hub token in the local settings file (None forgets it)."""
