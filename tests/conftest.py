@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ import pytest
 
 from localwork.app import App
 from localwork.paths import AppPaths, resolve_paths
+from tests.support.display import DisplayError
+from tests.support.display import virtual_display as start_virtual_display
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -96,22 +97,8 @@ def virtual_display() -> Iterator[str]:
 
 def xvfb_display(size: str) -> Iterator[str]:
     """A fresh Xvfb screen of ``size`` (e.g. "1366x768") for as long as the generator runs."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.fail("Xvfb is not installed; run the README's test command, which installs it")
-    read_end, write_end = os.pipe()
-    process = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_end), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as announced:
-        number = announced.readline().strip()
-    if not number:
-        process.kill()
-        pytest.fail("Xvfb did not start")
-    yield f":{number}"
-    process.terminate()
-    process.wait(10)
+    try:
+        with start_virtual_display(f"{size}x24") as display:
+            yield display
+    except DisplayError as error:
+        pytest.fail(str(error))

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,10 +82,23 @@ def _prepare_qt() -> None:
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
 
 
+# Drives an open window from a background thread; returns a report, raises on failure.
+WindowDriver = Callable[[Any, App, float], str]
+
+
 def run_window(
-    app: App, self_test: bool = False, single_instance: SingleInstance | None = None
+    app: App,
+    self_test: bool = False,
+    single_instance: SingleInstance | None = None,
+    driver: WindowDriver | None = None,
 ) -> int:
-    """Open the window and block until it closes; returns the process exit code."""
+    """Open the window and block until it closes; returns the process exit code.
+
+    With a ``driver`` (``--self-test`` is one), the window closes when the driver returns,
+    and its report goes to stdout (or the failure to stderr, exit code 1).
+    """
+    if self_test:
+        driver = _drive_self_test
     on_linux = sys.platform.startswith("linux")
     if on_linux:
         _prepare_qt()
@@ -110,13 +124,13 @@ def run_window(
         single_instance.listen(on_focus=lambda: _bring_to_front(window))
     outcome = SelfTestOutcome()
     webview.start(
-        func=_self_test if self_test else None,
-        args=(window, app, outcome, started),
+        func=_run_driver if driver else None,
+        args=(driver, window, app, outcome, started),
         gui="qt" if on_linux else None,
         http_server=True,
         private_mode=True,
     )
-    if self_test:
+    if driver:
         stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
         print(outcome.report, file=stream, flush=True)
     return outcome.exit_code
@@ -152,11 +166,13 @@ def _bring_to_front(window: Any) -> None:
     window.show()
 
 
-def _self_test(window: Any, app: App, outcome: SelfTestOutcome, started: float) -> None:
+def _run_driver(
+    driver: WindowDriver, window: Any, app: App, outcome: SelfTestOutcome, started: float
+) -> None:
     try:
-        outcome.report = _drive_self_test(window, app, started)
+        outcome.report = driver(window, app, started)
     except Exception as error:
-        log.exception("self-test failed")
+        log.exception("window driver failed")
         outcome.exit_code = 1
         outcome.report = f"self-test failed: {error}"
     finally:

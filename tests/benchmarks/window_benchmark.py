@@ -1,0 +1,277 @@
+"""Window benchmark: the real window's path against a direct llama-cpp-python loop, same run.
+
+    .venv/bin/python -m tests.benchmarks.window_benchmark [--runs N]
+
+The app runs as users run it: the real pywebview window (Qt WebEngine; under a fresh Xvfb
+when there is no DISPLAY), a message typed into the page's composer and sent with its Send
+button, the reply read by the page. A probe in the page notes when each batch of events
+reaches the page's code (and when the first text appears in the reply's bubble), in the
+page's own clock. The baseline is ``direct_loop.DirectLoop`` in its own process. Baseline and
+app alternate run by run (ABBA...), so drift on this shared machine hits both alike.
+
+Per run: generation tok/s through the page divided by the direct loop's, and the first-token
+overhead (the page's time from the Send click to the first token, minus the direct loop's
+time to its first token on the same prompt). Targets (issue 15): ratio >= 0.95, overhead
+<= 50 ms. Also the CPU the UI process (Python + Qt's browser side) and the page's renderer
+take while a reply streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from localwork.app import App
+from localwork.chat.tool_prompt import render_without_tools
+from localwork.desktop import run_window
+from localwork.paths import resolve_paths
+from tests.benchmarks.direct_loop import (
+    GENERATED,
+    N_BATCH,
+    STORY,
+    DirectLoop,
+    spread,
+    write_benchmark_settings,
+)
+from tests.support.display import virtual_display
+
+log = logging.getLogger(__name__)
+
+# Installed once in the page: wraps whichever transport the page uses (pywebview's js_api or
+# fetch) to note when each poll_events answer reaches the page, and watches the messages.
+_JS_PROBE = """(() => {
+  if (window.__bench) return true;
+  const bench = window.__bench = {sentAt: null, events: [], shownAt: null};
+  const note = (reply) => {
+    const now = performance.now();
+    for (const e of reply?.data?.events ?? []) {
+      if (e.type === 'token' || e.type === 'reply_done' || e.type === 'reply_failed') {
+        bench.events.push({t: now, type: e.type, stats: e.stats ?? null});
+      }
+    }
+  };
+  const api = window.pywebview?.api;
+  if (api?.call) {
+    const call = api.call;
+    api.call = (method, params) => {
+      const answer = call(method, params);
+      return method === 'poll_events' ? answer.then((r) => { note(r); return r; }) : answer;
+    };
+  }
+  const fetch0 = window.fetch.bind(window);
+  window.fetch = async (url, init) => {
+    const response = await fetch0(url, init);
+    if (String(url).endsWith('/api/poll_events')) {
+      const json = response.json.bind(response);
+      response.json = async () => { const r = await json(); note(r); return r; };
+    }
+    return response;
+  };
+  new MutationObserver(() => {
+    if (bench.sentAt === null || bench.shownAt !== null) return;
+    const replies = document.querySelectorAll('[data-testid="message-assistant"]');
+    const text = replies[replies.length - 1]?.querySelector('[data-testid="message-text"]');
+    if (text && text.textContent.trim()) bench.shownAt = performance.now();
+  }).observe(document.querySelector('[data-testid="messages"]'),
+             {childList: true, subtree: true, characterData: true});
+  return true;
+})()"""
+_JS_NEW_CHAT_AND_SEND = """(() => {
+  const bench = window.__bench;
+  bench.events = []; bench.shownAt = null;
+  document.querySelector('[data-testid="new-chat-button"]').click();
+  const input = document.querySelector('[data-testid="composer-input"]');
+  input.value = %s;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  bench.sentAt = performance.now();
+  document.querySelector('[data-testid="send-button"]').click();
+  return true;
+})()"""
+_JS_MARK_SENT = """(() => {
+  const bench = window.__bench;
+  bench.events = []; bench.shownAt = null; bench.sentAt = performance.now();
+  return true;
+})()"""
+_JS_READ = "JSON.stringify(window.__bench)"
+_JS_PAGE_READY = "document.body.dataset.ready === 'true'"
+
+
+class WindowBench:
+    """The driver of the open window: alternates baseline and app runs, then reports."""
+
+    def __init__(self, baseline: DirectLoop, runs: int, unseen: bool = False) -> None:
+        self.baseline = baseline
+        self.runs = runs
+        self.unseen = unseen
+        self.rows: list[dict[str, Any]] = []
+
+    def drive(self, window: Any, app: App, _started: float) -> str:
+        if not app.frontend_connected.wait(timeout=60):
+            raise RuntimeError("the page never called the bridge")
+        deadline = time.monotonic() + 60
+        while not window.evaluate_js(_JS_PAGE_READY):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the page never finished starting")
+            time.sleep(0.1)
+        loaded = app.runtime.ensure_ready(120)
+        window.evaluate_js(_JS_PROBE)
+        system = app.settings.current.generation.system_prompt.strip()
+
+        def prompt_of(text: str) -> str:
+            turns = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+            return render_without_tools(loaded.template, turns)
+
+        # Warm-up (not counted): the first reply of a process pays one-off costs on both sides.
+        self.baseline.run(prompt_of(f"Warm-up. {STORY}"))
+        self._app_run(window, app, f"Warm-up. {STORY}")
+        for run in range(self.runs):
+            text = f"Run {run}. {STORY}"
+            if run % 2 == 0:
+                base = self.baseline.run(prompt_of(text))
+                ours = self._app_run(window, app, text)
+            else:
+                ours = self._app_run(window, app, text)
+                base = self.baseline.run(prompt_of(text))
+            if ours["prompt_tokens"] != base["prompt_tokens"]:
+                raise RuntimeError(f"prompts differ: app {ours['prompt_tokens']} tokens, "
+                                   f"direct loop {base['prompt_tokens']}")
+            self.rows.append({"base": base, "app": ours})
+            log.info("run %d: %s", run, self.rows[-1])
+        return self.report(loaded.plan.n_ctx)
+
+    def _app_run(self, window: Any, app: App, text: str) -> dict[str, Any]:
+        after = app.events.last_seq
+        ui = psutil.Process()
+        renderers = [p for p in ui.children(recursive=True) if "QtWebEngine" in p.name()]
+        cpu_before = [_cpu(p) for p in (ui, *renderers)]
+        wall_before = time.monotonic()
+        if self.unseen:  # into a conversation the page does not show: events, no drawing
+            window.evaluate_js(_JS_MARK_SENT)
+            app.chat.send(None, text)
+        else:
+            window.evaluate_js(_JS_NEW_CHAT_AND_SEND % json.dumps(text))
+        done = _wait_for_reply_end(window, app, after)
+        wall = time.monotonic() - wall_before
+        processes = (ui, *renderers)
+        cpu = [_cpu(p) - before for p, before in zip(processes, cpu_before, strict=True)]
+        if done["type"] == "reply_failed":
+            raise RuntimeError(f"the reply failed: {done['error']}")
+        probe = _read_probe(window)
+        tokens = [e["t"] for e in probe["events"] if e["type"] == "token"]
+        stats = done["stats"]
+        return {
+            "ttft": (tokens[0] - probe["sentAt"]) / 1000,
+            "shown": (probe["shownAt"] - probe["sentAt"]) / 1000 if probe["shownAt"] else None,
+            "tg": (stats["completion_tokens"] - 1) / ((tokens[-1] - tokens[0]) / 1000),
+            "prompt_tokens": stats["prompt_tokens"],
+            "reused": stats["prompt_tokens_reused"],
+            "engine_ttft": stats["time_to_first_token_ms"] / 1000,
+            "engine_tg": stats["tokens_per_second"],
+            "ui_cpu": cpu[0] / wall,  # share of one core, from the Send click to reply_done
+            "ui_cpu_s": cpu[0],
+            "renderer_cpu": sum(cpu[1:]) / wall,
+        }
+
+    def report(self, n_ctx: int) -> str:
+        tg = [row["app"]["tg"] / row["base"]["tg"] for row in self.rows]
+        overhead = [(row["app"]["ttft"] - row["base"]["ttft"]) * 1000 for row in self.rows]
+        lines = [
+            f"window path vs direct llama-cpp loop: SmolLM2-135M Q4_1, "
+            f"{self.baseline.threads} threads, n_ctx {n_ctx}, n_batch {N_BATCH}, "
+            f"prompt {self.rows[0]['base']['prompt_tokens']} tokens, {GENERATED} generated, "
+            f"{len(self.rows)} alternating runs",
+            f"{'run':>3} {'direct tg':>9} {'window tg':>9} {'ratio':>6} {'direct ttft':>11} "
+            f"{'window ttft':>11} {'overhead':>9} {'shown':>7} {'ui cpu':>6} {'page cpu':>8} "
+            f"{'engine tg':>9} {'engine ttft':>11} {'ui cpu-s':>8}",
+        ]
+        for index, row in enumerate(self.rows):
+            base, ours = row["base"], row["app"]
+            shown = f"{ours['shown'] * 1000:5.0f}ms" if ours["shown"] else "      -"
+            lines.append(
+                f"{index:>3} {base['tg']:9.1f} {ours['tg']:9.1f} {tg[index]:6.3f} "
+                f"{base['ttft'] * 1000:9.0f}ms {ours['ttft'] * 1000:9.0f}ms "
+                f"{overhead[index]:7.0f}ms {shown} {ours['ui_cpu']:6.0%} "
+                f"{ours['renderer_cpu']:8.0%} {ours['engine_tg']:9.1f} "
+                f"{ours['engine_ttft'] * 1000:9.0f}ms {ours['ui_cpu_s']:8.2f}"
+            )
+        lines.append(f"generation ratio: {spread(tg)}  (target >= 0.95)")
+        lines.append(
+            f"first-token overhead ms: median {statistics.median(overhead):.0f}, "
+            f"spread {min(overhead):.0f}-{max(overhead):.0f}  (target <= 50)"
+        )
+        return "\n".join(lines)
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def _wait_for_reply_end(window: Any, app: App, after: int) -> dict[str, Any]:
+    """Read the app's own event queue (in this process: the page is not disturbed)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for event in app.events.poll(after, timeout=1.0):
+            after = event["seq"]
+            log.debug("event %s", event["type"])
+            if event["type"] in ("reply_done", "reply_failed"):
+                return event
+    notice = window.evaluate_js("document.querySelector('[data-testid=\"notice-text\"]')"
+                                ".textContent")
+    raise RuntimeError(f"no reply ended within 120 s; the page's notice: {notice!r}")
+
+
+def _read_probe(window: Any) -> dict[str, Any]:
+    """The page's notes once the reply's last event has reached it."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        probe = json.loads(window.evaluate_js(_JS_READ))
+        if any(e["type"] in ("reply_done", "reply_failed") for e in probe["events"]):
+            return probe
+        time.sleep(0.05)
+    raise RuntimeError("the reply's end never reached the page")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument(
+        "--unseen",
+        action="store_true",
+        help="diagnosis: send from the backend into a conversation the page does not show, "
+        "so the events still reach the page but nothing is drawn",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    log.setLevel(logging.DEBUG)
+    baseline = DirectLoop()  # before Qt starts: a spawned process inherits nothing of it
+    try:
+        with contextlib.ExitStack() as stack:
+            if not os.environ.get("DISPLAY"):
+                os.environ["DISPLAY"] = stack.enter_context(virtual_display())
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            paths = resolve_paths(folder)
+            paths.create()
+            write_benchmark_settings(paths.settings_file, baseline.threads)
+            app = App(paths)
+            stack.callback(app.close)
+            app.start()
+            bench = WindowBench(baseline, args.runs, args.unseen)
+            return run_window(app, driver=bench.drive)
+    finally:
+        baseline.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
