@@ -143,8 +143,10 @@ class WindowBench:
                 ours = self._app_run(window, app, text)
                 base = self.baseline.run(prompt_of(text))
             if ours["prompt_tokens"] != base["prompt_tokens"]:
-                raise RuntimeError(f"prompts differ: app {ours['prompt_tokens']} tokens, "
-                                   f"direct loop {base['prompt_tokens']}")
+                raise RuntimeError(
+                    f"prompts differ: app {ours['prompt_tokens']} tokens, "
+                    f"direct loop {base['prompt_tokens']}"
+                )
             self.rows.append({"base": base, "app": ours})
             log.info("run %d: %s", run, self.rows[-1])
         return self.report(loaded.plan.n_ctx)
@@ -219,16 +221,16 @@ def _cpu(process: psutil.Process) -> float:
 
 def _wait_for_reply_end(window: Any, app: App, after: int) -> dict[str, Any]:
     """Read the app's own event queue (in this process: the page is not disturbed)."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a shared 2-core machine can be very slow
     while time.monotonic() < deadline:
         for event in app.events.poll(after, timeout=1.0):
             after = event["seq"]
-            log.debug("event %s", event["type"])
             if event["type"] in ("reply_done", "reply_failed"):
                 return event
-    notice = window.evaluate_js("document.querySelector('[data-testid=\"notice-text\"]')"
-                                ".textContent")
-    raise RuntimeError(f"no reply ended within 120 s; the page's notice: {notice!r}")
+    notice = window.evaluate_js(
+        "document.querySelector('[data-testid=\"notice-text\"]').textContent"
+    )
+    raise RuntimeError(f"no reply ended within 600 s; the page's notice: {notice!r}")
 
 
 def _read_probe(window: Any) -> dict[str, Any]:
@@ -253,7 +255,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    log.setLevel(logging.DEBUG)
+    log.setLevel(logging.INFO)
     baseline = DirectLoop()  # before Qt starts: a spawned process inherits nothing of it
     try:
         with contextlib.ExitStack() as stack:
@@ -274,4 +276,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
