@@ -77,7 +77,7 @@ def german(monkeypatch):
 
 def test_activity_is_in_plain_words_and_cards_know_an_undo(
     german,
-    script,  # noqa: F811 (the fixture imported above)
+    script,
     page,
     work,  # noqa: F811
     artifacts_dir,
