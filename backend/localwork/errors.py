@@ -168,7 +168,8 @@ _BY_CODE: dict[str, type[LocalWorkError]] = {}
 
 
 def _index(cls: type[LocalWorkError]) -> None:
-    _BY_CODE[cls.code] = cls
+    # A subclass that shares its parent's code (UnreadableGguf) is rebuilt as the parent.
+    _BY_CODE.setdefault(cls.code, cls)
     for sub in cls.__subclasses__():
         _index(sub)
 
