@@ -18,6 +18,7 @@ import { FirstRun } from "./welcome.js";
 
 const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
 const RUNNING_AGAIN = "The model engine is running again: you can carry on.";
+const WAITING_FOR_ANOTHER = "Waiting for the reply in another conversation to finish…";
 
 class App {
   constructor(api) {
@@ -26,6 +27,7 @@ class App {
     this.conversations = [];
     this.busy = new Set();
     this.streams = new Map(); // conversation id → text streamed so far
+    this.pendingNotes = new Map(); // conversation id → what its reply is waiting for
     this.searchResults = null; // null: no search, the whole list is shown
     this.liveCalls = new Map(); // conversation id → tool_call events of the reply being written
     this.chat = new ChatView($("messages"), {
@@ -170,13 +172,15 @@ class App {
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
       this.streams.set(event.conversation_id, "");
+      // One reply is written at a time; another one may even be waiting for an approval.
+      if (event.ahead > 0) this.pendingNotes.set(event.conversation_id, WAITING_FOR_ANOTHER);
       if (here(event)) {
         this.chat.beginReply();
-        // One reply is written at a time; another one may even be waiting for an approval.
-        if (event.ahead > 0) this.chat.setPendingNote("Waiting for the reply in another conversation to finish…");
+        if (event.ahead > 0) this.chat.setPendingNote(WAITING_FOR_ANOTHER);
       }
     });
     events.on("reply_started", (event) => {
+      this.pendingNotes.set(event.conversation_id, "Thinking…");
       if (here(event)) this.chat.setPendingNote("Thinking…");
     });
     events.on("token", (event) => {
@@ -195,6 +199,7 @@ class App {
     });
     events.on("reply_done", (event) => {
       this.streams.delete(event.conversation_id);
+      this.pendingNotes.delete(event.conversation_id);
       this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
       if (event.stats) this.status.showSpeed(event.stats);
@@ -204,6 +209,7 @@ class App {
     });
     events.on("reply_failed", (event) => {
       this.streams.delete(event.conversation_id);
+      this.pendingNotes.delete(event.conversation_id);
       this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
       if (here(event)) {
@@ -376,6 +382,9 @@ class App {
       // The reply bubble may already exist if reply_queued arrived first: keep it last.
       if (this.chat.pending) this.chat.root.append(this.chat.pending);
       else if (this.busy.has(this.activeId)) this.chat.beginReply(this.streams.get(this.activeId) ?? "");
+      // A new chat learns its id only now: say what its reply's events said meanwhile.
+      const note = this.pendingNotes.get(this.activeId);
+      if (note && this.chat.pending && !this.streams.get(this.activeId)) this.chat.setPendingNote(note);
       this.chat.scrollToEnd(true);
       this.updateComposer();
       await this.refreshList();
