@@ -218,7 +218,8 @@ def test_tool_use_required_starts_with_a_guided_call(scripted_app):
     first, second = s.requests()
     assert first["grammar"] is not None and first["prompt"].endswith("<tool_call>\n")
     # The answer after the result is free text, except that it may not start like markup.
-    assert second["grammar"] == answer_grammar() and second["grammar_tokens"] == 8
+    # (The bundled model is very small: with tools required it answers after its first call.)
+    assert second["grammar"] == answer_grammar(calls=False) and second["grammar_tokens"] == 8
     assert message["meta"]["tool_calls"][0]["status"] == "done"
 
 
@@ -404,19 +405,23 @@ def test_a_delete_or_move_approved_for_one_file_never_touches_its_replacement(sc
     assert not (s.folder / "old-plan.txt").exists()
 
 
-def test_after_a_change_a_small_models_guided_calls_may_only_read(scripted_app):
+def test_with_tools_required_a_small_model_answers_after_its_first_call_that_worked(
+    scripted_app,
+):
     s = scripted_app(
         [
-            *guided("create_directory", path="archive"),
-            *guided("read_file", path="a.txt"),
-            {"text": "Made the folder."},
+            call("create_directory", path="archive"),
+            {"text": "<tool_call>"},  # it would go on calling: the answer ends here instead
+            call("delete_file", path="a.txt"),
         ]
     )
     (s.folder / "a.txt").write_text("x")
     s.app.chat.approvals.policy = "approve"
+    s.app.store.set_tool_mode(s.conversation_id, "required")
     job = s.send("Make a folder named archive")["job_id"]
-    s.done(job)
-    first, second = (r["grammar"] for r in s.requests() if r["grammar"] and "anyOf" in str(r))
-    tools = lambda g: {o["properties"]["name"]["const"] for o in g["schema"]["anyOf"]}  # noqa: E731
-    assert "create_directory" in tools(first) and "delete_file" in tools(first)
-    assert tools(second) == {"list_directory", "read_file", "search_files", "file_info"}
+    message = s.done(job)["message"]
+    assert [c["tool"] for c in message["meta"]["tool_calls"]] == ["create_directory"]
+    assert (s.folder / "a.txt").exists() and (s.folder / "archive").is_dir()
+    assert message["content"] == f"- Created folder {s.folder / 'archive'}."  # its own words
+    answer = s.requests()[-1]
+    assert answer["grammar"] == answer_grammar(calls=False)  # words only, no call marker

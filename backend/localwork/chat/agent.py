@@ -43,9 +43,9 @@ from localwork.tools.runner import ToolRunner
 
 ToolMode = Literal["off", "auto", "required"]
 
-# A model this small chains calls at random once it has made one (measured with the bundled
-# 135M model: after a create, it moved and deleted other files), so after a change in a reply
-# its guided calls may only read. Larger models may make several changes in one reply.
+# A model this small chains calls at random once one has worked (measured with the bundled 135M
+# model: after a create it moved and deleted other files, after a listing it asked to move
+# one), so its reply is the answer to its first successful call. Larger models chain calls.
 SMALL_MODEL_BYTES = 600 * 1024 * 1024
 # A guided call needs room for its arguments even when little of the reply budget is left.
 _MIN_CALL_TOKENS = 64
@@ -201,11 +201,17 @@ class AgentLoop:
             if offer and mode == "required" and round_index == 0:
                 text, opener, calls = "", call_opener(loaded.template.source), []
             else:
-                written = self._write(job, reply, prompt, generation, offer, runner is not None)
+                answer_only = mode == "required" and _answers_now(loaded, reply)
+                written = self._write(
+                    job, reply, prompt, generation, offer, runner is not None, answer_only
+                )
                 text, opener, calls = written.text, written.opener, written.calls
                 reply.stats = written.result
                 if job.cancelled.is_set() or written.result["stop_reason"] == "cancelled":
                     reply.text, reply.stopped = text, True
+                    return
+                if answer_only:  # what it wrote is the answer; no further call is made
+                    reply.text = text
                     return
                 if opener is not None and not offer:  # it wants more rounds than allowed
                     reply.text = text
@@ -282,6 +288,7 @@ class AgentLoop:
         generation: GenerationSettings,
         offer: bool,
         watch_calls: bool,
+        answer_only: bool = False,
     ) -> _Written:
         """Stream text until the reply ends or, when ``watch_calls``, a call marker appears;
         bare-JSON calls are read out of the text only when tools are on ``offer``."""
@@ -299,7 +306,7 @@ class AgentLoop:
             prompt.max_tokens,
             generation.model_dump(include=_SAMPLING_KEYS),
             visible.add,
-            grammar=answer_grammar() if after_results else None,
+            grammar=answer_grammar(calls=not answer_only) if after_results else None,
             grammar_tokens=_ANSWER_START_TOKENS if after_results else None,
             stop=list(CALL_MARKERS) if watch_calls else None,
         )
@@ -336,14 +343,11 @@ class AgentLoop:
         if room < _MIN_CALL_TOKENS:
             return None
         baseline = (lambda: baseline_prompt() + lead) if loaded.can_score else None
-        tools = runner.tools
-        if loaded.model.size_bytes < SMALL_MODEL_BYTES and _changed_files(reply, runner):
-            tools = {name: tool for name, tool in tools.items() if not tool.changes_files}
         return self._guided.write(
             lead_in,
             baseline,
             room,
-            tools,
+            runner.tools,
             PathChoices.gather(self._folders.sandbox(), request),
             generation.model_dump(include=_SAMPLING_KEYS),
         )
@@ -470,8 +474,11 @@ class AgentLoop:
         )
 
 
-def _changed_files(reply: AgentReply, runner: ToolRunner) -> bool:
-    return any(c.status == "done" and c.tool and runner.needs_approval(c.tool) for c in reply.calls)
+def _answers_now(loaded: LoadedModel, reply: AgentReply) -> bool:
+    """Whether this round must answer (with tool use required): a very small model's first
+    call has worked."""
+    small = loaded.model.size_bytes < SMALL_MODEL_BYTES
+    return small and any(call.status == "done" for call in reply.calls)
 
 
 def _request_text(history: list[Message]) -> str:

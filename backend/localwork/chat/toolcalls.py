@@ -184,12 +184,13 @@ _LONG_TEXT = {"content", "new_text", "old_text"}
 _SHORT_TEXT_MAX = 256
 
 
-def answer_grammar() -> dict[str, Any]:
-    """How a reply after tool results may start: with a call marker, or with words. A small
-    model otherwise imitates the result markup (``<tool_response>{...}``) instead of
-    answering; ruling out ``<``, ``{`` and ``[`` as its first character prevents that."""
-    markers = " | ".join(json.dumps(marker) for marker in CALL_MARKERS)
-    return {"gbnf": f"root ::= {markers} | [^<{{\\[ \\t\\n\\r] [^\\x00]*\n"}
+def answer_grammar(calls: bool = True) -> dict[str, Any]:
+    """How a reply after tool results may start: with words, or (when ``calls``) with a call
+    marker. A small model otherwise imitates the result markup (``<tool_response>{...}``)
+    instead of answering; ruling out ``<``, ``{`` and ``[`` as its first character prevents
+    that."""
+    markers = "".join(f"{json.dumps(marker)} | " for marker in CALL_MARKERS) if calls else ""
+    return {"gbnf": f"root ::= {markers}[^<{{\\[ \\t\\n\\r] [^\\x00]*\n"}
 
 
 def call_grammar(tools: dict[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
