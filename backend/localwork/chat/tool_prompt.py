@@ -27,9 +27,6 @@ _GENERIC_INSTRUCTIONS = (
     '<tool_call>\n{"name": "list_directory", "arguments": {"path": "."}}\n</tool_call>\n'
     "- Read report.txt ->\n"
     '<tool_call>\n{"name": "read_file", "arguments": {"path": "report.txt"}}\n</tool_call>\n'
-    "- Rename a.txt to b.txt ->\n"
-    '<tool_call>\n{"name": "move_file", "arguments": {"source": "a.txt", "destination": '
-    '"b.txt"}}\n</tool_call>\n'
     "The result comes back inside <tool_response></tool_response>. Then answer the user in "
     "one or two plain sentences, using only what the result says."
 )
@@ -45,9 +42,10 @@ def folders_line(grants: list[FolderGrant]) -> str:
         f"{json.dumps(grant.path)} ({'read and change' if grant.mode == 'rw' else 'read only'})"
         for grant in grants
     )
+    # No example file name here: a small model copies it into calls on other files.
     return (
         f"You may use only these folders: {described}. Write paths relative to the first "
-        'folder: "." is the folder itself, "notes.txt" a file in it.'
+        'folder ("." is the folder itself).'
     )
 
 
