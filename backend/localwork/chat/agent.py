@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -227,7 +228,6 @@ class AgentLoop:
                 assert runner is not None
                 turns = _without_request(history) + reply.turns(limit)
                 guided = self._guided_call(
-                    reply,
                     loaded,
                     prompt,
                     lambda: self._prompt(loaded, generation, turns, runner).text,  # noqa: B023
@@ -321,10 +321,9 @@ class AgentLoop:
 
     def _guided_call(
         self,
-        reply: AgentReply,
         loaded: LoadedModel,
         prompt: BudgetedPrompt,
-        baseline_prompt: Any,
+        baseline_prompt: Callable[[], str],
         request: str,
         text: str,
         opener: str,
