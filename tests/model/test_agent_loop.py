@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from localwork.tools.path_choices import NEW_ROLES
+
 FILES = ("invoice-2026-01.pdf", "notes.txt")
 
 
@@ -67,7 +69,7 @@ def test_the_real_models_guided_call_names_only_paths_that_fit(
     existing = {".", *FILES}
     for argument, role in tool.path_roles.items():
         value = first["arguments"][argument]
-        if role == "new":
+        if role in NEW_ROLES:
             assert value not in existing, first
         elif role != "file_target":  # a write may also name a new file
             assert value in existing, first  # by construction, whatever the model prefers

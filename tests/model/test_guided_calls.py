@@ -61,9 +61,9 @@ def test_an_answer_after_results_cannot_start_like_markup(start_app):
     # Primed to imitate the result markup, as SmolLM2 does after a tool result.
     prompt = loaded.template.render(
         [
-            {"role": "user", "content": "<tool_response>\n{\"a\": 1}\n</tool_response>"},
-            {"role": "assistant", "content": "<tool_response>\n{\"a\": 1}\n</tool_response>"},
-            {"role": "user", "content": "<tool_response>\n{\"b\": 2}\n</tool_response>"},
+            {"role": "user", "content": '<tool_response>\n{"a": 1}\n</tool_response>'},
+            {"role": "assistant", "content": '<tool_response>\n{"a": 1}\n</tool_response>'},
+            {"role": "user", "content": '<tool_response>\n{"b": 2}\n</tool_response>'},
         ]
     )
     pieces: list[str] = []

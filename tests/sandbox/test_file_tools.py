@@ -263,3 +263,27 @@ def test_changes_that_cannot_succeed_fail_in_the_preview_before_anyone_is_asked(
 def test_reading_a_folder_says_to_list_it(runner):
     for path in (".", "sub"):
         assert "use list_directory" in run(runner, "read_file", path=path).error
+
+
+def test_append_adds_a_line_at_the_end_shows_it_first_and_can_be_undone(runner, sandbox, layout):
+    from localwork.tools.undo import undo_change
+
+    todo = layout.work / "todo.txt"
+    todo.write_text("- buy milk")  # no newline at the end: the new line still gets its own
+    preview = runner.preview(
+        "write_file", {"path": "todo.txt", "content": "- water", "append": True}
+    )
+    assert preview["summary"] == f"Add to {todo}"
+    assert "+- water" in preview["diff"] and "-- buy milk" in preview["diff"]
+    assert todo.read_text() == "- buy milk"  # a preview changes nothing
+
+    assert run(runner, "write_file", path="todo.txt", content="- water", append=True).ok
+    assert todo.read_text() == "- buy milk\n- water\n"
+    assert runner._audit.calls()[-1]["summary"] == f"Added 7 bytes to the end of {todo}"
+    change_id = runner._audit.changes(runner._audit.calls()[-1]["id"])[-1]["id"]
+    undo_change(sandbox, runner._audit, runner.backups, change_id)
+    assert todo.read_text() == "- buy milk"
+
+    # Appending to a file that is not there yet creates it.
+    assert run(runner, "write_file", path="new.txt", content="first", append=True).ok
+    assert (layout.work / "new.txt").read_text() == "first"

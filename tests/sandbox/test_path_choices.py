@@ -5,7 +5,7 @@ import os
 from localwork.sandbox.fs import Sandbox
 from localwork.sandbox.grants import Grant
 from localwork.tools.files import FILE_TOOLS
-from localwork.tools.path_choices import PathChoices, request_words
+from localwork.tools.path_choices import PathChoices, request_texts, request_words
 
 
 def test_reads_name_existing_files_relative_to_the_first_grant(sandbox, layout):
@@ -17,9 +17,7 @@ def test_reads_name_existing_files_relative_to_the_first_grant(sandbox, layout):
     assert choices.for_role("folder")[:2] == [".", "sub"]
 
 
-def test_the_apps_data_links_and_the_grant_itself_are_never_offered_for_changes(
-    sandbox, layout
-):
+def test_the_apps_data_links_and_the_grant_itself_are_never_offered_for_changes(sandbox, layout):
     os.symlink(layout.secret, layout.work / "link.txt")
     choices = PathChoices.gather(sandbox, "Delete everything")
     everything = choices.for_role("entry")
@@ -60,3 +58,39 @@ def test_constrained_schemas_list_the_choices_and_tools_without_any_are_not_fit(
 def test_words_with_hidden_characters_are_never_offered_as_new_names(sandbox):
     choices = PathChoices.gather(sandbox, "Create invoice\u202etxt.desktop please")
     assert not any("\u202e" in name for name in choices.for_role("new"))
+
+
+def test_a_guided_call_takes_the_first_entry_the_request_names(sandbox, layout):
+    (layout.work / "sub" / "notes.txt").write_text("another")
+    choices = PathChoices.gather(sandbox, "Move notes.txt into the sub folder")
+    assert choices.named(choices.for_role("changeable_entry"))[:2] == ["notes.txt", "sub/notes.txt"]
+    assert choices.narrowed("changeable_entry") == ["notes.txt"]  # never the folder named after
+    # A request that names nothing leaves every possible value.
+    vague = PathChoices.gather(sandbox, "Tidy up please")
+    assert vague.narrowed("file") == vague.for_role("file")
+
+
+def test_a_move_goes_into_a_folder_the_request_names_or_is_renamed_beside_itself(sandbox, layout):
+    (layout.work / "archive").mkdir()
+    into = PathChoices.gather(sandbox, "Move notes.txt into the archive folder")
+    assert into.narrowed("new_place", "notes.txt") == ["archive/notes.txt"]
+    rename = PathChoices.gather(sandbox, "Rename sub/deep.txt to shallow.txt")
+    places = rename.narrowed("new_place", "sub/deep.txt")
+    assert "sub/shallow.txt" in places and all(p.startswith("sub/") for p in places)
+    itself = PathChoices.gather(sandbox, "Move sub into sub")  # never into itself
+    assert "sub/sub" not in itself.narrowed("new_place", "sub")
+
+
+def test_a_new_file_is_a_word_that_looks_like_a_file_name(sandbox):
+    choices = PathChoices.gather(sandbox, "Create a file called ideas.txt containing: tomatoes")
+    assert choices.narrowed("file_target") == ["ideas.txt", "sub/ideas.txt"]
+    assert choices.texts == ("tomatoes",)
+    append = PathChoices.gather(sandbox, "Add the line 'water the plants' to notes.txt")
+    assert append.narrowed("file_target") == ["notes.txt"]  # an existing file it names
+    assert append.texts == ("water the plants",)
+
+
+def test_request_texts_are_the_quoted_ones_or_what_follows_a_colon():
+    assert request_texts("Change 'milk' to \"oat milk\" in todo.txt") == ["milk", "oat milk"]
+    assert request_texts("Save 'plan.md' with: buy seeds") == ["buy seeds"]  # a quoted name
+    assert request_texts("Delete old.txt") == []

@@ -1,15 +1,77 @@
-"""Choosing a tool by calibrated likelihood, and saying what calls did."""
+"""Choosing a tool by how likely the request is under each use, and saying what calls did."""
 
-from localwork.chat.guided import best_calibrated
+import json
+
+from localwork.chat.guided import GuidedCalls, use_prompts
 from localwork.chat.outcomes import describe_call, describe_calls, says_nothing
+from localwork.sandbox.fs import Sandbox
+from localwork.sandbox.grants import Grant
+from localwork.tools.base import Tool, Use
+from localwork.tools.files import FILE_TOOLS, PathArgument
+from localwork.tools.path_choices import PathChoices
 
 
-def test_the_tool_that_gains_most_over_its_content_free_score_wins():
-    names = ["delete_file", "list_directory", "read_file"]
-    # Raw scores prefer delete_file, but it is as likely after "N/A": a bias, not a choice.
-    assert best_calibrated(names, [-2.0, -5.0, -6.0], [-2.1, -9.0, -6.5]) == "list_directory"
-    assert best_calibrated(names, [-2.0, None, -6.0], [-2.1, -9.0, -6.5]) is None  # cancelled
-    assert best_calibrated([], [], []) is None
+class RatingRuntime:
+    """Rates a request by the words it shares with the text before it: what a real model's
+    likelihood does, in the large, for these prompts. Writes nothing of its own."""
+
+    def __init__(self, cancelled: bool = False) -> None:
+        self.cancelled = cancelled
+        self.rated: list[str] = []
+
+    def score(self, prompt, continuations):
+        if self.cancelled:
+            return [None for _ in continuations]
+        self.rated.append(prompt)
+        words = set(prompt.lower().replace('"', " ").split())
+        return [
+            float(sum(w in words for w in c.lower().strip('".').split())) - 9 for c in continuations
+        ]
+
+    def generate(self, prompt, max_tokens, sampling, on_piece, grammar=None, **_):
+        properties = grammar["schema"]["properties"]  # a fixed value, or some text
+        on_piece(json.dumps({k: p.get("enum", ["text"])[0] for k, p in properties.items()}))
+        return {"stop_reason": "eos"}
+
+
+def choices_for(tmp_path, request):
+    (tmp_path / "todo.txt").write_text("- milk\n")
+    return PathChoices.gather(Sandbox([Grant.of(tmp_path, writable=True)]), request)
+
+
+def test_the_use_whose_examples_make_the_request_likeliest_is_chosen_with_what_it_fixes(
+    tmp_path,
+):
+    runtime = RatingRuntime()
+    request = "Add 'water the plants' to the end of todo.txt"
+    tools = {n: FILE_TOOLS[n] for n in ("write_file", "read_file", "delete_file")}
+    call = GuidedCalls(runtime).write(
+        "<lead>", request, 64, tools, choices_for(tmp_path, request), {}
+    )
+    assert call is not None and call.name == "write_file"
+    assert call.arguments["append"] is True and call.arguments["path"] == "todo.txt"
+    # Every example of every use was put before the request, and the request rated after it.
+    expected = sum(len(use_prompts(u)) for t in tools.values() for u in t.all_uses())
+    assert len([p for p in runtime.rated if p.startswith("A request to ")]) == expected
+
+
+def test_a_tool_without_uses_is_rated_by_its_description(tmp_path):
+    plain = Tool("shred_file", "Shred a file beyond recovery.", PathArgument, lambda c, a: {})
+    assert plain.all_uses() == (Use("shred a file beyond recovery", ()),)
+    assert use_prompts(plain.all_uses()[0]) == ['A request to shred a file beyond recovery:\n"']
+    chosen = GuidedCalls(RatingRuntime()).choose(
+        "shred the file beyond recovery",
+        {"shred_file": plain, "read_file": FILE_TOOLS["read_file"]},
+    )
+    assert chosen is not None and chosen.tool is plain
+
+
+def test_a_cancelled_rating_makes_no_call(tmp_path):
+    request = "Delete todo.txt"
+    call = GuidedCalls(RatingRuntime(cancelled=True)).write(
+        "<lead>", request, 64, dict(FILE_TOOLS), choices_for(tmp_path, request), {}
+    )
+    assert call is None
 
 
 def test_an_answer_of_only_markup_or_json_says_nothing():

@@ -47,7 +47,7 @@ def test_a_template_without_tools_gets_the_generic_instructions():
     assert not template.supports_tools  # SmolLM2-135M's ChatML template
     prompt = render_with_tools(template, CONVERSATION, TOOLS, GRANTS)
     assert "To call a tool, answer with only:" in prompt
-    assert "- write_file(path, content): Create a file" in prompt
+    assert "- write_file(path, content, append=false): Create a file" in prompt
     assert '- list_directory(path="."): List the files' in prompt
     assert "<|im_start|>user\n<tool_response>" in prompt
     # The call as the model wrote it can be parsed back.

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.budget import BudgetedPrompt, fit_conversation
-from localwork.chat.guided import NO_REQUEST, GuidedCalls
+from localwork.chat.guided import GuidedCalls
 from localwork.chat.outcomes import describe_call, describe_calls, says_nothing
 from localwork.chat.reply import AgentReply, ToolCallRecord
 from localwork.chat.tool_prompt import render_with_tools, render_without_tools
@@ -50,6 +49,8 @@ ToolMode = Literal["off", "auto", "required"]
 SMALL_MODEL_BYTES = 600 * 1024 * 1024
 # A guided call needs room for its arguments even when little of the reply budget is left.
 _MIN_CALL_TOKENS = 64
+# After its first call worked, a very small model is asked again, just after the results.
+_ANSWER_NOW = "Using the result above, answer my request: {}"
 _CHANGED_WHILE_WAITING = (
     "nothing was done: the shared folders or the file changed while this call waited for "
     "approval, so what was approved is no longer what would happen; call it again if it is "
@@ -182,9 +183,15 @@ class AgentLoop:
         limit = min(MAX_RESULT_CHARS, loaded.plan.n_ctx)  # about a quarter of it in tokens
         for round_index in range(generation.max_tool_rounds + 1):
             offer = runner is not None and round_index < generation.max_tool_rounds
+            answer_only = mode == "required" and _answers_now(loaded, reply)
+            turns = history + reply.turns(limit)
+            if answer_only:  # a very small model answers best with the request just before
+                turns.append(
+                    {"role": "user", "content": _ANSWER_NOW.format(_request_text(history))}
+                )
             try:
                 prompt = self._prompt(
-                    loaded, generation, history + reply.turns(limit), runner if offer else None
+                    loaded, generation, turns, runner if offer and not answer_only else None
                 )
             except ContextOverflow:
                 if not reply.calls:
@@ -202,7 +209,6 @@ class AgentLoop:
             if offer and mode == "required" and round_index == 0:
                 text, opener, calls = "", call_opener(loaded.template.source), []
             else:
-                answer_only = mode == "required" and _answers_now(loaded, reply)
                 written = self._write(
                     job, reply, prompt, generation, offer, runner is not None, answer_only
                 )
@@ -226,16 +232,8 @@ class AgentLoop:
                     return
             if opener is not None:
                 assert runner is not None
-                turns = _without_request(history) + reply.turns(limit)
                 guided = self._guided_call(
-                    loaded,
-                    prompt,
-                    lambda: self._prompt(loaded, generation, turns, runner).text,  # noqa: B023
-                    _request_text(history),
-                    text,
-                    opener,
-                    runner,
-                    generation,
+                    loaded, prompt, _request_text(history), reply, text, opener, runner, generation
                 )
                 if job.cancelled.is_set():
                     reply.text, reply.stopped = text, True
@@ -323,8 +321,8 @@ class AgentLoop:
         self,
         loaded: LoadedModel,
         prompt: BudgetedPrompt,
-        baseline_prompt: Callable[[], str],
         request: str,
+        reply: AgentReply,
         text: str,
         opener: str,
         runner: ToolRunner,
@@ -341,10 +339,11 @@ class AgentLoop:
         )
         if room < _MIN_CALL_TOKENS:
             return None
-        baseline = (lambda: baseline_prompt() + lead) if loaded.can_score else None
+        # The first call follows from the request alone; later ones from what the model saw.
+        rated = request if loaded.can_score and not reply.calls else None
         return self._guided.write(
             lead_in,
-            baseline,
+            rated,
             room,
             runner.tools,
             PathChoices.gather(self._folders.sandbox(), request),
@@ -486,15 +485,6 @@ def _request_text(history: list[Message]) -> str:
         if message["role"] == "user":
             return str(message.get("content") or "")
     return ""
-
-
-def _without_request(history: list[Message]) -> list[Message]:
-    """The turns with the newest request replaced by a content-free one (for calibration)."""
-    for index in range(len(history) - 1, -1, -1):
-        if history[index]["role"] == "user":
-            neutral = {**history[index], "content": NO_REQUEST}
-            return [*history[:index], neutral, *history[index + 1 :]]
-    return history
 
 
 def _since_last_change(calls: list[ToolCallRecord], runner: ToolRunner) -> list[ToolCallRecord]:

@@ -173,9 +173,9 @@ def _call_from_value(value: Any, raw: str) -> ParsedCall:
     return ParsedCall(value["name"], arguments, raw)
 
 
-def _numeric(prop: dict[str, Any]) -> bool:
+def _scalar(prop: dict[str, Any]) -> bool:
     kinds = [prop.get("type"), *(option.get("type") for option in prop.get("anyOf", []))]
-    return any(kind in ("integer", "number") for kind in kinds)
+    return any(kind in ("integer", "number", "boolean") for kind in kinds)
 
 
 # String arguments that hold file content may be long; the rest (paths, patterns) are short,
@@ -200,13 +200,15 @@ def call_grammar(tools: dict[str, Tool], choices: PathChoices | None = None) -> 
 
 
 def arguments_grammar(
-    tool: Tool, choices: PathChoices | None = None, fixed: dict[str, str] | None = None
+    tool: Tool, choices: PathChoices | None = None, fixed: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The grammar request for the arguments object of a call whose tool is already chosen;
-    ``fixed`` arguments can take only the value given."""
+    ``fixed`` arguments are written, with only the value given."""
     schema = arguments_schema(tool, choices)
     for argument, value in (fixed or {}).items():
-        schema["properties"][argument] = {"type": "string", "enum": [value]}
+        schema["properties"][argument] = {"enum": [value]}
+        if argument not in schema.setdefault("required", []):
+            schema["required"].append(argument)
     return {"schema": schema, "property_order": list(schema.get("properties", {}))}
 
 
@@ -228,9 +230,10 @@ def arguments_schema(tool: Tool, choices: PathChoices | None = None) -> dict[str
     parameters = choices.constrain(tool) if choices else tool.schema()["function"]["parameters"]
     required = set(parameters.get("required", []))
     properties = parameters.get("properties", {})
-    for key in [k for k, prop in properties.items() if k not in required and _numeric(prop)]:
-        # Optional numbers (a line range, a result cap) keep their defaults: the grammar
-        # cannot hold their bounds, and a small model fills them with nonsense.
+    for key in [k for k, prop in properties.items() if k not in required and _scalar(prop)]:
+        # Optional numbers and switches (a line range, a result cap, an append) keep their
+        # defaults: the grammar cannot hold their bounds, and a small model fills them with
+        # nonsense. A use that needs one fixes it (chat/guided.py).
         del properties[key]
     for key, prop in properties.items():
         if (

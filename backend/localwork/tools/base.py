@@ -23,9 +23,29 @@ class ToolError(LocalWorkError):
 #   changeable_entry           an existing file or folder there, never the grant itself
 #   new                        a name that does not exist yet, in a read-and-change grant
 #   file_target                a changeable file or a new name (a write creates or replaces)
+#   new_place                  where the call's first path goes: into a folder the request
+#                              names, or a new name beside it (a move or a rename)
 PathRole = Literal[
-    "file", "folder", "entry", "changeable_file", "changeable_entry", "new", "file_target"
+    "file",
+    "folder",
+    "entry",
+    "changeable_file",
+    "changeable_entry",
+    "new",
+    "file_target",
+    "new_place",
 ]
+
+
+@dataclass(frozen=True)
+class Use:
+    """One kind of request a tool serves, in a user's words. A model that can rate text but
+    not yet choose tools picks the use whose examples make the request likeliest
+    (``chat/guided.py``)."""
+
+    purpose: str  # completes "A request to ...", e.g. "add a line to the end of a file"
+    requests: tuple[str, ...]  # example requests, each as a user would type it
+    arguments: Mapping[str, Any] = field(default_factory=dict)  # what this use fixes
 
 
 class ToolArguments(BaseModel):
@@ -40,6 +60,13 @@ class Tool:
     run: Callable[[Any, Any], dict[str, Any]]  # (context, validated arguments) -> result
     changes_files: bool = False
     path_roles: Mapping[str, PathRole] = field(default_factory=dict)  # argument -> role
+    uses: tuple[Use, ...] = ()  # none: its description is its one use
+    # Arguments that take, in order, the texts the request gives (quoted, or after a colon)
+    # when it gives exactly that many: "Add 'water the plants' to todo.txt".
+    quoted_arguments: tuple[str, ...] = ()
+
+    def all_uses(self) -> tuple[Use, ...]:
+        return self.uses or (Use(self.description.rstrip(".").lower(), ()),)
 
     def schema(self) -> dict[str, Any]:
         """The tool as a chat template's ``tools`` entry (OpenAI function format)."""

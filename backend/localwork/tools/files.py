@@ -25,7 +25,7 @@ from localwork.sandbox.fs import (
     entry_exists,
 )
 from localwork.sandbox.names import check_new_name
-from localwork.tools.base import Tool, ToolArguments, ToolError
+from localwork.tools.base import Tool, ToolArguments, ToolError, Use
 from localwork.tools.trash import keep_backup
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are not read (a sparse or huge file is refused)
@@ -105,11 +105,16 @@ def _refuse_stale(context: FileToolContext, located: Located, current: bytes) ->
         )
 
 
-def _replace_content(context: FileToolContext, located: Located, new: bytes) -> dict[str, Any]:
-    """Write a file atomically, keeping what it held before; returns the change made."""
+def _replace_content(
+    context: FileToolContext, located: Located, new: bytes, append: bool = False
+) -> dict[str, Any]:
+    """Write a file atomically, keeping what it held before; returns the change made.
+    ``append``: ``new`` goes after what the file holds, read under the same open folder."""
     context.sandbox.require_writable(located)
     with context.sandbox.parent(located) as dir_fd:
         found = _existing(dir_fd, located)
+        if append and found is not None:
+            new = appended(found[0], new)
         change: dict[str, Any] = {"kind": "created", "path": str(located.path)}
         if found is not None:
             _refuse_stale(context, located, found[0])
@@ -264,15 +269,25 @@ def _contains(dir_fd: int, name: str, info: os.stat_result, text: str) -> bool:
 
 class WriteArguments(PathArgument):
     content: str = Field(description="The whole new content of the file")
+    append: bool = Field(False, description="Add the content at the end instead of replacing")
+
+
+def appended(before: bytes, addition: bytes) -> bytes:
+    """``addition`` on a line of its own after ``before``."""
+    separator = b"\n" if before and not before.endswith(b"\n") else b""
+    ending = b"" if addition.endswith(b"\n") else b"\n"
+    return before + separator + addition + ending
 
 
 def write_file(context: FileToolContext, args: WriteArguments) -> dict[str, Any]:
     located = context.sandbox.locate(args.path)
-    change = _replace_content(context, located, args.content.encode("utf-8"))
+    content = args.content.encode("utf-8")
+    change = _replace_content(context, located, content, append=args.append)
     return {
         "path": str(located.path),
         "created": change["kind"] == "created",
-        "bytes": len(args.content.encode("utf-8")),
+        "bytes": len(content),
+        **({"appended": True} if args.append and change["kind"] != "created" else {}),
     }
 
 
@@ -523,6 +538,17 @@ FILE_TOOLS: dict[str, Tool] = {
             ListArguments,
             list_directory,
             path_roles={"path": "folder"},
+            uses=(
+                Use(
+                    "list what is in a folder",
+                    (
+                        "What's in the reports folder?",
+                        "Show me my files.",
+                        "List everything here.",
+                        "Which files do I have in photos?",
+                    ),
+                ),
+            ),
         ),
         Tool(
             "read_file",
@@ -530,6 +556,17 @@ FILE_TOOLS: dict[str, Tool] = {
             ReadArguments,
             read_file,
             path_roles={"path": "file"},
+            uses=(
+                Use(
+                    "read a file and answer from what it says",
+                    (
+                        "What does letter.txt say?",
+                        "Look in budget.csv: what was the total?",
+                        "Open recipe.md and tell me the first step.",
+                        "Show me the contents of log.txt.",
+                    ),
+                ),
+            ),
         ),
         Tool(
             "search_files",
@@ -538,6 +575,17 @@ FILE_TOOLS: dict[str, Tool] = {
             SearchArguments,
             search_files,
             path_roles={"path": "folder"},
+            uses=(
+                Use(
+                    "find files by name or by the text in them",
+                    (
+                        "Find every file that mentions invoices.",
+                        "Where are my .md files?",
+                        "Search for files containing 'password'.",
+                        "Which file talks about the trip?",
+                    ),
+                ),
+            ),
         ),
         Tool(
             "file_info",
@@ -545,14 +593,47 @@ FILE_TOOLS: dict[str, Tool] = {
             PathArgument,
             file_info,
             path_roles={"path": "entry"},
+            uses=(
+                Use(
+                    "tell the size or date of a file",
+                    (
+                        "How big is photo.jpg?",
+                        "When was report.doc last changed?",
+                        "What size is backup.zip?",
+                        "Is data a file or a folder?",
+                    ),
+                ),
+            ),
         ),
         Tool(
             "write_file",
-            "Create a file, or replace a file's whole content.",
+            "Create a file, or replace a file's whole content, or add to its end (append).",
             WriteArguments,
             write_file,
             changes_files=True,
             path_roles={"path": "file_target"},
+            quoted_arguments=("content",),
+            uses=(
+                Use(
+                    "create a new file with some text",
+                    (
+                        "Write a file hello.txt that says hi there.",
+                        "Make a new file shopping.txt with eggs and bread.",
+                        "Save 'remember the keys' as keys.txt.",
+                        "Create a file called readme.md with the text: my project.",
+                    ),
+                ),
+                Use(
+                    "add a line to the end of a file",
+                    (
+                        "Append 'call mum' to reminders.txt.",
+                        "Put 'pay rent' at the end of list.txt.",
+                        "Add a line saying done to log.txt.",
+                        "Also write 'eggs' into shopping.txt.",
+                    ),
+                    {"append": True},
+                ),
+            ),
         ),
         Tool(
             "edit_file",
@@ -561,6 +642,18 @@ FILE_TOOLS: dict[str, Tool] = {
             edit_file,
             changes_files=True,
             path_roles={"path": "changeable_file"},
+            quoted_arguments=("old_text", "new_text"),
+            uses=(
+                Use(
+                    "change one piece of text in a file",
+                    (
+                        "In letter.txt, replace Dear Bob with Dear Rob.",
+                        "Fix the typo teh in essay.txt.",
+                        "Change the date in invite.txt to Monday.",
+                        "Swap 'red' for 'blue' in colors.txt.",
+                    ),
+                ),
+            ),
         ),
         Tool(
             "create_directory",
@@ -569,6 +662,17 @@ FILE_TOOLS: dict[str, Tool] = {
             create_directory,
             changes_files=True,
             path_roles={"path": "new"},
+            uses=(
+                Use(
+                    "make a new folder",
+                    (
+                        "Create a directory called photos.",
+                        "I need a folder for receipts.",
+                        "Make a folder named 2025.",
+                        "Add a new subfolder called drafts.",
+                    ),
+                ),
+            ),
         ),
         Tool(
             "move_file",
@@ -576,7 +680,18 @@ FILE_TOOLS: dict[str, Tool] = {
             MoveArguments,
             move_file,
             changes_files=True,
-            path_roles={"source": "changeable_entry", "destination": "new"},
+            path_roles={"source": "changeable_entry", "destination": "new_place"},
+            uses=(
+                Use(
+                    "rename or move a file",
+                    (
+                        "Rename a.txt to b.txt.",
+                        "Put report.pdf in the old folder.",
+                        "Move photo.jpg to the pictures folder.",
+                        "Change the name of draft.md to final.md.",
+                    ),
+                ),
+            ),
         ),
         Tool(
             "delete_file",
@@ -585,6 +700,17 @@ FILE_TOOLS: dict[str, Tool] = {
             delete_file,
             changes_files=True,
             path_roles={"path": "changeable_entry"},
+            uses=(
+                Use(
+                    "delete a file",
+                    (
+                        "Remove junk.txt.",
+                        "Throw away the file temp.log.",
+                        "Delete copy.txt, I don't need it.",
+                        "Get rid of backup-old.zip.",
+                    ),
+                ),
+            ),
         ),
     )
 }

@@ -15,6 +15,7 @@ from localwork.tools.files import (
     PathArgument,
     WriteArguments,
     _read_fd,
+    appended,
     check_create_directory,
     check_delete,
     check_move,
@@ -47,8 +48,11 @@ def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) 
         return _with_diff(f"Change part of {located.path}", diff, checked.new_text)
     if isinstance(checked, WriteArguments):
         path, before = current_text(context, checked.path)
-        what = "Create" if before is None else "Overwrite"
-        diff = unified_diff(path, before or "", checked.content)
+        after = checked.content
+        if checked.append and before is not None:
+            after = appended(before.encode("utf-8"), after.encode("utf-8")).decode("utf-8")
+        what = "Create" if before is None else "Add to" if checked.append else "Overwrite"
+        diff = unified_diff(path, before or "", after)
         return _with_diff(f"{what} {path}", diff, checked.content)
     if isinstance(checked, MoveArguments):
         source, target = check_move(context, checked)

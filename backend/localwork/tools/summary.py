@@ -40,9 +40,11 @@ def _info(out: dict[str, Any]) -> str:
 
 
 def _write(out: dict[str, Any]) -> str:
+    size = f"{out['bytes']:,} bytes" if isinstance(out.get("bytes"), int) else ""
+    if out.get("appended"):
+        return f"Added {size or 'text'} to the end of {out.get('path', 'a file')}"
     verb = "Created" if out.get("created") else "Replaced the content of"
-    size = f" ({out['bytes']:,} bytes)" if isinstance(out.get("bytes"), int) else ""
-    return f"{verb} {out.get('path', 'a file')}{size}"
+    return f"{verb} {out.get('path', 'a file')}" + (f" ({size})" if size else "")
 
 
 def _folder(out: dict[str, Any]) -> str:
