@@ -58,6 +58,11 @@ def best_choice(choices: list[Choice], scores: list[float | None]) -> Choice | N
     return choices[max(range(len(choices)), key=lambda i: scores[i])]  # type: ignore[arg-type,return-value]
 
 
+def _texts_fit(tool: Tool, choices: PathChoices) -> bool:
+    """Whether the request gives the texts the tool writes (or it writes none)."""
+    return not tool.quoted_arguments or len(choices.texts) == len(tool.quoted_arguments)
+
+
 class GuidedCalls:
     def __init__(self, runtime: ModelRuntime) -> None:
         self._runtime = runtime
@@ -81,7 +86,12 @@ class GuidedCalls:
             grammar = call_grammar(offered, choices)
             self._runtime.generate(lead_in, room, sampling, pieces.append, grammar=grammar)
             return parse_call("".join(pieces))
-        chosen = self.choose(request, offered)
+        # A request that names an existing entry is about it: the tools that take it as their
+        # first path are the ones it can mean ("what does plan.txt say" is not a listing).
+        about = {n: t for n, t in offered.items() if choices.takes_first_named(t)} or offered
+        # Text is written only when the request gives it: a small model's own is invented.
+        given = {n: t for n, t in about.items() if _texts_fit(t, choices)} or about
+        chosen = self.choose(request, given)
         if chosen is None:
             return None
         return self._arguments(lead_in, room, chosen, choices, sampling)
@@ -138,7 +148,7 @@ class GuidedCalls:
                 return None
             fixed[argument] = picked
             first_path = first_path or picked
-        if tool.quoted_arguments and len(choices.texts) == len(tool.quoted_arguments):
+        if tool.quoted_arguments and _texts_fit(tool, choices):
             fixed.update(zip(tool.quoted_arguments, choices.texts, strict=True))
         fixed.update(chosen.use.arguments)
         pieces: list[str] = []

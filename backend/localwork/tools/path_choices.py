@@ -133,6 +133,17 @@ class PathChoices:
             found.extend(option for option in exact + by_last_part if option not in found)
         return found
 
+    def first_named(self) -> str | None:
+        """The first existing entry the request names: what a request is about."""
+        named = self.named([entry.name for entry in self.entries if not entry.grant_root])
+        return named[0] if named else None
+
+    def takes_first_named(self, tool: Tool) -> bool:
+        """Whether the tool's first path can be the first entry the request names."""
+        first = self.first_named()
+        roles = list(tool.path_roles.values())
+        return first is not None and bool(roles) and first in self.for_role(roles[0])
+
     def fits(self, tool: Tool) -> bool:
         """Whether every path the tool needs has at least one possible value."""
         return all(self.for_role(role) for role in tool.path_roles.values())
