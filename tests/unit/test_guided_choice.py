@@ -66,6 +66,18 @@ def test_a_tool_without_uses_is_rated_by_its_description(tmp_path):
     assert chosen is not None and chosen.tool is plain
 
 
+def test_a_request_naming_a_file_means_a_tool_that_takes_it_and_text_only_when_given(tmp_path):
+    runtime = RatingRuntime()
+    # "list what is in a folder" shares most words with this request, but it names a file.
+    request = "What is in todo.txt, list it"
+    call = GuidedCalls(runtime).write(
+        "<lead>", request, 64, dict(FILE_TOOLS), choices_for(tmp_path, request), {}
+    )
+    assert call is not None and FILE_TOOLS[call.name].path_roles.get("path") != "folder"
+    assert not any("append" in p or "new file" in p for p in runtime.rated)  # no text given
+    assert call.arguments["path"] == "todo.txt"
+
+
 def test_a_cancelled_rating_makes_no_call(tmp_path):
     request = "Delete todo.txt"
     call = GuidedCalls(RatingRuntime(cancelled=True)).write(

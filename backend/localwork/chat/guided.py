@@ -6,15 +6,19 @@
    after them is that use's score. This "noisy channel" direction (Min et al., "Noisy Channel
    Language Model Prompting for Few-Shot Text Classification", 2022) rates the request, which
    is the same text for every tool, so no tool gains from a short or familiar name. Measured
-   with SmolLM2-135M on 24 plain file requests: the tool's name under a grammar was right 1-2
-   times in 10; its calibrated likelihood 12 of 24; the channel score 19 of 24, and most of its
-   misses chose a reading tool for a reading request. Later calls, made after the model has
-   seen results, name the tool under the grammar.
+   with SmolLM2-135M on 24 plain file requests: the tool's name free under a grammar was right
+   1-2 times in 10, a few-shot label's calibrated likelihood 12 of 24, the channel score 19 of
+   24. Two rules from the request then narrow the tools rated: one that names an existing entry
+   means a tool whose first path takes it, and a tool that writes text is rated only when the
+   request gives that text. Later calls, made after the model has seen results, name the tool
+   under the grammar.
 2. The paths, each limited to what fits its role (``tools/path_choices.py``): an existing file
-   for a read, a new name for a create; among those, the likeliest whole name (a grammar
-   alone lets a small model commit to the first file whose name starts alike).
-3. The rest of the arguments, under a grammar built from the tool's schema, with what the use
-   fixes (an append) held to its value.
+   for a read, a new name for a create; the first such entry the request names, else the
+   likeliest whole name (a grammar alone lets a small model commit to the first file whose
+   name starts alike).
+3. The rest of the arguments: the texts the request gives (``Tool.quoted_arguments``) and what
+   the use fixes (an append) held to their values, the others under a grammar built from the
+   tool's schema.
 
 Tools whose paths have no possible value (a read with no file to read, a change with no
 folder that may change) are not offered at all.
