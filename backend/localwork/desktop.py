@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -72,9 +73,22 @@ class SelfTestOutcome:
     report: str = ""
 
 
+def software_rendering() -> bool:
+    """Whether OpenGL would be emulated on the CPU here: Mesa told to, or no GPU render node
+    on Linux (a VM, a server, Xvfb)."""
+    if os.environ.get("LIBGL_ALWAYS_SOFTWARE", "") not in ("", "0"):
+        return True
+    return sys.platform.startswith("linux") and not glob.glob("/dev/dri/renderD*")
+
+
 def _prepare_qt() -> None:
     os.environ.setdefault("QT_API", "pyside6")
     os.environ.setdefault("PYWEBVIEW_GUI", "qt")  # also for webview.screens, read before start
+    if software_rendering():
+        # Qt's OpenGL scene graph on emulated OpenGL (llvmpipe) took 55 % of a core to draw a
+        # streaming reply and cut generation to 0.29 of the direct loop (window_benchmark);
+        # Qt Quick's own software renderer draws the same page for 14 %.
+        os.environ.setdefault("QT_QUICK_BACKEND", "software")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Chromium (inside Qt WebEngine) refuses to start as root with its sandbox on.
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")

@@ -5,7 +5,7 @@ import { copyButton, renderMarkdown } from "./markdown.js";
 import { ToolCards } from "./toolcards.js";
 
 // While a reply streams, its Markdown is rebuilt at most this often (then once at the end).
-const RENDER_INTERVAL_MS = 80;
+const RENDER_INTERVAL_MS = 150;
 
 function element(tag, className, attributes = {}) {
   const node = document.createElement(tag);
@@ -172,23 +172,28 @@ export class ChatView {
     return this.pending;
   }
 
+  // Called for each batch of streamed text: it only keeps the text. Touching the page here
+  // (a label, a layout read) made every batch restyle and redraw the reply.
   appendToken(text) {
     const node = this.pending ?? this.beginReply();
-    const nearEnd = this.isNearEnd();
-    node.dataset.state = "streaming";
+    if (node.dataset.state !== "streaming") {
+      node.dataset.state = "streaming";
+      node.querySelector(".message-meta").textContent = "Writing…";
+    }
     this.pendingText += text;
-    node.querySelector(".message-meta").textContent = "Writing…";
-    this.scheduleRender(nearEnd);
+    this.scheduleRender();
   }
 
-  // Rebuilding the Markdown for every token would stall the page: batch them per frame.
-  scheduleRender(nearEnd) {
+  // Rebuilding the Markdown for every token would stall the page: at most one rebuild per
+  // RENDER_INTERVAL_MS, in a frame.
+  scheduleRender() {
     if (this.renderQueued) return;
     this.renderQueued = true;
     const wait = Math.max(0, RENDER_INTERVAL_MS - (performance.now() - this.lastRender));
     setTimeout(() => requestAnimationFrame(() => {
       this.renderQueued = false;
       if (!this.pending) return;
+      const nearEnd = this.isNearEnd(); // read before the change: the layout is still clean
       this.setText(this.pending, this.pendingText, false);
       this.lastRender = performance.now();
       if (nearEnd) this.scrollToEnd();
