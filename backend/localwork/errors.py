@@ -15,6 +15,9 @@ The tree::
     │   ├── EngineNotReady              engine_not_ready
     │   └── GenerationFailed            generation_failed
     ├── ContextOverflow                 context_overflow
+    ├── SandboxDenied (PermissionError) sandbox_denied
+    ├── PathNotFound                    path_not_found    (FileNotFoundError)
+    ├── ToolError                       tool_failed
     ├── HubError                        hub_error
     │   ├── HubOffline                  hub_offline       (ConnectionError)
     │   ├── HubAuthRequired             hub_auth_required (PermissionError)
@@ -25,7 +28,9 @@ The tree::
         └── DownloadCancelled           download_cancelled
 
 Codes are part of the bridge's public contract: the frontend and scripts switch on them,
-so a code never changes meaning. Messages say what happened and what to do next.
+so a code never changes meaning; the README's "Error codes" table lists each (a test checks).
+Messages say what happened and what to do next. Every coded error is defined here, so that
+one crossing a process boundary as ``{code, message}`` comes back as itself (``from_dict``).
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ class LocalWorkError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> LocalWorkError:
+        return cls(str(payload.get("message", "Unknown error.")))
 
 
 class InvalidRequest(LocalWorkError, ValueError):
@@ -65,6 +74,11 @@ class SettingsError(LocalWorkError, ValueError):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "fields": self.fields}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> LocalWorkError:
+        fields = payload.get("fields")
+        return cls(str(payload.get("message", "")), fields if isinstance(fields, dict) else None)
 
 
 class ModelError(LocalWorkError):
@@ -126,6 +140,22 @@ class ContextOverflow(LocalWorkError):
         self.whole_conversation = whole_conversation
 
 
+class SandboxDenied(LocalWorkError, PermissionError):
+    """The path is outside the grants, or the operation is not allowed on it."""
+
+    code = "sandbox_denied"
+
+
+class PathNotFound(LocalWorkError, FileNotFoundError):
+    code = "path_not_found"
+
+
+class ToolError(LocalWorkError):
+    """The tool could not do what was asked; the message tells the model what to do instead."""
+
+    code = "tool_failed"
+
+
 class HubError(LocalWorkError):
     """The Hugging Face Hub (or the mirror in ``HF_ENDPOINT``) refused or failed a request."""
 
@@ -177,7 +207,12 @@ def _index(cls: type[LocalWorkError]) -> None:
 _index(LocalWorkError)
 
 
-def from_dict(payload: dict[str, str]) -> LocalWorkError:
-    """Rebuild an error that crossed a process boundary as ``{code, message}``."""
-    cls = _BY_CODE.get(payload.get("code", ""), LocalWorkError)
-    return cls(payload.get("message", "Unknown error."))
+def error_classes() -> dict[str, type[LocalWorkError]]:
+    """Each code and the class an error with it is rebuilt as."""
+    return dict(_BY_CODE)
+
+
+def from_dict(payload: dict[str, Any]) -> LocalWorkError:
+    """Rebuild an error that crossed a process boundary as ``{code, message, ...}``."""
+    cls = _BY_CODE.get(str(payload.get("code", "")), LocalWorkError)
+    return cls.from_payload(payload)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from localwork.errors import InvalidRequest, NotFound
+from localwork.errors import InvalidRequest, NotFound, SandboxDenied
 from localwork.paths import AppPaths
-from localwork.sandbox.fs import Sandbox, SandboxDenied
+from localwork.sandbox.fs import Sandbox
 from localwork.sandbox.grants import Grant
 from localwork.sandbox.owned import OwnedFolders
 from localwork.settings import FolderGrant, SettingsStore

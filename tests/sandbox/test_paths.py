@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localwork.sandbox.fs import PathNotFound, Sandbox, SandboxDenied
+from localwork.errors import PathNotFound, SandboxDenied
+from localwork.sandbox.fs import Sandbox
 from localwork.sandbox.grants import Grant, parse_grant
 from tests.sandbox.conftest import SECRET, run
 

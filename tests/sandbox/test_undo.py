@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from localwork.errors import NotFound
-from localwork.tools.base import ToolError
+from localwork.errors import NotFound, ToolError
 from localwork.tools.undo import undo_change
 from tests.sandbox.conftest import run
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from localwork.errors import LocalWorkError
+from localwork.errors import LocalWorkError, PathNotFound, SandboxDenied
 from localwork.sandbox.grants import Grant
 from localwork.sandbox.owned import OwnedFolders, identity
 
@@ -39,16 +39,6 @@ _WINDOWS_FORMS = re.compile(r"^([A-Za-z]:|\\\\|//\?/|\\\\\?\\)")
 _FOLDER_NOT_FILE = "a folder, not a file; use list_directory to see what it holds"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-class SandboxDenied(LocalWorkError, PermissionError):
-    """The path is outside the grants, or the operation is not allowed on it."""
-
-    code = "sandbox_denied"
-
-
-class PathNotFound(LocalWorkError, FileNotFoundError):
-    code = "path_not_found"
 
 
 @dataclass(frozen=True)

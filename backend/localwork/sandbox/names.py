@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from localwork.sandbox.fs import Located, SandboxDenied
+from localwork.errors import SandboxDenied
+from localwork.sandbox.fs import Located
 
 # Control, format (bidi overrides, zero-width), surrogate (undecodable bytes), private use,
 # line and paragraph separators.

@@ -8,15 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from localwork.errors import LocalWorkError
-
-
-class ToolError(LocalWorkError):
-    """The tool could not do what was asked; the message tells the model what to do instead."""
-
-    code = "tool_failed"
-
-
 # What a path argument must name, so that guided calls can offer only paths that fit:
 #   file / folder / entry      an existing file, folder, or either
 #   changeable_file            an existing file in a read-and-change grant

@@ -16,16 +16,15 @@ from typing import Any
 from pydantic import Field
 
 from localwork.atomic import atomic_write_at
+from localwork.errors import PathNotFound, SandboxDenied, ToolError
 from localwork.sandbox.fs import (
     Located,
-    PathNotFound,
     Sandbox,
-    SandboxDenied,
     check_regular,
     entry_exists,
 )
 from localwork.sandbox.names import check_new_name
-from localwork.tools.base import Tool, ToolArguments, ToolError, Use
+from localwork.tools.base import Tool, ToolArguments, Use
 from localwork.tools.trash import keep_backup
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are not read (a sparse or huge file is refused)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from typing import Any
 
-from localwork.sandbox.fs import PathNotFound
+from localwork.errors import PathNotFound
 from localwork.tools.base import ToolArguments
 from localwork.tools.files import (
     MAX_FILE_BYTES,

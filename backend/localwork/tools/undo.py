@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from localwork.atomic import atomic_write_at
-from localwork.errors import LocalWorkError, NotFound
+from localwork.errors import LocalWorkError, NotFound, ToolError
 from localwork.sandbox.fs import Located, Sandbox, entry_exists
 from localwork.tools.audit import AuditLog
-from localwork.tools.base import ToolError
 from localwork.tools.files import _existing, moved_identity, sha256
 from localwork.tools.trash import keep_backup, read_backup
 
