@@ -21,6 +21,7 @@ from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.settings import PresetName, describe_validation_error
 from localwork.store import TITLE_MAX
 from localwork.userlocale import system_locale
+from localwork.vocabulary import ToolMode
 
 log = logging.getLogger(__name__)
 
@@ -268,9 +269,7 @@ class _ToolUseMethods:
     _app: App
 
     @_validated
-    def set_tool_mode(
-        self, conversation_id: ConversationId, mode: Literal["off", "auto", "required"]
-    ) -> dict[str, Any]:
+    def set_tool_mode(self, conversation_id: ConversationId, mode: ToolMode) -> dict[str, Any]:
         return self._app.store.set_tool_mode(conversation_id, mode)
 
     @_validated

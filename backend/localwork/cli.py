@@ -10,6 +10,7 @@ from typing import Any
 
 from localwork import APP_NAME, __version__
 from localwork.paths import DATA_DIR_ENV
+from localwork.vocabulary import TOOL_MODES
 
 _WORKER_FLAG = "--engine-worker"
 DATA_DIR_HELP = f"keep settings, models, conversations and logs in DIR (or set {DATA_DIR_ENV})"
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grant_option(ask, "a folder the assistant may use")
     ask.add_argument(
         "--tools",
-        choices=("off", "auto", "required"),
+        choices=TOOL_MODES,
         default="auto",
         help="tool use: off, auto (the model decides; the default) or required",
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from localwork.database import open_database
 from localwork.errors import InvalidRequest, NotFound
+from localwork.vocabulary import TOOL_MODES
 
 _SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -41,7 +42,6 @@ _ADDED_COLUMNS = {
     # How the assistant may use tools here: "off", "auto" (when it decides) or "required".
     "tool_mode": "TEXT NOT NULL DEFAULT 'auto'",
 }
-TOOL_MODES = ("off", "auto", "required")
 
 DEFAULT_TITLE = "New chat"
 TITLE_MAX = 200

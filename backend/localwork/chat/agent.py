@@ -13,7 +13,7 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.budget import BudgetedPrompt, fit_conversation
@@ -30,7 +30,7 @@ from localwork.chat.toolcalls import (
     parse_reply,
     without_response_tags,
 )
-from localwork.chat.turns import MAX_RESULT_CHARS, Message, prompt_turns
+from localwork.chat.turns import MAX_RESULT_CHARS, prompt_turns
 from localwork.engine.runtime import LoadedModel, ModelRuntime
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
@@ -40,8 +40,7 @@ from localwork.settings import GenerationSettings, SettingsStore
 from localwork.tools.path_choices import PathChoices
 from localwork.tools.runner import Decision as RunnerApproval
 from localwork.tools.runner import ToolRunner
-
-ToolMode = Literal["off", "auto", "required"]
+from localwork.vocabulary import Message, ToolMode
 
 # A model this small chains calls at random once one has worked (measured with the bundled 135M
 # model: after a create it moved and deleted other files, after a listing it asked to move

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from localwork.errors import ContextOverflow
-
-Message = dict[str, Any]
+from localwork.vocabulary import Message
 
 
 @dataclass(frozen=True)

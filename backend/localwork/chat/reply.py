@@ -7,7 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from localwork.chat.turns import Message, reply_tool_turns
+from localwork.chat.turns import reply_tool_turns
+from localwork.vocabulary import Message
 
 CallStatus = Literal["waiting", "running", "done", "failed", "denied", "stopped"]
 

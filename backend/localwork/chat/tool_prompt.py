@@ -14,8 +14,7 @@ from typing import Any
 
 from localwork.chat.template import ChatTemplate
 from localwork.settings import FolderGrant
-
-Message = dict[str, Any]
+from localwork.vocabulary import Message
 
 _GENERIC_INSTRUCTIONS = (
     "You can call tools to work with the user's files. To call a tool, answer with only:\n"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-Message = dict[str, Any]
+from localwork.vocabulary import Message
 
 # A tool result longer than this (in characters) reaches the model cut, with a marker.
 MAX_RESULT_CHARS = 6000
