@@ -119,8 +119,10 @@ class _BridgeCore:
         return {"deleted": conversation_id}
 
     @_validated
-    def send_message(self, conversation_id: ConversationId | None, text: str) -> dict[str, Any]:
-        return self._app.chat.send(conversation_id, text)
+    def send_message(
+        self, conversation_id: ConversationId | None, text: str, tool_mode: ToolMode | None = None
+    ) -> dict[str, Any]:
+        return self._app.chat.send(conversation_id, text, tool_mode)
 
     @_validated
     def stop_generation(self, conversation_id: ConversationId) -> dict[str, Any]:

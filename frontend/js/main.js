@@ -364,12 +364,9 @@ class App {
     // under way (start-up's "open the latest") is cancelled, a later one wins.
     const here = this.nav.begin();
     try {
-      if (!conversationId && this.toolMode.value !== "auto") {
-        const created = await this.api.call("create_conversation");
-        await this.api.call("set_tool_mode", { conversation_id: created.id, mode: this.toolMode.value });
-        conversationId = created.id;
-      }
-      const sent = await this.api.call("send_message", { conversation_id: conversationId, text });
+      // A new chat is one request: its tool mode comes with its first message.
+      const toolMode = conversationId ? null : this.toolMode.value;
+      const sent = await this.api.call("send_message", { conversation_id: conversationId, text, tool_mode: toolMode });
       this.input.value = "";
       this.autosize();
       if (!this.nav.arrive(here, sent.conversation.id)) {

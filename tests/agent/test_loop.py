@@ -425,3 +425,22 @@ def test_with_tools_required_a_small_model_answers_after_its_first_call_that_wor
     assert message["content"] == f"- Created folder {s.folder / 'archive'}."  # its own words
     answer = s.requests()[-1]
     assert answer["grammar"] == answer_grammar(calls=False)  # words only, no call marker
+
+
+def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(scripted_app):
+    from localwork.bridge import Bridge, dispatch
+
+    s = scripted_app([{"text": "Hello."}])
+    reply = dispatch(
+        Bridge(s.app), "send_message", {"conversation_id": None, "text": "Hi", "tool_mode": "off"}
+    )
+    assert reply["ok"], reply
+    assert reply["data"]["conversation"]["tool_mode"] == "off"
+    s.done(reply["data"]["job_id"])
+    assert s.requests()[-1].get("grammar") is None  # no tools were offered
+    refused = dispatch(
+        Bridge(s.app), "send_message", {"conversation_id": None, "text": "Hi", "tool_mode": "x"}
+    )
+    assert (
+        refused["error"]["code"] == "invalid_request" and "tool_mode" in refused["error"]["message"]
+    )

@@ -19,6 +19,7 @@ from localwork.engine.runtime import ModelRuntime
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.store import DEFAULT_TITLE, ConversationStore, title_from_message
+from localwork.vocabulary import ToolMode
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,11 @@ class ChatService:
             self._thread.join(timeout)
 
     # --- requests from the bridge ---------------------------------------------------------------
-    def send(self, conversation_id: str | None, text: str) -> dict[str, Any]:
-        """Store the user's message and queue the reply.
+    def send(
+        self, conversation_id: str | None, text: str, tool_mode: ToolMode | None = None
+    ) -> dict[str, Any]:
+        """Store the user's message and queue the reply; ``tool_mode``, when given, becomes
+        the conversation's first (a new chat is one request).
 
         Raises:
             InvalidRequest: the message is empty or a reply is already running here.
@@ -90,6 +94,8 @@ class ChatService:
             conversation = self._store.create_conversation(title_from_message(text))
         else:
             conversation = self._store.get_conversation(conversation_id)
+        if tool_mode is not None:
+            conversation = self._store.set_tool_mode(conversation["id"], tool_mode)
         with self._reservation(conversation["id"]) as job:
             if conversation["title"] == DEFAULT_TITLE:
                 conversation = self._store.rename_conversation(
