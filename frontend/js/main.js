@@ -203,7 +203,8 @@ class App {
       this.liveCalls.delete(event.conversation_id);
       this.setBusy(event.conversation_id, false);
       if (event.stats) this.status.showSpeed(event.stats);
-      if (here(event) && event.stats) this.status.showContext(event.stats);
+      if (here(event) && Number.isFinite(event.stats?.prompt_tokens)) this.status.showContext(event.stats);
+      else if (here(event)) this.showUsage(event.conversation_id); // said from the results: counted
       if (here(event)) this.chat.finishReply(event);
       this.refreshList();
     });

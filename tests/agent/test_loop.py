@@ -444,3 +444,16 @@ def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(s
     assert (
         refused["error"]["code"] == "invalid_request" and "tool_mode" in refused["error"]["message"]
     )
+
+
+def test_after_a_change_a_very_small_model_does_not_restate_it_the_reply_says_what_was_done(
+    scripted_app,
+):
+    s = scripted_app([call("create_directory", path="archive")])
+    s.app.store.set_tool_mode(s.conversation_id, "required")
+    s.app.chat.approvals.policy = "approve"
+    message = s.done(s.send("Make a folder named archive")["job_id"])["message"]
+    assert (s.folder / "archive").is_dir()
+    assert message["content"] == f"- Created folder {s.folder / 'archive'}."
+    assert message["meta"]["answer_from_results"] is True
+    assert len(s.requests()) == 1  # the call; nothing was generated after it

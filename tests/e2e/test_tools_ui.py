@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.agent.conftest import call as call_text
 from tests.agent.conftest import guided
 from tests.conftest import DETERMINISTIC_GENERATION
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
@@ -231,3 +233,19 @@ def test_names_with_hidden_characters_are_shown_escaped(script, page, work):
     expect(cards.first).not_to_contain_text("invoice\u202etxt.desktop")
     # The argument line says how much it cut, rather than ending in a bare ellipsis.
     expect(cards.nth(1)).to_contain_text(f"path: {'n' * 160}… (144 more characters)")
+
+
+def test_a_change_by_a_very_small_model_is_said_from_its_result_and_the_meter_counts_it(
+    script, page, work
+):
+    add_replies(script, [call_text("create_directory", path="archive")])
+    wait_until_ready(page)
+    page.get_by_label("File tools in this conversation").select_option("required")
+    send(page, "Make a folder named archive")
+    expect(card(page)).to_have_attribute("data-status", "waiting", timeout=REPLY_TIMEOUT)
+    card(page).get_by_role("button", name="Approve", exact=True).click()
+    reply = page.get_by_test_id("message-assistant")
+    expect(reply).to_have_attribute("data-state", "done", timeout=REPLY_TIMEOUT)
+    expect(reply.get_by_test_id("message-text")).to_have_text(f"Created folder {work / 'archive'}.")
+    # Nothing was generated after the call, so the meter counts the conversation itself.
+    expect(page.get_by_test_id("context-text")).not_to_have_text(re.compile(r"^context 0 "))

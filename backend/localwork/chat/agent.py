@@ -183,6 +183,12 @@ class AgentLoop:
         for round_index in range(generation.max_tool_rounds + 1):
             offer = runner is not None and round_index < generation.max_tool_rounds
             answer_only = mode == "required" and _answers_now(loaded, reply)
+            if answer_only and runner is not None and _only_changes(reply.calls, runner):
+                # After a change, what a very small model says only restates the result, and
+                # often wrongly ("Added 20 bytes" after adding 16): say what the call did.
+                reply.text = describe_calls([call.to_dict() for call in reply.calls])
+                reply.from_results = True
+                return
             turns = history + reply.turns(limit)
             if answer_only:  # a very small model answers best with the request just before
                 turns.append(
@@ -476,6 +482,12 @@ def _answers_now(loaded: LoadedModel, reply: AgentReply) -> bool:
     call has worked."""
     small = loaded.model.size_bytes < SMALL_MODEL_BYTES
     return small and any(call.status == "done" for call in reply.calls)
+
+
+def _only_changes(calls: list[ToolCallRecord], runner: ToolRunner) -> bool:
+    """Whether every call that worked changed files (a read's answer needs the model)."""
+    done = [call for call in calls if call.status == "done" and call.tool]
+    return bool(done) and all(runner.needs_approval(call.tool) for call in done)
 
 
 def _request_text(history: list[Message]) -> str:
