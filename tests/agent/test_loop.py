@@ -410,7 +410,7 @@ def test_with_tools_required_a_small_model_answers_after_its_first_call_that_wor
 ):
     s = scripted_app(
         [
-            call("create_directory", path="archive"),
+            call("list_directory", path="."),
             {"text": "<tool_call>"},  # it would go on calling: the answer ends here instead
             call("delete_file", path="a.txt"),
         ]
@@ -418,13 +418,15 @@ def test_with_tools_required_a_small_model_answers_after_its_first_call_that_wor
     (s.folder / "a.txt").write_text("x")
     s.app.chat.approvals.policy = "approve"
     s.app.store.set_tool_mode(s.conversation_id, "required")
-    job = s.send("Make a folder named archive")["job_id"]
+    job = s.send("What is in my folder?")["job_id"]
     message = s.done(job)["message"]
-    assert [c["tool"] for c in message["meta"]["tool_calls"]] == ["create_directory"]
-    assert (s.folder / "a.txt").exists() and (s.folder / "archive").is_dir()
-    assert message["content"] == f"- Created folder {s.folder / 'archive'}."  # its own words
+    assert [c["tool"] for c in message["meta"]["tool_calls"]] == ["list_directory"]
+    assert (s.folder / "a.txt").exists()
+    assert message["content"] == f"- {s.folder} holds 1: a.txt."  # it wrote no words of its own
     answer = s.requests()[-1]
     assert answer["grammar"] == answer_grammar(calls=False)  # words only, no call marker
+    assert answer["prompt"].rstrip().endswith("<|im_start|>assistant")
+    assert "answer my request: What is in my folder?" in answer["prompt"]  # asked again, last
 
 
 def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(scripted_app):
