@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.budget import BudgetedPrompt, fit_conversation
 from localwork.chat.guided import GuidedCalls
-from localwork.chat.outcomes import describe_call, describe_calls, says_nothing
+from localwork.chat.outcomes import describe_call, says_nothing
 from localwork.chat.reply import AgentReply, ToolCallRecord
 from localwork.chat.tool_prompt import render_with_tools, render_without_tools
 from localwork.chat.toolcalls import (
@@ -165,9 +165,8 @@ class AgentLoop:
         runner = self._folders.tool_runner() if mode != "off" and grants else None
         self._rounds(job, prompt_turns(messages), runner, mode, loaded, generation, reply)
         if reply.calls and not reply.stopped and says_nothing(reply.text):
-            reply.text = describe_calls([call.to_dict() for call in reply.calls])
+            reply.say_what_the_calls_did()
             reply.notice = reply.notice or _NO_ANSWER
-            reply.from_results = True
 
     def _rounds(
         self,
@@ -180,20 +179,18 @@ class AgentLoop:
         reply: AgentReply,
     ) -> None:
         limit = min(MAX_RESULT_CHARS, loaded.plan.n_ctx)  # about a quarter of it in tokens
+        request = _request_text(history)
         for round_index in range(generation.max_tool_rounds + 1):
             offer = runner is not None and round_index < generation.max_tool_rounds
             answer_only = mode == "required" and _answers_now(loaded, reply)
             if answer_only and runner is not None and _only_changes(reply.calls, runner):
                 # After a change, what a very small model says only restates the result, and
                 # often wrongly ("Added 20 bytes" after adding 16): say what the call did.
-                reply.text = describe_calls([call.to_dict() for call in reply.calls])
-                reply.from_results = True
+                reply.say_what_the_calls_did()
                 return
             turns = history + reply.turns(limit)
             if answer_only:  # a very small model answers best with the request just before
-                turns.append(
-                    {"role": "user", "content": _ANSWER_NOW.format(_request_text(history))}
-                )
+                turns.append({"role": "user", "content": _ANSWER_NOW.format(request)})
             try:
                 prompt = self._prompt(
                     loaded, generation, turns, runner if offer and not answer_only else None
@@ -238,7 +235,7 @@ class AgentLoop:
             if opener is not None:
                 assert runner is not None
                 guided = self._guided_call(
-                    loaded, prompt, _request_text(history), reply, text, opener, runner, generation
+                    loaded, prompt, request, reply, text, opener, runner, generation
                 )
                 if job.cancelled.is_set():
                     reply.text, reply.stopped = text, True

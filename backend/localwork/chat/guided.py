@@ -27,8 +27,9 @@ folder that may change) are not offered at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from localwork.chat.toolcalls import ParsedCall, arguments_grammar, call_grammar, parse_call
 from localwork.engine.runtime import ModelRuntime
@@ -39,6 +40,7 @@ from localwork.tools.path_choices import PathChoices
 MAX_SCORED_PATHS = 60
 MAX_REQUEST_CHARS = 400  # what of a long request is rated: its start says what it wants
 _NAME_OPENING = '{"name": "'
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,12 @@ def use_prompts(use: Use) -> list[str]:
     return [f'A request to {use.purpose}, like "{example}":\n"' for example in use.requests]
 
 
-def best_choice(choices: list[Choice], scores: list[float | None]) -> Choice | None:
-    """The choice with the highest score; None when any is missing (the request was
+def likeliest(options: Sequence[T], scores: Sequence[float | None]) -> T | None:
+    """The option with the highest score; None when any score is missing (the request was
     cancelled)."""
-    if not choices or None in scores:
+    if not options or None in scores:
         return None
-    return choices[max(range(len(choices)), key=lambda i: scores[i])]  # type: ignore[arg-type,return-value]
+    return options[max(range(len(options)), key=lambda i: scores[i])]  # type: ignore[arg-type,return-value]
 
 
 def _texts_fit(tool: Tool, choices: PathChoices) -> bool:
@@ -114,7 +116,7 @@ class GuidedCalls:
                 self._runtime.score(prompt, [asked])[0] for prompt in use_prompts(candidate.use)
             ]
             scores.append(None if None in each else sum(each) / len(each))  # type: ignore[arg-type]
-        return best_choice(candidates, scores)
+        return likeliest(candidates, scores)
 
     def _pick_path(self, lead_in: str, prefix: str, options: list[str]) -> str | None:
         """The option likeliest after ``prefix``, by its own likelihood: copying a name from the
@@ -122,10 +124,7 @@ class GuidedCalls:
         if len(options) == 1:
             return options[0]
         endings = [json.dumps(option)[1:] for option in options]  # with the closing quote
-        scores = self._runtime.score(lead_in + prefix, endings)
-        if None in scores:
-            return None
-        return options[max(range(len(options)), key=lambda i: scores[i])]  # type: ignore[arg-type,return-value]
+        return likeliest(options, self._runtime.score(lead_in + prefix, endings))
 
     def _arguments(
         self,

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from localwork.chat.outcomes import describe_calls
 from localwork.chat.turns import reply_tool_turns
 from localwork.vocabulary import Message
 
@@ -57,6 +58,11 @@ class AgentReply:
             "round_texts": list(self.round_texts),
             "text": self.streaming,
         }
+
+    def say_what_the_calls_did(self) -> None:
+        """The answer is what the calls really did, from their results, not the model's."""
+        self.text = describe_calls([call.to_dict() for call in self.calls])
+        self.from_results = True
 
     def turns(self, limit: int) -> list[Message]:
         return reply_tool_turns(self.progress(), limit)

@@ -17,6 +17,7 @@ another source) is left as it is.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -133,14 +134,16 @@ class PathChoices:
             found.extend(option for option in exact + by_last_part if option not in found)
         return found
 
+    @functools.cached_property
     def first_named(self) -> str | None:
-        """The first existing entry the request names: what a request is about."""
+        """The first existing entry the request names: what a request is about (found once:
+        every tool offered is checked against it)."""
         named = self.named([entry.name for entry in self.entries if not entry.grant_root])
         return named[0] if named else None
 
     def takes_first_named(self, tool: Tool) -> bool:
         """Whether the tool's first path can be the first entry the request names."""
-        first = self.first_named()
+        first = self.first_named
         roles = list(tool.path_roles.values())
         return first is not None and bool(roles) and first in self.for_role(roles[0])
 
