@@ -1,5 +1,5 @@
 """The bundled app's entry point (PyInstaller runs this as the main script)."""
 
-from localwork.cli import main
+from localwork.cli.main import main
 
 raise SystemExit(main())

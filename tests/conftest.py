@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from localwork.app import App
-from localwork.paths import AppPaths, resolve_paths
+from localwork.infra.paths import AppPaths, resolve_paths
 from tests.support.display import DisplayError
 from tests.support.display import virtual_display as start_virtual_display
 

@@ -1,3 +1,3 @@
-from localwork.cli import main
+from localwork.cli.main import main
 
 raise SystemExit(main())

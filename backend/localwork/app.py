@@ -1,48 +1,90 @@
-"""The app's parts wired together, shared by every transport (window, HTTP, scripts)."""
+"""The app's parts wired together, shared by every transport (window, HTTP, scripts).
+
+This is the composition root: every part is built here, once, from ``AppOptions``; nothing
+reaches in afterwards to swap a part.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from localwork.chat.agent import AgentLoop
-from localwork.chat.approvals import ApprovalGate
+from localwork.chat.approvals import ApprovalGate, Policy
 from localwork.chat.service import ChatService
-from localwork.engine.runtime import ModelRuntime
+from localwork.conversations.export import ConversationFiles
+from localwork.conversations.store import ConversationStore
+from localwork.engine.local.runtime import ModelRuntime
 from localwork.events import EventBus
-from localwork.folders import Folders
+from localwork.infra.paths import AppPaths
+from localwork.library.profiles import ProfileService
+from localwork.library.service import ModelService
 from localwork.models.registry import ModelRegistry
-from localwork.models.service import ModelService
-from localwork.paths import AppPaths
-from localwork.profiles import ProfileService
-from localwork.settings import SettingsStore
-from localwork.store import ConversationStore
+from localwork.settings import FolderGrant, SettingsStore
 from localwork.tools.audit import AuditLog
-from localwork.transfer import ConversationFiles
+from localwork.tools.folders import Folders
 
 log = logging.getLogger(__name__)
 
 
+class Pickers(Protocol):
+    """Native file dialogs (the desktop window has them; a browser tab does not). Each returns
+    the chosen path, or None when the user cancelled."""
+
+    def folder(self) -> str | None: ...
+
+    def gguf_file(self) -> str | None: ...
+
+    def save_path(self, suggested_name: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    # None: no native dialogs here, the page asks for paths in its own way.
+    pickers: Pickers | None = None
+    # The folders for this run only, instead of the saved grants (the command line's --grant).
+    session_grants: list[FolderGrant] | None = field(default=None)
+    # "ask": the user answers each change; "approve"/"refuse": the command line's --yes or not.
+    approval_policy: Policy = "ask"
+
+
 class App:
-    def __init__(self, paths: AppPaths) -> None:
+    def __init__(self, paths: AppPaths, options: AppOptions | None = None) -> None:
+        options = options or AppOptions()
+        pickers = options.pickers
         paths.create()
         self.paths = paths
         self.events = EventBus()
         self.settings = SettingsStore(paths.settings_file)
         self.store = ConversationStore(paths.database_file)
-        self.files = ConversationFiles(self.store)
+        self.files = ConversationFiles(
+            self.store, save_picker=pickers.save_path if pickers else None
+        )
         self.registry = ModelRegistry(paths.models_dir)
         self.runtime = ModelRuntime(
             self.registry, self.settings, self.events, paths.engine_log_file
         )
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         self.audit = AuditLog(paths.audit_file)
-        self.folders = Folders(self.settings, paths, self.audit)
-        approvals = ApprovalGate()
+        self.folders = Folders(
+            self.settings,
+            paths,
+            self.audit,
+            picker=pickers.folder if pickers else None,
+            session_grants=options.session_grants,
+        )
+        approvals = ApprovalGate(options.approval_policy)
         agent = AgentLoop(self.runtime, self.settings, self.folders, approvals, self.events)
         self.chat = ChatService(self.store, self.runtime, self.events, agent, approvals)
         self.models = ModelService(
-            paths.models_dir, self.settings, self.registry, self.runtime, self.events
+            paths.models_dir,
+            self.settings,
+            self.registry,
+            self.runtime,
+            self.events,
+            picker=pickers.gguf_file if pickers else None,
         )
         # Set on the frontend's first bridge call: the self-test waits for it.
         self.frontend_connected = threading.Event()

@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
-from localwork.atomic import atomic_write_bytes
-from localwork.chat.prompt_formats import PromptFormatName
 from localwork.errors import SettingsError
-from localwork.paths import PRIVATE_FILE
+from localwork.infra.atomic import atomic_write_bytes
+from localwork.infra.paths import PRIVATE_FILE
+from localwork.models.prompt_formats import PromptFormatName
 
 log = logging.getLogger(__name__)
 

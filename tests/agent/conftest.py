@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from localwork.app import App
-from localwork.paths import AppPaths
+from localwork.infra.paths import AppPaths
 from tests.conftest import DETERMINISTIC_GENERATION, write_settings
 from tests.model.conftest import EventWatcher
 from tests.support.scripted_engine import logged_requests, use_scripted_engine

@@ -6,8 +6,8 @@ import threading
 
 from localwork.chat.approvals import Decision
 from localwork.chat.toolcalls import answer_grammar
+from localwork.conversations.store import ConversationStore
 from localwork.errors import InvalidRequest
-from localwork.store import ConversationStore
 from tests.agent.conftest import OPEN, call, guided
 
 
@@ -430,7 +430,7 @@ def test_with_tools_required_a_small_model_answers_after_its_first_call_that_wor
 
 
 def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(scripted_app):
-    from localwork.bridge import Bridge, dispatch
+    from localwork.transports.bridge import Bridge, dispatch
 
     s = scripted_app([{"text": "Hello."}])
     reply = dispatch(

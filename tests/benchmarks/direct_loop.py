@@ -16,7 +16,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from localwork.engine.context_plan import physical_cores
+from localwork.engine.local.context_plan import physical_cores
 from localwork.models.registry import bundled_model_path
 
 N_CTX, N_BATCH, GENERATED = 4096, 512, 128

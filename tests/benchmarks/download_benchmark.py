@@ -26,15 +26,15 @@ import urllib.request
 from pathlib import Path
 
 from localwork.models.downloads import fetch_choice
-from localwork.models.hub import HubClient
-from localwork.models.registry import bundled_model_path
-from localwork.models.transfer import (
+from localwork.models.fetch import (
     READ_SIZE,
     TransferPolicy,
     TransferSpec,
     partial_path,
     transfer,
 )
+from localwork.models.hub import HubClient
+from localwork.models.registry import bundled_model_path
 from tests.fakehub import COMMIT, FakeHub
 
 REPO = "bench/SmolLM2-135M-GGUF"

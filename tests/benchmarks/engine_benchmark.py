@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from localwork.app import App
-from localwork.bridge import Bridge
 from localwork.chat.tool_prompt import render_without_tools
-from localwork.paths import resolve_paths
-from localwork.resources import frontend_dir
-from localwork.server import BridgeServer
+from localwork.infra.paths import resolve_paths
+from localwork.transports.bridge import Bridge
+from localwork.transports.resources import frontend_dir
+from localwork.transports.server import BridgeServer
 from tests.benchmarks.direct_loop import (
     GENERATED,
     N_BATCH,

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from localwork.paths import resolve_paths
+from localwork.infra.paths import resolve_paths
 
 FOLDER = {
     "notes.txt": "Meeting with Sara on Friday at 10.\nBring the budget draft.\n",

@@ -33,8 +33,8 @@ import psutil
 
 from localwork.app import App
 from localwork.chat.tool_prompt import render_without_tools
-from localwork.desktop import run_window
-from localwork.paths import resolve_paths
+from localwork.infra.paths import resolve_paths
+from localwork.transports.desktop import run_window
 from tests.benchmarks.direct_loop import (
     GENERATED,
     N_BATCH,

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from localwork.paths import AppPaths
+from localwork.infra.paths import AppPaths
 from tests.conftest import DETERMINISTIC_GENERATION, localwork_command, write_settings
 from tests.support.scripted_engine import use_scripted_engine
 

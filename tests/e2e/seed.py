@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from localwork.paths import AppPaths
-from localwork.store import ConversationStore
-from localwork.transfer import FORMAT
+from localwork.conversations.export import FORMAT
+from localwork.conversations.store import ConversationStore
+from localwork.infra.paths import AppPaths
 
 LINK_RECORDER = """#!/bin/sh
 # Stands in for the system browser (through BROWSER): records each URL it is asked to open.

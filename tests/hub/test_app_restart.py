@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from localwork.models.transfer import READ_SIZE, partial_path
+from localwork.models.fetch import READ_SIZE, partial_path
 from tests.e2e.conftest import ServedApp, start_server
 from tests.fakehub import make_gguf
 from tests.support.session import session_cookie

@@ -11,9 +11,9 @@ import pytest
 from localwork.errors import DiskFull, HubAuthRequired
 from localwork.events import EventBus
 from localwork.models.downloads import DownloadManager
+from localwork.models.fetch import TransferPolicy, partial_path
 from localwork.models.hub import HubClient
 from localwork.models.registry import ModelRegistry
-from localwork.models.transfer import TransferPolicy, partial_path
 from tests.fakehub import make_gguf
 
 REPO = "test/Tiny-GGUF"

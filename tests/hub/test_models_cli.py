@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from localwork.models.transfer import READ_SIZE, partial_path
+from localwork.models.fetch import READ_SIZE, partial_path
 from tests.conftest import localwork_command
 from tests.fakehub import GOOD_TOKEN, make_gguf
 

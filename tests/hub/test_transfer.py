@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from localwork.errors import DiskFull, DownloadCorrupt, DownloadError, HubAuthRequired
-from localwork.models.transfer import (
+from localwork.models.fetch import (
     READ_SIZE,
     TransferInterrupted,
     TransferPolicy,

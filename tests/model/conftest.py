@@ -10,7 +10,7 @@ import pytest
 
 from localwork.app import App
 from localwork.events import EventBus
-from localwork.paths import AppPaths
+from localwork.infra.paths import AppPaths
 from tests.conftest import DETERMINISTIC_GENERATION, write_settings
 
 _TERMINAL = {"reply_done", "reply_failed"}

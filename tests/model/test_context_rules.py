@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from localwork.engine.exits import oom_kills
+from localwork.engine.local.exits import oom_kills
 from localwork.errors import ModelLoadFailed
 from localwork.models.registry import bundled_model_path
 from tests.model.test_engine import SAMPLING, chat_prompt, generate

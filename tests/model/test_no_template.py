@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from localwork.chat.prompt_formats import FORMATS
+from localwork.models.prompt_formats import FORMATS
 from localwork.models.registry import bundled_model_path
 from tests.gguf_files import edited_copy, tiny_gemma3
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from localwork.sandbox.fs import Sandbox
-from localwork.sandbox.grants import Grant
 from localwork.tools.audit import AuditLog
 from localwork.tools.runner import ToolRunner
+from localwork.tools.sandbox.fs import Sandbox
+from localwork.tools.sandbox.grants import Grant
 
 SECRET = "TOP-SECRET-OUTSIDE-THE-GRANT"
 

@@ -142,7 +142,7 @@ def test_invalid_arguments_go_back_to_the_model(runner):
 
 WRITER = """
 import os, sys
-from localwork.atomic import atomic_write_at
+from localwork.infra.atomic import atomic_write_at
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 print("ready", flush=True)
 while True:

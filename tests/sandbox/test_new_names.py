@@ -2,7 +2,7 @@
 
 import pytest
 
-from localwork.sandbox.names import escaped
+from localwork.tools.sandbox.names import escaped
 from tests.sandbox.conftest import run
 
 HIDING = [

@@ -2,10 +2,10 @@
 
 import os
 
-from localwork.sandbox.fs import Sandbox
-from localwork.sandbox.grants import Grant
 from localwork.tools.files import FILE_TOOLS
 from localwork.tools.path_choices import PathChoices, request_texts, request_words
+from localwork.tools.sandbox.fs import Sandbox
+from localwork.tools.sandbox.grants import Grant
 
 
 def test_reads_name_existing_files_relative_to_the_first_grant(sandbox, layout):

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from localwork.errors import PathNotFound, SandboxDenied
-from localwork.sandbox.fs import Sandbox
-from localwork.sandbox.grants import Grant, parse_grant
+from localwork.tools.sandbox.fs import Sandbox
+from localwork.tools.sandbox.grants import Grant, parse_grant
 from tests.sandbox.conftest import SECRET, run
 
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from localwork.single_instance import SingleInstance
-from localwork.store import ConversationStore
+from localwork.conversations.store import ConversationStore
+from localwork.transports.single_instance import SingleInstance
 from tests.conftest import localwork_command, xvfb_display
 
 pytestmark = pytest.mark.window

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localwork.engine import protocol
-from localwork.engine.client import ENGINE_COMMAND_VARIABLE
-from localwork.engine.worker import StopMatcher, Worker, serve
+from localwork.engine.local import protocol
+from localwork.engine.local.client import ENGINE_COMMAND_VARIABLE
+from localwork.engine.local.worker import StopMatcher, Worker, serve
 from localwork.errors import GenerationFailed
 
 PIECE_CHARS = 4  # the scripted text streams in pieces this long, like tokens

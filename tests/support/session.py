@@ -1,4 +1,4 @@
-"""A client's side of the ``--serve`` credential flow (``localwork.credentials``), for tests."""
+"""A client's side of the ``--serve`` credential flow (``transports/credentials.py``), for tests."""
 
 from __future__ import annotations
 

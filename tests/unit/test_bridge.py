@@ -3,8 +3,8 @@ import logging
 
 import pytest
 
-from localwork.bridge import EXPOSED_METHODS, Bridge, WindowApi, dispatch
-from localwork.store import ConversationStore
+from localwork.conversations.store import ConversationStore
+from localwork.transports.bridge import EXPOSED_METHODS, Bridge, WindowApi, dispatch
 
 
 @pytest.fixture

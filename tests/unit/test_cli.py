@@ -2,7 +2,7 @@ import signal
 import subprocess
 
 from localwork import __version__
-from localwork.engine.exits import describe_exit
+from localwork.engine.local.exits import describe_exit
 from tests.conftest import localwork_command
 
 
@@ -100,7 +100,7 @@ def test_every_sub_command_explains_data_dir():
 
 
 def test_the_window_is_sized_to_the_screen():
-    from localwork.desktop import DEFAULT_SIZE, window_size
+    from localwork.transports.desktop import DEFAULT_SIZE, window_size
 
     assert window_size((1920, 1080)) == DEFAULT_SIZE == (1200, 800)
     assert window_size((1366, 768)) == (1200, 691)

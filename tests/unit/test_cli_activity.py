@@ -110,7 +110,7 @@ def test_tool_refuses_a_grant_inside_the_apps_folders(isolated_user_dirs, tmp_pa
 
 
 def _save_grant(data: Path, folder: Path) -> None:
-    from localwork.paths import resolve_paths
+    from localwork.infra.paths import resolve_paths
     from localwork.settings import SettingsStore
 
     store = SettingsStore(resolve_paths(data).settings_file)

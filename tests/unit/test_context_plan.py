@@ -1,6 +1,6 @@
 import pytest
 
-from localwork.engine.context_plan import AUTO_CONTEXT_CAP, physical_cores, plan_context
+from localwork.engine.local.context_plan import AUTO_CONTEXT_CAP, physical_cores, plan_context
 from localwork.errors import ModelLoadFailed, SettingsError
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import bundled_model_path

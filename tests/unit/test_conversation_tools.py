@@ -5,11 +5,13 @@ import sqlite3
 
 import pytest
 
-from localwork.bridge import Bridge, dispatch
+from localwork.app import App, AppOptions
+from localwork.conversations.export import FORMAT, parse_import, to_json, to_markdown
+from localwork.conversations.store import ConversationStore
 from localwork.errors import InvalidRequest, NotFound
-from localwork.links import check_link, open_in_browser
-from localwork.store import ConversationStore
-from localwork.transfer import FORMAT, parse_import, to_json, to_markdown
+from localwork.transports.bridge import Bridge, dispatch
+from localwork.transports.links import check_link, open_in_browser
+from tests.support.dialogs import ScriptedDialogs
 
 NESTED = json.loads("[" * 40 + "]" * 40)  # parses fine, but no export is this deep
 TOOL_CALL = {"tool": "read_file", "arguments": {"path": "a.txt"}, "status": "ok", "result": "hi"}
@@ -354,12 +356,19 @@ def test_the_desktop_saves_an_export_where_the_user_chose(app, bridge, tmp_path)
 
     asked = []
     target = tmp_path / "chosen.md"
-    app.files.save_picker = lambda name: asked.append(name) or str(target)
-    saved = call(bridge, "save_conversation", conversation_id=conversation_id, format="markdown")
-    assert saved == {"path": str(target)} and asked == ["Turns.md"]
-    assert target.read_text(encoding="utf-8").startswith("# Turns\n")
+    dialogs = ScriptedDialogs(save=lambda name: asked.append(name) or str(target))
+    desktop = App(app.paths, AppOptions(pickers=dialogs))  # the window's App has the dialogs
+    try:
+        bridge = Bridge(desktop)
+        saved = call(
+            bridge, "save_conversation", conversation_id=conversation_id, format="markdown"
+        )
+        assert saved == {"path": str(target)} and asked == ["Turns.md"]
+        assert target.read_text(encoding="utf-8").startswith("# Turns\n")
 
-    app.files.save_picker = lambda name: None  # cancelled
-    assert call(bridge, "save_conversation", conversation_id=conversation_id, format="json") == {
-        "path": None
-    }
+        dialogs.save = lambda name: None  # cancelled
+        assert call(
+            bridge, "save_conversation", conversation_id=conversation_id, format="json"
+        ) == {"path": None}
+    finally:
+        desktop.close()

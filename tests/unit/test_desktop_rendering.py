@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from localwork import desktop
+from localwork.transports import desktop
 
 
 @pytest.fixture

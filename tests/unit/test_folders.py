@@ -3,10 +3,11 @@
 import logging
 
 from localwork.app import App
-from localwork.bridge import Bridge, dispatch
-from localwork.logs import setup_logging
-from localwork.paths import resolve_paths
+from localwork.infra.logs import setup_logging
+from localwork.infra.paths import resolve_paths
 from localwork.settings import FolderGrant, SettingsStore
+from localwork.tools.folders import Folders
+from localwork.transports.bridge import Bridge, dispatch
 
 
 def call(bridge, method, **params):
@@ -141,8 +142,12 @@ def test_no_grant_reaches_inside_the_apps_folders(app):
         error = call(bridge, "add_grant", path=str(folder), mode="rw")
         assert "LocalWork Hero's own data" in error["message"]
         # A grant that got past the door (a run's --grant, an old settings file) reaches nothing.
-        app.folders.session_grants = [FolderGrant(path=str(folder), mode="rw")]
-        result = app.folders.tool_runner().run("list_directory", {"path": "."})
+        sneaked = [FolderGrant(path=str(folder), mode="rw")]
+        folders = Folders(app.settings, app.paths, app.audit, session_grants=sneaked)
+        try:
+            result = folders.tool_runner().run("list_directory", {"path": "."})
+        finally:
+            folders.close()
         assert not result.ok and "LocalWork Hero's own data" in result.error
 
 

@@ -8,7 +8,7 @@ read the prompt (README, "The window's speed").
 
 import re
 
-from localwork.resources import frontend_dir
+from localwork.transports.resources import frontend_dir
 
 # One rule with an endless animation is allowed: the status dot while a model loads, when no
 # reply is being written.

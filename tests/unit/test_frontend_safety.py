@@ -3,7 +3,7 @@
 import hashlib
 import re
 
-from localwork.resources import frontend_dir
+from localwork.transports.resources import frontend_dir
 from tests.conftest import REPO_ROOT
 
 FRONTEND = frontend_dir()

@@ -2,10 +2,10 @@ import struct
 
 import pytest
 
-from localwork.bridge import Bridge, dispatch
 from localwork.errors import ModelLoadFailed
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import BUNDLED_ID, ModelRegistry, bundled_model_path
+from localwork.transports.bridge import Bridge, dispatch
 
 
 def test_bundled_model_metadata():

@@ -4,11 +4,11 @@ import json
 
 from localwork.chat.guided import GuidedCalls, use_prompts
 from localwork.chat.outcomes import describe_call, describe_calls, says_nothing
-from localwork.sandbox.fs import Sandbox
-from localwork.sandbox.grants import Grant
 from localwork.tools.base import Tool, Use
 from localwork.tools.files import FILE_TOOLS, PathArgument
 from localwork.tools.path_choices import PathChoices
+from localwork.tools.sandbox.fs import Sandbox
+from localwork.tools.sandbox.grants import Grant
 
 
 class RatingRuntime:

@@ -1,5 +1,7 @@
 """The package's modules import each other in one direction: no module imports, at load
-time, a module that imports it back (directly or through others)."""
+time, a module that imports it back (directly or through others), and no top-level package
+(``chat``, ``engine``, ``models``…) imports one that imports it back: the layers of
+ARCHITECTURE.md."""
 
 import ast
 from pathlib import Path
@@ -81,5 +83,29 @@ def test_the_checker_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def layer_of(module: str) -> str:
+    """``localwork.engine.local.worker`` is in the layer ``localwork.engine``."""
+    return ".".join(module.split(".")[:2])
+
+
+def layers(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for source, targets in edges.items():
+        for target in targets:
+            if layer_of(source) != layer_of(target):
+                found.setdefault(layer_of(source), set()).add(layer_of(target))
+    return found
+
+
 def test_no_module_imports_one_that_imports_it_back():
     assert cycles(graph()) == []
+
+
+def test_no_layer_imports_one_that_imports_it_back():
+    assert cycles(layers(graph())) == []
+
+
+def test_the_layers_are_the_ones_the_map_names():
+    named = (PACKAGE.parents[1] / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    for layer in layers(graph()):
+        assert f"`{layer.removeprefix('localwork.')}" in named, layer

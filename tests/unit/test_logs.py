@@ -1,6 +1,6 @@
 import logging
 
-from localwork.logs import open_data_dir
+from localwork.infra.logs import open_data_dir
 
 
 def test_tracebacks_go_to_the_log_file_only(tmp_path, capfd):

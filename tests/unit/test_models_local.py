@@ -6,11 +6,11 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from localwork.bridge import Bridge, dispatch
 from localwork.errors import InvalidRequest, ModelLoadFailed
-from localwork.models.fit import describe_model, fit_for, memory_needed
+from localwork.library.fit import describe_model, fit_for, memory_needed
 from localwork.models.registry import BUNDLED_ID, ModelRegistry
 from localwork.settings import ContextSettings
+from localwork.transports.bridge import Bridge, dispatch
 from tests.fakehub import make_gguf
 
 

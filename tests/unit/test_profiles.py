@@ -2,9 +2,9 @@
 
 import pytest
 
-from localwork.bridge import Bridge, dispatch
 from localwork.models.registry import BUNDLED_ID
 from localwork.settings import SettingsStore
+from localwork.transports.bridge import Bridge, dispatch
 
 
 @pytest.fixture

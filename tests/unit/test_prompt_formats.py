@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from localwork.chat.prompt_formats import FORMATS, choices
-from localwork.chat.template import ChatTemplate
 from localwork.chat.tool_prompt import render_with_tools
+from localwork.engine.local.template import ChatTemplate
 from localwork.errors import SettingsError
 from localwork.models.gguf import read_gguf
+from localwork.models.prompt_formats import FORMATS, choices
 from localwork.models.registry import bundled_model_path
 from localwork.settings import FolderGrant, SettingsStore
 from tests.gguf_files import edited_copy, header_only

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from localwork.bridge import Bridge
-from localwork.resources import frontend_dir
-from localwork.server import BridgeServer
+from localwork.transports.bridge import Bridge
+from localwork.transports.resources import frontend_dir
+from localwork.transports.server import BridgeServer
 from tests.support.session import session_cookie
 
 

@@ -1,4 +1,4 @@
-from localwork.engine.worker import StopMatcher
+from localwork.engine.local.worker import StopMatcher
 
 
 def feed_all(matcher, pieces):

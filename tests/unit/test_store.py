@@ -1,7 +1,7 @@
 import pytest
 
+from localwork.conversations.store import ConversationStore, title_from_message
 from localwork.errors import NotFound
-from localwork.store import ConversationStore, title_from_message
 
 
 @pytest.fixture

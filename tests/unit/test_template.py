@@ -1,6 +1,6 @@
 import pytest
 
-from localwork.chat.template import ChatTemplate
+from localwork.engine.local.template import ChatTemplate
 from localwork.errors import ModelError
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import bundled_model_path

@@ -3,8 +3,8 @@
 import pytest
 
 from localwork.chat.turns import prompt_turns, result_text
+from localwork.conversations.export import parse_import, to_json
 from localwork.errors import InvalidRequest
-from localwork.transfer import parse_import, to_json
 
 
 def reply(meta):

@@ -31,15 +31,15 @@ from localwork.chat.toolcalls import (
     without_response_tags,
 )
 from localwork.chat.turns import MAX_RESULT_CHARS, prompt_turns
-from localwork.engine.runtime import LoadedModel, ModelRuntime
+from localwork.engine.local.runtime import LoadedModel, ModelRuntime
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
-from localwork.folders import Folders
-from localwork.sandbox.grants import Scope, change_scope
 from localwork.settings import GenerationSettings, SettingsStore
+from localwork.tools.folders import Folders
 from localwork.tools.path_choices import PathChoices
 from localwork.tools.runner import Decision as RunnerApproval
 from localwork.tools.runner import ToolRunner
+from localwork.tools.sandbox.grants import Scope, change_scope
 from localwork.vocabulary import Message, ToolMode
 
 # A model this small chains calls at random once one has worked (measured with the bundled 135M

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from localwork.errors import NotFound
-from localwork.sandbox.grants import Scope
+from localwork.tools.sandbox.grants import Scope
 
 Answer = Literal["once", "conversation", "deny"]
 Policy = Literal["ask", "approve", "refuse"]

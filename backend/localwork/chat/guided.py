@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from localwork.chat.toolcalls import ParsedCall, arguments_grammar, call_grammar, parse_call
-from localwork.engine.runtime import ModelRuntime
+from localwork.engine.local.runtime import ModelRuntime
 from localwork.tools.base import Tool, Use
 from localwork.tools.path_choices import PathChoices
 

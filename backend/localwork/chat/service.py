@@ -15,10 +15,10 @@ from localwork.chat.agent import AgentLoop
 from localwork.chat.approvals import ApprovalGate, Decision
 from localwork.chat.failures import describe_failure
 from localwork.chat.reply import AgentReply
-from localwork.engine.runtime import ModelRuntime
+from localwork.conversations.store import DEFAULT_TITLE, ConversationStore, title_from_message
+from localwork.engine.local.runtime import ModelRuntime
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
-from localwork.store import DEFAULT_TITLE, ConversationStore, title_from_message
 from localwork.vocabulary import ToolMode
 
 log = logging.getLogger(__name__)

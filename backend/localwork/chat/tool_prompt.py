@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from localwork.chat.template import ChatTemplate
+from localwork.engine.local.template import ChatTemplate
 from localwork.settings import FolderGrant
 from localwork.vocabulary import Message
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from localwork.chat.tool_prompt import render_without_tools
 from localwork.chat.turns import prompt_turns
-from localwork.engine.runtime import ModelRuntime
+from localwork.conversations.store import ConversationStore
+from localwork.engine.local.runtime import ModelRuntime
 from localwork.settings import SettingsStore
-from localwork.store import ConversationStore
 
 
 def context_usage(

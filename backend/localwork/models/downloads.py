@@ -25,7 +25,7 @@ from localwork.models.hubfiles import GgufChoice, HubFile
 
 if TYPE_CHECKING:
     from localwork.models.hub import HubClient
-from localwork.models.transfer import (
+from localwork.models.fetch import (
     SIDECAR_SUFFIX,
     TransferInterrupted,
     TransferPolicy,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from localwork.chat.prompt_formats import VOCAB_MARKERS, default_format, looks_instruct
 from localwork.errors import UnreadableGguf
+from localwork.models.prompt_formats import VOCAB_MARKERS, default_format, looks_instruct
 
 _MAGIC = b"GGUF"
 _SCALARS = {

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from localwork.errors import InvalidRequest, ModelNotFound, UnreadableGguf
+from localwork.models.fetch import ensure_space
 from localwork.models.gguf import read_gguf
 from localwork.models.hubfiles import split_part
-from localwork.models.transfer import ensure_space
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localwork.database import open_database
+from localwork.infra.database import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tool_calls (

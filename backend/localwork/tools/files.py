@@ -15,16 +15,18 @@ from typing import Any
 
 from pydantic import Field
 
-from localwork.atomic import atomic_write_at
 from localwork.errors import PathNotFound, SandboxDenied, ToolError
-from localwork.sandbox.fs import (
+from localwork.infra.atomic import atomic_write_at
+from localwork.tools.base import Tool, ToolArguments, Use
+from localwork.tools.sandbox.fs import (
     Located,
     Sandbox,
     check_regular,
     entry_exists,
+    open_file_in,
+    open_folder_in,
 )
-from localwork.sandbox.names import check_new_name
-from localwork.tools.base import Tool, ToolArguments, Use
+from localwork.tools.sandbox.names import check_new_name
 from localwork.tools.trash import keep_backup
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are not read (a sparse or huge file is refused)
@@ -32,8 +34,6 @@ MAX_RETURNED_CHARS = 64 * 1024  # what a read hands back to the model, at most
 MAX_LIST_ENTRIES = 500
 MAX_SEARCH_RESULTS = 200
 SEARCH_SECONDS = 5.0
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 @dataclass
@@ -83,7 +83,7 @@ def _decode(data: bytes, shown: Path) -> str:
 def _existing(dir_fd: int, located: Located) -> tuple[bytes, os.stat_result] | None:
     """The current content of a file in an already-open folder, or None if there is none."""
     try:
-        fd = os.open(located.name, _FILE_FLAGS, dir_fd=dir_fd)
+        fd = open_file_in(dir_fd, located.name)
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -229,7 +229,7 @@ def search_files(context: FileToolContext, args: SearchArguments) -> dict[str, A
                     and not context.sandbox.is_protected(info)
                 ):
                     try:
-                        child = os.open(entry.name, _DIR_FLAGS, dir_fd=dir_fd)
+                        child = open_folder_in(dir_fd, entry.name)
                     except OSError:
                         continue
                     try:
@@ -255,7 +255,7 @@ def _contains(dir_fd: int, name: str, info: os.stat_result, text: str) -> bool:
     if info.st_size > MAX_FILE_BYTES or info.st_nlink > 1:
         return False
     try:
-        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+        fd = open_file_in(dir_fd, name)
     except OSError:
         return False
     try:

@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from localwork.sandbox.fs import Located, Sandbox
-from localwork.sandbox.names import is_hidden
 from localwork.tools.base import PathRole, Tool
+from localwork.tools.sandbox.fs import Located, Sandbox
+from localwork.tools.sandbox.names import is_hidden
 
 # Bounds that keep the grammar small and the walk quick, whatever the grants hold.
 WALK_DEPTH = 3

@@ -13,12 +13,12 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from localwork.errors import LocalWorkError
-from localwork.sandbox.fs import Sandbox
 from localwork.settings import describe_validation_error
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import Tool, ToolResult
 from localwork.tools.files import FILE_TOOLS, FileToolContext
 from localwork.tools.preview import change_preview
+from localwork.tools.sandbox.fs import Sandbox
 from localwork.tools.summary import plain_summary
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from localwork.atomic import atomic_write_at
 from localwork.errors import LocalWorkError, NotFound, ToolError
-from localwork.sandbox.fs import Located, Sandbox, entry_exists
+from localwork.infra.atomic import atomic_write_at
 from localwork.tools.audit import AuditLog
 from localwork.tools.files import _existing, moved_identity, sha256
+from localwork.tools.sandbox.fs import Located, Sandbox, entry_exists
 from localwork.tools.trash import keep_backup, read_backup
 
 UNDO_TOOL = "undo"

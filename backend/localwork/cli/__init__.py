@@ -1,0 +1,1 @@
+"""The ``localwork-hero`` command and its sub-commands: one module per sub-command."""

@@ -1,0 +1,204 @@
+"""``localwork-hero ask``: one turn of the assistant from a script, with the app's own loop.
+
+The answer streams to stdout; each tool call and its result is a readable line between the
+answer's parts. Exit 0 when the reply was written, 1 when it failed, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from localwork.cli.options import add_data_dir_option, add_grant_option
+from localwork.errors import LocalWorkError
+from localwork.vocabulary import TOOL_MODES
+
+if TYPE_CHECKING:  # the parser is built on every start (even the engine worker's): stay light
+    from localwork.app import App
+    from localwork.infra.paths import AppPaths
+    from localwork.models.registry import InstalledModel, ModelRegistry
+    from localwork.settings import FolderGrant
+
+_SHOWN_RESULT_CHARS = 400
+_FINISHED = ("done", "failed", "denied", "stopped")
+
+
+class UsageError(Exception):
+    pass
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    ask = commands.add_parser(
+        "ask",
+        help="ask the assistant one thing and print its streamed answer, tool calls included",
+        description="Run one turn of the assistant with the app's own tool loop. The answer "
+        "streams to stdout; each tool call and its result is printed as a line. Exit 0 when "
+        "the reply was written, 1 when it failed, 2 for bad usage.",
+    )
+    ask.add_argument("prompt", help="what to ask")
+    ask.add_argument(
+        "--model", metavar="NAME", help="an installed model (default: the selected one)"
+    )
+    add_grant_option(ask, "a folder the assistant may use")
+    ask.add_argument(
+        "--tools",
+        choices=TOOL_MODES,
+        default="auto",
+        help="tool use: off, auto (the model decides; the default) or required",
+    )
+    ask.add_argument("--yes", action="store_true", help="approve every call that changes files")
+    add_data_dir_option(ask)
+
+
+def run(args: argparse.Namespace) -> int:
+    from localwork.infra.logs import open_data_dir
+
+    paths = open_data_dir(args.data_dir)
+    return ask(
+        paths, args.prompt, model=args.model, grants=args.grant, tools=args.tools, approve=args.yes
+    )
+
+
+def find_model(registry: ModelRegistry, name: str | None) -> InstalledModel | None:
+    """An installed model by id, name or file name (any case); None means the default.
+
+    Raises:
+        UsageError: nothing installed matches.
+    """
+    if name is None:
+        return None
+    matches = registry.matching(name, ignore_case=True)
+    if matches:
+        return matches[0]
+    known = ", ".join(model.name for model in registry.installed()) or "none"
+    raise UsageError(f"no installed model is called {name!r} (installed: {known})")
+
+
+def session_grants(specs: list[str], paths: AppPaths) -> list[FolderGrant]:
+    """Raises: LocalWorkError: a folder does not exist, or it is the app's own data."""
+    from localwork.tools.sandbox.owned import checked_grants
+
+    return [grant.setting() for grant in checked_grants(specs, paths)]
+
+
+def check_usage(prompt: str, tools: str, folders: list[FolderGrant]) -> None:
+    """Raises: UsageError: nothing to ask, or tools required without a folder to use."""
+    if not prompt.strip():
+        raise UsageError("the prompt is empty: say what to ask, e.g. ask 'Summarise notes.txt'")
+    if tools == "required" and not folders:
+        raise UsageError(
+            "--tools required needs a folder to work in: add --grant DIR (or DIR:rw to let "
+            "the assistant change files there)"
+        )
+
+
+class _Printer:
+    """Writes the reply as it streams, with each tool call on lines of its own."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._mid_line = False
+
+    def text(self, piece: str) -> None:
+        self._out.write(piece)
+        self._out.flush()
+        self._mid_line = not piece.endswith("\n")
+
+    def line(self, text: str) -> None:
+        if self._mid_line:
+            self._out.write("\n")
+        self._out.write(text + "\n")
+        self._out.flush()
+        self._mid_line = False
+
+    def call(self, call: dict[str, Any]) -> None:
+        if call["status"] == "running":
+            arguments = json.dumps(call["arguments"], ensure_ascii=False)
+            self.line(f"[tool] {call['tool']} {arguments}")
+        elif call["status"] in _FINISHED:
+            detail = call["error"] or json.dumps(call["result"], ensure_ascii=False)
+            if len(detail) > _SHOWN_RESULT_CHARS:
+                detail = detail[:_SHOWN_RESULT_CHARS] + "…"
+            self.line(f"[{call['status']}] {call['tool'] or 'invalid call'}: {detail}")
+
+    def end(self) -> None:
+        if self._mid_line:
+            self.line("")
+
+
+def ask(
+    paths: AppPaths,
+    prompt: str,
+    *,
+    model: str | None,
+    grants: list[str],
+    tools: str,
+    approve: bool,
+    out: TextIO = sys.stdout,
+) -> int:
+    try:
+        folders = session_grants(grants, paths)
+        check_usage(prompt, tools, folders)
+    except (LocalWorkError, UsageError) as error:
+        print(f"localwork-hero ask: {error}", file=sys.stderr)
+        return 2
+    from localwork.app import App, AppOptions
+
+    # The grants are for this run only (saved grants are untouched), and nobody is asked.
+    options = AppOptions(session_grants=folders, approval_policy="approve" if approve else "refuse")
+    app = App(paths, options)
+    try:
+        try:
+            chosen = find_model(app.registry, model)
+        except UsageError as error:
+            print(f"localwork-hero ask: {error}", file=sys.stderr)
+            return 2
+        app.chat.start()
+        app.runtime.load(chosen.id if chosen else app.settings.current.selected_model)
+        return _one_turn(app, prompt, tools, _Printer(out))
+    except LocalWorkError as error:
+        print(f"localwork-hero ask: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        app.close()
+
+
+def _one_turn(app: App, prompt: str, tools: str, printer: _Printer) -> int:
+    from localwork.conversations.store import title_from_message
+
+    app.runtime.ensure_ready()
+    conversation = app.store.create_conversation(title_from_message(prompt))
+    app.store.set_tool_mode(conversation["id"], tools)
+    after = app.events.last_seq
+    job_id = app.chat.send(conversation["id"], prompt)["job_id"]
+    try:
+        while True:
+            for event in app.events.poll(after, timeout=1.0):
+                after = event["seq"]
+                if event.get("job_id") != job_id:
+                    continue
+                if event["type"] == "token":
+                    printer.text(event["text"])
+                elif event["type"] == "tool_call":
+                    printer.call(event["call"])
+                elif event["type"] == "reply_done":
+                    message = event["message"] or {}
+                    if message.get("meta", {}).get("answer_from_results"):
+                        printer.line(message["content"])  # replaces what the model wrote
+                    notice = message.get("meta", {}).get("notice")
+                    if notice:
+                        printer.line(f"[note] {notice}")
+                    printer.end()
+                    return 0
+                elif event["type"] == "reply_failed":
+                    printer.end()
+                    error = event["error"]
+                    advice = f" {error['advice']}" if error.get("advice") else ""
+                    print(f"localwork-hero ask: {error['message']}{advice}", file=sys.stderr)
+                    return 1
+    except KeyboardInterrupt:
+        app.chat.stop(conversation["id"])
+        printer.end()
+        return 130

@@ -1,0 +1,134 @@
+"""The ``localwork-hero`` command: the app (window or ``--serve``) and its sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from localwork import APP_NAME, __version__
+from localwork.cli import activity, ask, models, tool
+from localwork.cli.options import DATA_DIR_HELP, Parser
+
+if TYPE_CHECKING:
+    from localwork.app import App
+
+_WORKER_FLAG = "--engine-worker"
+# Each sub-command is a module with add_parser(commands) and run(args) -> exit code.
+_SUBCOMMANDS: dict[str, ModuleType] = {
+    "tool": tool,
+    "ask": ask,
+    "models": models,
+    "activity": activity,
+    "undo": activity,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="localwork-hero",
+        description=f"{APP_NAME}: a private assistant running open models on this computer.",
+    )
+    parser.add_argument("--version", action="version", version=f"localwork-hero {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=DATA_DIR_HELP,
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the app to a browser on 127.0.0.1 instead of opening a window; "
+        "prints the address to open as the first line",
+    )
+    mode.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window, send one message to the model, exit 0 when the reply shows",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port for --serve (default: a random free port)"
+    )
+    parser.add_argument(_WORKER_FLAG, action="store_true", help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for command in dict.fromkeys(_SUBCOMMANDS.values()):
+        command.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.engine_worker:  # a bundled app re-runs itself as the engine worker
+        from localwork.engine.local.worker import main as worker_main
+
+        return worker_main()
+    if args.command is not None:
+        return _SUBCOMMANDS[args.command].run(args)
+    if args.port is not None and not args.serve:
+        build_parser().error("--port needs --serve")
+    if args.port is not None and not 0 <= args.port <= 65535:
+        build_parser().error("--port must be between 0 and 65535")
+    return _run_app(args)
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    """The app itself: in its window, or served to a browser (``--serve``)."""
+    from localwork.app import App, AppOptions
+    from localwork.infra.logs import open_data_dir
+
+    paths = open_data_dir(args.data_dir)
+    single = None
+    if not (args.serve or args.self_test):
+        from localwork.transports.single_instance import SingleInstance
+
+        single = SingleInstance(paths.data_dir)
+        if single.ask_running_instance_to_focus():
+            print(f"{APP_NAME} is already running; its window was brought to the front.")
+            return 0
+    pickers = None
+    if not args.serve:
+        from localwork.transports.desktop import WindowPickers
+
+        pickers = WindowPickers()
+    app = App(paths, AppOptions(pickers=pickers))
+    try:
+        app.start()
+        if args.serve:
+            return _serve(app, args.port or 0)
+        from localwork.transports.desktop import run_window
+
+        return run_window(app, self_test=args.self_test, single_instance=single, pickers=pickers)
+    finally:
+        if single is not None:
+            single.close()
+        app.close()
+
+
+def _serve(app: App, port: int) -> int:
+    from localwork.transports.bridge import Bridge
+    from localwork.transports.resources import frontend_dir
+    from localwork.transports.server import BridgeServer
+
+    try:
+        server = BridgeServer(Bridge(app), frontend_dir(), port)
+    except OSError as error:
+        print(f"localwork-hero: cannot listen on 127.0.0.1:{port}: {error}", file=sys.stderr)
+        return 1
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print(server.address, flush=True)
+    print("Open that address in a browser; press Ctrl+C to stop.", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

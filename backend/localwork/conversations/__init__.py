@@ -1,0 +1,1 @@
+"""Conversations kept on disk, and their export and import."""

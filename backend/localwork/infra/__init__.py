@@ -1,0 +1,1 @@
+"""Plumbing every layer may use: atomic writes, the database, data paths, logs, locale."""

@@ -1,0 +1,390 @@
+"""The bridge facade: the only functions the frontend can call, on either transport.
+
+Each public method validates its arguments (pydantic) and returns JSON-ready data.
+``dispatch`` wraps every call as ``{"ok": true, "data": ...}`` or
+``{"ok": false, "error": {"code", "message"}}``; tracebacks go to the log file only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, ValidationError, validate_call
+
+from localwork import APP_NAME, __version__
+from localwork.app import App
+from localwork.chat.approvals import Decision
+from localwork.chat.usage import context_usage
+from localwork.conversations import export
+from localwork.conversations.store import TITLE_MAX
+from localwork.errors import InvalidRequest, LocalWorkError
+from localwork.infra.userlocale import system_locale
+from localwork.models.prompt_formats import PromptFormatName
+from localwork.settings import PresetName, describe_validation_error
+from localwork.transports import links
+from localwork.vocabulary import ToolMode
+
+log = logging.getLogger(__name__)
+
+ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+CallId = Annotated[str, StringConstraints(pattern=r"^call[0-9a-f]{8}$")]
+ModelId = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+FolderPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+FilePath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+RepoId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+RepoFile = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+JobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
+HubToken = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+# Row ids are SQLite integers: a bigger number can name no change (and would overflow).
+ChangeId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+SearchQuery = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_validated = validate_call(config={"strict": False})
+
+
+class _BridgeCore:
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    @_validated
+    def app_info(self) -> dict[str, Any]:
+        paths = self._app.paths
+        return {
+            "name": APP_NAME,
+            "version": __version__,
+            "data_dir": str(paths.data_dir),
+            "log_file": str(paths.log_file),
+            "notice": self._app.settings.notice,
+            "show_welcome": not self._app.settings.current.welcome_seen,
+            "locale": system_locale(),
+        }
+
+    @_validated
+    def get_status(self) -> dict[str, Any]:
+        return {
+            **self._app.runtime.status(),
+            "busy": self._app.chat.busy_conversations(),
+            "last_seq": self._app.events.last_seq,
+        }
+
+    @_validated
+    def poll_events(
+        self,
+        after: Annotated[int, Field(ge=0)] = 0,
+        timeout: Annotated[float, Field(ge=0, le=25)] = 0.0,
+    ) -> dict[str, Any]:
+        events = self._app.events.poll(after, timeout)
+        return {"events": events, "last_seq": events[-1]["seq"] if events else after}
+
+    @_validated
+    def list_conversations(self) -> list[dict[str, Any]]:
+        return self._app.store.list_conversations()
+
+    @_validated
+    def create_conversation(self) -> dict[str, Any]:
+        return self._app.store.create_conversation()
+
+    @_validated
+    def get_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        store = self._app.store
+        conversation = store.get_conversation(conversation_id)
+        messages = store.messages(conversation_id)
+        undone = self._app.folders.undone_calls(conversation_id)
+        for message in messages:  # a card must not say "Done" for a change taken back
+            calls = message["meta"].get("tool_calls")
+            for call in calls if isinstance(calls, list) else []:
+                if isinstance(call, dict) and call.get("audit_id") in undone:
+                    call["undone"] = True
+        return {
+            "conversation": conversation,
+            "messages": messages,
+            "busy": conversation_id in self._app.chat.busy_conversations(),
+            # The reply being written (calls, text so far): a reloaded page shows it again.
+            "live": self._app.chat.live(conversation_id),
+        }
+
+    @_validated
+    def context_usage(self, conversation_id: ConversationId) -> dict[str, Any]:
+        app = self._app
+        return context_usage(app.store, app.runtime, app.settings, conversation_id)
+
+    @_validated
+    def rename_conversation(self, conversation_id: ConversationId, title: Title) -> dict[str, Any]:
+        return self._app.store.rename_conversation(conversation_id, title)
+
+    @_validated
+    def delete_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        self._app.chat.stop(conversation_id)
+        self._app.store.delete_conversation(conversation_id)
+        self._app.chat.approvals.forget(conversation_id)
+        return {"deleted": conversation_id}
+
+    @_validated
+    def send_message(
+        self, conversation_id: ConversationId | None, text: str, tool_mode: ToolMode | None = None
+    ) -> dict[str, Any]:
+        return self._app.chat.send(conversation_id, text, tool_mode)
+
+    @_validated
+    def stop_generation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return {"stopped": self._app.chat.stop(conversation_id)}
+
+    @_validated
+    def retry_reply(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.chat.retry(conversation_id)
+
+    @_validated
+    def list_models(self) -> dict[str, Any]:
+        return {
+            "models": [model.to_dict() for model in self._app.registry.installed()],
+            "selected": self._app.settings.current.selected_model,
+        }
+
+    @_validated
+    def settings_pane(self, model_id: ModelId | None = None) -> dict[str, Any]:
+        return self._app.profiles.describe(model_id)
+
+    @_validated
+    def preview_profile(self, model_id: ModelId | None, profile: dict[str, Any]) -> dict[str, Any]:
+        return self._app.profiles.preview(model_id, profile)
+
+    @_validated
+    def save_profile(
+        self,
+        model_id: ModelId | None,
+        scope: Literal["defaults", "model"],
+        profile: dict[str, Any],
+        overflow: Literal["trim_oldest", "stop"],
+    ) -> dict[str, Any]:
+        return self._app.profiles.save(model_id, scope, profile, overflow)
+
+    @_validated
+    def save_preset(self, name: PresetName, profile: dict[str, Any]) -> dict[str, Any]:
+        return self._app.profiles.save_preset(name, profile)
+
+    @_validated
+    def delete_preset(self, name: PresetName) -> dict[str, Any]:
+        return self._app.profiles.delete_preset(name)
+
+
+class _FolderMethods:
+    """Folder grants, the folder dialog, and the activity log with undo."""
+
+    _app: App
+
+    @_validated
+    def list_grants(self) -> list[dict[str, Any]]:
+        return self._app.folders.list()
+
+    @_validated
+    def add_grant(self, path: FolderPath, mode: Literal["ro", "rw"]) -> list[dict[str, Any]]:
+        return self._app.folders.add(path, mode)
+
+    @_validated
+    def remove_grant(self, path: FolderPath) -> list[dict[str, Any]]:
+        return self._app.folders.remove(path)
+
+    @_validated
+    def choose_folder(self) -> dict[str, Any]:
+        return {"path": self._app.folders.choose()}
+
+    @_validated
+    def list_activity(
+        self,
+        limit: Annotated[int, Field(ge=1, le=1000)] = 200,
+        conversation_id: ConversationId | None = None,
+    ) -> list[dict]:
+        return self._app.folders.activity(limit, conversation_id)
+
+    @_validated
+    def undo_change(self, change_id: ChangeId) -> dict[str, Any]:
+        return self._app.folders.undo(change_id)
+
+
+class _ModelMethods:
+    """The models pane: installed models, the catalog, downloads, import, delete, selection."""
+
+    _app: App
+
+    @_validated
+    def models_overview(self) -> dict[str, Any]:
+        return self._app.models.overview()
+
+    @_validated
+    def models_catalog(self) -> dict[str, Any]:
+        return self._app.models.catalog()
+
+    @_validated
+    def repo_files(self, repo_id: RepoId) -> list[dict[str, Any]]:
+        return self._app.models.repo_files(repo_id)
+
+    @_validated
+    def start_download(self, repo_id: RepoId, file: RepoFile) -> dict[str, Any]:
+        return self._app.models.downloads.start(repo_id, file)
+
+    @_validated
+    def pause_download(self, job_id: JobId) -> dict[str, Any]:
+        return self._app.models.downloads.pause(job_id)
+
+    @_validated
+    def resume_download(self, job_id: JobId) -> dict[str, Any]:
+        return self._app.models.downloads.resume(job_id)
+
+    @_validated
+    def cancel_download(self, job_id: JobId) -> dict[str, Any]:
+        return self._app.models.downloads.cancel(job_id)
+
+    @_validated
+    def import_model(self, path: FilePath, mode: Literal["copy", "link"]) -> dict[str, Any]:
+        return self._app.models.import_model(path, mode)
+
+    @_validated
+    def choose_model_file(self) -> dict[str, Any]:
+        return {"path": self._app.models.choose_file()}
+
+    @_validated
+    def remove_model(self, model_id: ModelId) -> dict[str, Any]:
+        return self._app.models.remove(model_id)
+
+    @_validated
+    def select_model(self, model_id: ModelId, confirmed: bool = False) -> dict[str, Any]:
+        return self._app.models.select(model_id, confirmed)
+
+    @_validated
+    def restart_model(self) -> dict[str, Any]:
+        """Load the chosen model again (after a crash the guard did not restart)."""
+        self._app.runtime.restart()
+        return self._app.runtime.status()
+
+    def set_prompt_format(
+        self, model_id: ModelId, prompt_format: PromptFormatName
+    ) -> dict[str, Any]:
+        return self._app.models.set_prompt_format(model_id, prompt_format)
+
+    @_validated
+    def set_hub_token(self, token: HubToken | None) -> dict[str, Any]:
+        return self._app.models.set_token(token)
+
+
+class _ToolUseMethods:
+    """How the assistant may use tools in a conversation, and the user's approvals."""
+
+    _app: App
+
+    @_validated
+    def set_tool_mode(self, conversation_id: ConversationId, mode: ToolMode) -> dict[str, Any]:
+        return self._app.store.set_tool_mode(conversation_id, mode)
+
+    @_validated
+    def answer_tool_call(
+        self,
+        conversation_id: ConversationId,
+        call_id: CallId,
+        answer: Literal["once", "conversation", "deny"],
+        reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = "",
+    ) -> dict[str, Any]:
+        return self._app.chat.decide(conversation_id, call_id, Decision(answer, reason))
+
+
+class _ConversationMethods:
+    """Regenerate and edit, search, undo of a delete, export and import, links, the welcome."""
+
+    _app: App
+
+    @_validated
+    def regenerate_reply(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.chat.regenerate(conversation_id)
+
+    @_validated
+    def edit_message(
+        self,
+        conversation_id: ConversationId,
+        message_id: Annotated[int, Field(ge=1)],
+        text: str,
+    ) -> dict[str, Any]:
+        return self._app.chat.edit_and_resend(conversation_id, message_id, text)
+
+    @_validated
+    def search_conversations(self, query: SearchQuery) -> list[dict[str, Any]]:
+        return self._app.store.search(query)
+
+    @_validated
+    def restore_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        return self._app.store.restore_conversation(conversation_id)
+
+    @_validated
+    def export_conversation(
+        self, conversation_id: ConversationId, format: export.ExportFormat
+    ) -> dict[str, Any]:
+        return self._app.files.export(conversation_id, format)
+
+    @_validated
+    def save_conversation(
+        self, conversation_id: ConversationId, format: export.ExportFormat
+    ) -> dict[str, Any]:
+        return self._app.files.save(conversation_id, format)
+
+    @_validated
+    def import_conversation(self, data: str) -> dict[str, Any]:
+        return self._app.files.import_conversation(data)
+
+    @_validated
+    def open_link(self, url: Annotated[str, StringConstraints(min_length=1)]) -> dict[str, Any]:
+        return {"opened": links.open_in_browser(url)}
+
+    @_validated
+    def dismiss_welcome(self) -> dict[str, Any]:
+        self._app.settings.update({"welcome_seen": True})
+        return {"show_welcome": False}
+
+
+class Bridge(_BridgeCore, _FolderMethods, _ConversationMethods, _ToolUseMethods, _ModelMethods):
+    """Methods callable from the frontend. Holds only private references."""
+
+
+EXPOSED_METHODS: frozenset[str] = frozenset(
+    name
+    for part in (
+        _BridgeCore,
+        _FolderMethods,
+        _ConversationMethods,
+        _ToolUseMethods,
+        _ModelMethods,
+    )
+    for name, value in vars(part).items()
+    if not name.startswith("_") and callable(value)
+)
+
+
+def dispatch(bridge: Bridge, method: str, params: Any) -> dict[str, Any]:
+    """Call one bridge method by name; the single entry point of both transports."""
+    try:
+        if method not in EXPOSED_METHODS:
+            raise InvalidRequest(f"Unknown bridge method {method!r}.")
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise InvalidRequest("Bridge parameters must be a JSON object.")
+        bridge._app.frontend_connected.set()
+        return {"ok": True, "data": getattr(bridge, method)(**params)}
+    except ValidationError as error:
+        message = describe_validation_error(error)
+        return {"ok": False, "error": InvalidRequest(f"Invalid request: {message}").to_dict()}
+    except LocalWorkError as error:
+        return {"ok": False, "error": error.to_dict()}
+    except Exception:
+        log.exception("bridge method %s failed", method)
+        log_file = bridge._app.paths.log_file
+        message = f"Something went wrong inside LocalWork Hero. Details are in {log_file}."
+        return {"ok": False, "error": LocalWorkError(message).to_dict()}
+
+
+class WindowApi:
+    """What pywebview exposes as ``window.pywebview.api``: one method, the same dispatch."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+
+    def call(self, method: str, params: Any = None) -> dict[str, Any]:
+        return dispatch(self._bridge, method, params)
