@@ -1,12 +1,133 @@
-"""The event queue both transports carry to the frontend (tokens, replies, model status)."""
+"""The events the app sends to the page, declared once, and the queue that carries them.
+
+Every event is ``{"seq": n, "type": kind, ...payload}``; the payload of each kind is declared
+below, and ``EventBus.publish`` refuses a kind or a payload that is not. The page (``main.js``),
+``localwork-hero ask`` and the tests read these kinds (``tests/unit/test_events.py`` checks
+that what they listen for is declared here).
+
+- ``model_status``: the engine's state changed (loading, ready, error…); ``status`` is
+  ``Engine.status()``.
+- ``engine_crashed``: the worker died; ``restarting`` says whether it is being restarted.
+- ``models_changed``: a model was installed or removed.
+- ``download_progress``: a download moved on; ``download`` is its row in the Models pane.
+- ``reply_queued``: a reply waits for ``ahead`` others.
+- ``reply_started``: its turn came.
+- ``token``: ``text`` the model wrote, as it writes it.
+- ``tool_call``: a tool call was made or changed state; ``text`` is its round's text so far.
+- ``history_trimmed``: the oldest ``dropped_messages`` did not fit and were left out.
+- ``reply_done``: the reply ended (``stopped`` when the user stopped it); ``message`` is the
+  saved assistant message, or None if there was nothing to save.
+- ``reply_failed``: the reply failed; ``error`` is ``{code, message, advice, retry}``.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any
+from typing import Any, Literal, TypedDict, get_args
 
 _MAX_EVENTS = 10_000
+
+EventKind = Literal[
+    "model_status",
+    "engine_crashed",
+    "models_changed",
+    "download_progress",
+    "reply_queued",
+    "reply_started",
+    "token",
+    "tool_call",
+    "history_trimmed",
+    "reply_done",
+    "reply_failed",
+]
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
+
+
+class ModelStatus(TypedDict):
+    status: dict[str, Any]
+
+
+class EngineCrashed(TypedDict):
+    message: str
+    restarting: bool
+
+
+class ModelsChanged(TypedDict):
+    pass
+
+
+class DownloadProgress(TypedDict):
+    download: dict[str, Any]
+
+
+class _OfAReply(TypedDict):
+    conversation_id: str
+    job_id: str
+
+
+class ReplyQueued(_OfAReply):
+    ahead: int
+
+
+class ReplyStarted(_OfAReply):
+    pass
+
+
+class Token(_OfAReply):
+    text: str
+
+
+class ToolCall(_OfAReply):
+    call: dict[str, Any]
+    text: str
+
+
+class HistoryTrimmed(_OfAReply):
+    dropped_messages: int
+
+
+class _ReplyEnded(_OfAReply):
+    message: dict[str, Any] | None
+    stopped: bool
+
+
+class ReplyDone(_ReplyEnded, total=False):
+    stats: dict[str, Any]  # not when the reply was stopped before it started
+
+
+class ReplyFailed(_OfAReply):
+    error: dict[str, Any]
+    message: dict[str, Any] | None
+
+
+PAYLOADS: dict[EventKind, type] = {
+    "model_status": ModelStatus,
+    "engine_crashed": EngineCrashed,
+    "models_changed": ModelsChanged,
+    "download_progress": DownloadProgress,
+    "reply_queued": ReplyQueued,
+    "reply_started": ReplyStarted,
+    "token": Token,
+    "tool_call": ToolCall,
+    "history_trimmed": HistoryTrimmed,
+    "reply_done": ReplyDone,
+    "reply_failed": ReplyFailed,
+}
+
+
+def check_payload(kind: str, payload: dict[str, Any]) -> None:
+    """Raises: TypeError: the kind is not declared, or the payload is not its declared one."""
+    declared = PAYLOADS.get(kind)  # type: ignore[call-overload]
+    if declared is None:
+        raise TypeError(f"undeclared event kind {kind!r}: declare it in events.py")
+    keys = set(payload)
+    required: frozenset[str] = declared.__required_keys__
+    allowed = required | declared.__optional_keys__
+    if not required <= keys <= allowed:
+        raise TypeError(
+            f"a {kind} event carries {sorted(keys)}; events.py declares {sorted(allowed)}"
+        )
 
 
 class EventBus:
@@ -18,7 +139,9 @@ class EventBus:
         self._changed = threading.Condition()
         self._closed = False
 
-    def publish(self, kind: str, **payload: Any) -> dict[str, Any]:
+    def publish(self, kind: EventKind, **payload: Any) -> dict[str, Any]:
+        """Raises: TypeError: the kind or its payload is not the one declared above."""
+        check_payload(kind, payload)
         with self._changed:
             event = {"seq": self._next_seq, "type": kind, **payload}
             self._next_seq += 1

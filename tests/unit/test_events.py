@@ -1,25 +1,31 @@
+import re
 import threading
 import time
+from pathlib import Path
 
-from localwork.events import EventBus
+import pytest
+
+from localwork.events import EVENT_KINDS, PAYLOADS, EventBus
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_poll_returns_events_after_a_number():
     bus = EventBus()
-    bus.publish("a", n=1)
-    bus.publish("b", n=2)
-    assert [e["type"] for e in bus.poll(0, 0)] == ["a", "b"]
-    assert [e["type"] for e in bus.poll(1, 0)] == ["b"]
+    bus.publish("models_changed")
+    bus.publish("engine_crashed", message="gone", restarting=True)
+    assert [e["type"] for e in bus.poll(0, 0)] == ["models_changed", "engine_crashed"]
+    assert [e["type"] for e in bus.poll(1, 0)] == ["engine_crashed"]
     assert bus.poll(2, 0) == []
     assert bus.last_seq == 2
 
 
 def test_poll_wakes_when_an_event_arrives():
     bus = EventBus()
-    threading.Timer(0.05, bus.publish, args=("late",)).start()
+    threading.Timer(0.05, bus.publish, args=("models_changed",)).start()
     started = time.monotonic()
     events = bus.poll(0, timeout=5)
-    assert [e["type"] for e in events] == ["late"]
+    assert [e["type"] for e in events] == ["models_changed"]
     assert time.monotonic() - started < 4
 
 
@@ -34,5 +40,41 @@ def test_close_releases_waiting_readers():
 def test_buffer_is_bounded():
     bus = EventBus(capacity=3)
     for number in range(10):
-        bus.publish("e", n=number)
-    assert [e["n"] for e in bus.poll(0, 0)] == [7, 8, 9]
+        bus.publish("reply_queued", conversation_id="c", job_id="j", ahead=number)
+    assert [e["ahead"] for e in bus.poll(0, 0)] == [7, 8, 9]
+
+
+def test_an_undeclared_kind_or_payload_is_refused():
+    bus = EventBus()
+    with pytest.raises(TypeError, match="undeclared event kind"):
+        bus.publish("tokens", text="x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="declares"):
+        bus.publish("token", conversation_id="c", job_id="j")  # no text
+    with pytest.raises(TypeError, match="declares"):
+        bus.publish("models_changed", extra=1)
+    bus.publish("reply_done", conversation_id="c", job_id="j", message=None, stopped=True)
+    assert bus.last_seq == 1
+
+
+def test_every_kind_has_a_payload_and_is_described():
+    described = (ROOT / "backend/localwork/events.py").read_text(encoding="utf-8")
+    assert set(PAYLOADS) == set(EVENT_KINDS)
+    for kind in EVENT_KINDS:
+        assert f"- ``{kind}``:" in described
+
+
+def kinds_used(pattern: str, *globs: str) -> set[str]:
+    found: set[str] = set()
+    for glob in globs:
+        for path in ROOT.glob(glob):
+            found |= set(re.findall(pattern, path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_the_page_ask_and_the_backend_use_only_declared_kinds():
+    published = kinds_used(r"publish\(\s*\"(\w+)\"", "backend/localwork/**/*.py")
+    heard_by_page = kinds_used(r"\.on\(\"(\w+)\"", "frontend/js/*.js")
+    read_by_ask = kinds_used(r"\[\"type\"\] == \"(\w+)\"", "backend/localwork/cli/ask.py")
+    assert published == set(EVENT_KINDS)  # each declared kind is sent by someone
+    assert heard_by_page <= set(EVENT_KINDS) and heard_by_page
+    assert read_by_ask <= set(EVENT_KINDS) and read_by_ask
