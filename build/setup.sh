@@ -109,6 +109,8 @@ fi
 
 say "linting"
 "$VENV/bin/ruff" check "$ROOT/backend" "$ROOT/tests" "$ROOT/build"
+say "type-checking"
+(cd "$ROOT" && "$VENV/bin/mypy")
 say "running the test suite"
 cd "$ROOT"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -292,7 +292,8 @@ class ChatService:
         """Save the failure with its reason and advice, so a reload shows it as it was; tool
         calls already made stay part of the conversation."""
         failure = describe_failure(error, self._runtime.status())
-        text, meta = "", {"error": failure}  # without calls, only the record of a failure
+        text = ""
+        meta: dict[str, Any] = {"error": failure}  # without calls, only the record of a failure
         if reply.calls:
             reply.stopped = True  # the reason is in the failure, not repeated as a notice
             text, meta = reply.text, {**reply.meta(), "interrupted": True, "error": failure}

@@ -142,7 +142,8 @@ def _generic(reply: str) -> ParsedReply:
 
 
 def _looks_like_call(value: dict[str, Any]) -> bool:
-    inner = value.get("function") if isinstance(value.get("function"), dict) else value
+    function = value.get("function")
+    inner: dict[str, Any] = function if isinstance(function, dict) else value
     return isinstance(inner.get("name"), str) and ("arguments" in inner or "parameters" in inner)
 
 

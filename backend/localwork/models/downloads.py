@@ -103,8 +103,11 @@ def fetch_choice(
                 headers=hub.headers(),
                 meta=meta,
             )
-            base = finished
-            transfer(spec, policy, lambda done, base=base: on_progress(base + done), check)
+
+            def progressed(done: int, base: int = finished) -> None:
+                on_progress(base + done)
+
+            transfer(spec, policy, progressed, check)
         finished += file.size
         on_progress(finished)
     return targets[0][1]

@@ -79,6 +79,7 @@ class AuditLog:
                 ),
             )
             call_id = cursor.lastrowid
+            assert call_id is not None  # an INSERT always gives one
             for change in changes:
                 self._db.execute(
                     "INSERT INTO changes (call_id, kind, path, other_path, backup)"
@@ -96,7 +97,7 @@ class AuditLog:
                     "UPDATE changes SET undone_at = ? WHERE id = ?", (time.time(), undoes)
                 )
             self._db.execute("COMMIT")
-        return int(call_id)
+        return call_id
 
     def calls(
         self, conversation_id: str | None = None, newest: int | None = None

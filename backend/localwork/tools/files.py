@@ -148,7 +148,7 @@ def list_directory(context: FileToolContext, args: ListArguments) -> dict[str, A
             info = entry.stat(follow_symlinks=False)
             if context.sandbox.is_protected(info):
                 continue
-            item = {"name": entry.name, "type": _kind(info.st_mode)}
+            item: dict[str, Any] = {"name": entry.name, "type": _kind(info.st_mode)}
             if stat.S_ISREG(info.st_mode):
                 item["size"] = info.st_size
             entries.append(item)
@@ -214,7 +214,7 @@ def search_files(context: FileToolContext, args: SearchArguments) -> dict[str, A
     located = context.sandbox.locate(args.path)
     deadline = time.monotonic() + SEARCH_SECONDS
     found: list[dict[str, Any]] = []
-    state = {"stopped": None}
+    state: dict[str, str | None] = {"stopped": None}
 
     def visit(dir_fd: int, folder: Path, depth: int) -> None:
         with os.scandir(dir_fd) as listing:

@@ -49,7 +49,7 @@ class Folders:
             return self._session_grants
         return self._settings.current.grants
 
-    def list(self) -> list[dict[str, Any]]:
+    def listed(self) -> list[dict[str, Any]]:
         """The saved grants as a tree: each after the grant it lies in, with ``inside`` (the
         nearest enclosing grant's path) and ``depth``; the innermost grant decides its folder."""
         grants = sorted(self._settings.current.grants, key=lambda g: Path(g.path).parts)
@@ -75,7 +75,7 @@ class Folders:
         grant = self.owned.check_grant(Grant.of(path, writable=mode == "rw"))
         kept = [g for g in self._settings.current.grants if Path(g.path) != grant.root]
         self._settings.update({"grants": [g.model_dump() for g in [*kept, grant.setting()]]})
-        return self.list()
+        return self.listed()
 
     def remove(self, path: str) -> list[dict[str, Any]]:
         grants = self._settings.current.grants
@@ -83,7 +83,7 @@ class Folders:
         if len(kept) == len(grants):
             raise NotFound(f"{path} is not a granted folder.")
         self._settings.update({"grants": [g.model_dump() for g in kept]})
-        return self.list()
+        return self.listed()
 
     def choose(self) -> str | None:
         if self._picker is None:

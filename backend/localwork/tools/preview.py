@@ -71,8 +71,10 @@ def change_preview(context: FileToolContext, tool: str, checked: ToolArguments) 
     if tool == "create_directory" and isinstance(checked, PathArgument):
         located = check_create_directory(context, checked)
         return {"summary": _SUMMARIES[tool].format(path=located.path), "diff": None}
-    path = context.sandbox.locate(checked.path).path if isinstance(checked, PathArgument) else ""
-    return {"summary": f"{tool} {path}", "diff": None}
+    shown = ""
+    if isinstance(checked, PathArgument):
+        shown = str(context.sandbox.locate(checked.path).path)
+    return {"summary": f"{tool} {shown}", "diff": None}
 
 
 def _fingerprint(context: FileToolContext, path: str) -> str | None:

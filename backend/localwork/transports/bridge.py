@@ -175,7 +175,7 @@ class _FolderMethods:
 
     @_validated
     def list_grants(self) -> list[dict[str, Any]]:
-        return self._app.folders.list()
+        return self._app.folders.listed()
 
     @_validated
     def add_grant(self, path: FolderPath, mode: Literal["ro", "rw"]) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ def _is_this_computer(host: str) -> bool:
     host = host.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost") or host == socket.gethostname().lower():
         return True
-    address = _browser_ipv4(host)
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = _browser_ipv4(host)
     if address is None:
         try:
             address = ipaddress.ip_address(host)

@@ -56,7 +56,7 @@ class ChatTemplate:
         # marker in text form, for a model that writes it as text rather than as its token.
         self.stops = list(chosen.stops) if chosen else stops_in(source or "", eos_token)
         try:
-            self._template = environment.from_string(chosen.template if chosen else source)
+            self._template = environment.from_string(chosen.template if chosen else source or "")
         except TemplateError as error:
             raise ModelError(f"This model's chat template is invalid: {error}") from None
         self.bos_token = bos_token
