@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from localwork.chat.agent import AgentLoop
-from localwork.chat.approvals import ApprovalGate, Policy
+from localwork.chat.approvals import ApprovalGate
 from localwork.chat.service import ChatService
 from localwork.conversations.export import ConversationFiles
 from localwork.conversations.store import ConversationStore
@@ -23,6 +23,7 @@ from localwork.library.profiles import ProfileService
 from localwork.library.service import ModelService
 from localwork.models.registry import ModelRegistry
 from localwork.settings import FolderGrant, SettingsStore
+from localwork.tools.approval import Policy
 from localwork.tools.audit import AuditLog
 from localwork.tools.folders import Folders
 

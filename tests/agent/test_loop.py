@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
-from localwork.chat.approvals import Decision
 from localwork.chat.toolcalls import answer_grammar
 from localwork.conversations.store import ConversationStore
 from localwork.errors import InvalidRequest
+from localwork.tools.approval import UserAnswer
 from tests.agent.conftest import OPEN, call, guided
 
 
@@ -55,7 +55,7 @@ def test_a_write_waits_for_approval_and_shows_a_diff(scripted_app):
     assert "+new text" in waiting["preview"]["diff"]
     assert not (s.folder / "notes.txt").exists()  # nothing happens before the answer
 
-    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("once"))
+    s.app.chat.decide(s.conversation_id, waiting["id"], UserAnswer("once"))
     message = s.done(job)["message"]
     assert (s.folder / "notes.txt").read_text() == "new text\n"
     assert message["meta"]["tool_calls"][0]["status"] == "done"
@@ -68,7 +68,7 @@ def test_a_denial_with_a_reason_reaches_the_model(scripted_app):
     (s.folder / "keep.txt").write_text("precious")
     job = s.send("Delete keep.txt")["job_id"]
     waiting = s.events.wait_for("tool_call", job_id=job)["call"]
-    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("deny", "I still need it"))
+    s.app.chat.decide(s.conversation_id, waiting["id"], UserAnswer("deny", "I still need it"))
     message = s.done(job)["message"]
 
     assert (s.folder / "keep.txt").read_text() == "precious"
@@ -87,7 +87,7 @@ def test_approve_for_this_conversation_stops_asking_for_that_tool(scripted_app):
     )
     job = s.send("Make two month folders")["job_id"]
     waiting = s.events.wait_for("tool_call", job_id=job)["call"]
-    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("conversation"))
+    s.app.chat.decide(s.conversation_id, waiting["id"], UserAnswer("conversation"))
     message = s.done(job)["message"]
     statuses = [e["call"]["status"] for e in s.events.seen if e["type"] == "tool_call"]
     assert statuses.count("waiting") == 1  # the second call did not ask
@@ -111,13 +111,13 @@ def test_allow_in_this_chat_does_not_cover_a_folder_granted_later(scripted_app, 
     first = s.events.wait_for("tool_call", job_id=job)["call"]
     assert first["status"] == "waiting"
     s.app.folders.add(str(later), "rw")  # granted after the card asked
-    s.app.chat.decide(s.conversation_id, first["id"], Decision("conversation"))
+    s.app.chat.decide(s.conversation_id, first["id"], UserAnswer("conversation"))
     second = first
     while second["id"] == first["id"] or second["status"] != "waiting":
         second = s.events.wait_for("tool_call", job_id=job)["call"]
     assert second["arguments"]["path"] == str(later / "2026-02")
     assert not (later / "2026-02").exists()  # it asked instead of running
-    s.app.chat.decide(s.conversation_id, second["id"], Decision("conversation"))
+    s.app.chat.decide(s.conversation_id, second["id"], UserAnswer("conversation"))
     message = s.done(job)["message"]
     statuses = [e["call"]["status"] for e in s.events.seen if e["type"] == "tool_call"]
     assert statuses.count("waiting") == 2  # the renewed allowance covers the third call
@@ -228,7 +228,7 @@ def test_a_revoked_grant_counts_for_the_running_conversation(scripted_app):
     job = s.send("Write late.txt")["job_id"]
     waiting = s.events.wait_for("tool_call", job_id=job)["call"]
     s.app.folders.remove(str(s.folder))
-    s.app.chat.decide(s.conversation_id, waiting["id"], Decision("once"))
+    s.app.chat.decide(s.conversation_id, waiting["id"], UserAnswer("once"))
     message = s.done(job)["message"]
     assert message["meta"]["tool_calls"][0]["status"] == "failed"
     assert not (s.folder / "late.txt").exists()
@@ -318,7 +318,7 @@ def test_closing_the_app_keeps_a_reply_that_waits_for_approval(scripted_app, pat
     s.app.chat.approvals.policy = "ask"
     job = s.send("Make a folder and a file")["job_id"]
     first = s.events.wait_for("tool_call", job_id=job)["call"]
-    s.app.chat.decide(s.conversation_id, first["id"], Decision("once"))
+    s.app.chat.decide(s.conversation_id, first["id"], UserAnswer("once"))
     while not any(
         e["type"] == "tool_call"
         and e["call"]["status"] == "waiting"
@@ -396,7 +396,7 @@ def test_a_delete_or_move_approved_for_one_file_never_touches_its_replacement(sc
         while waiting["status"] != "waiting":
             waiting = s.events.wait_for("tool_call", job_id=job)["call"]
         (s.folder / name).write_text(replaced)
-        s.app.chat.decide(s.conversation_id, waiting["id"], Decision("once"))
+        s.app.chat.decide(s.conversation_id, waiting["id"], UserAnswer("once"))
     calls = s.done(job)["message"]["meta"]["tool_calls"]
     assert [c["status"] for c in calls] == ["failed", "failed"]
     assert all("changed while this call waited" in c["error"] for c in calls)

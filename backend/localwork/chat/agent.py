@@ -35,9 +35,9 @@ from localwork.engine.local.runtime import LoadedModel, ModelRuntime
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
 from localwork.settings import GenerationSettings, SettingsStore
+from localwork.tools.approval import Approval
 from localwork.tools.folders import Folders
 from localwork.tools.path_choices import PathChoices
-from localwork.tools.runner import Decision as RunnerApproval
 from localwork.tools.runner import ToolRunner
 from localwork.tools.sandbox.grants import Scope, change_scope
 from localwork.vocabulary import Message, ToolMode
@@ -398,7 +398,7 @@ class AgentLoop:
                     reply.stopped = True
                     return False
                 record.reason = decision.reason
-                approval = "approved" if decision.approved else "denied"
+                approval = decision.approval
                 runner.use_sandbox(self._folders.sandbox())  # the grants may change meanwhile
                 if approval == "approved" and runner.preview(parsed.name, parsed.arguments) != (
                     record.preview
@@ -427,7 +427,7 @@ class AgentLoop:
 
     def _standing_approval(
         self, job: AgentJob, runner: ToolRunner, tool: str, scope: Scope
-    ) -> RunnerApproval | None:
+    ) -> Approval | None:
         """How the runner may treat a call without asking; None when the user must decide."""
         gate = self._approvals
         if not runner.needs_approval(tool) or gate.policy == "refuse":

@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Literal
 
 from localwork.errors import NotFound
+from localwork.tools.approval import Policy, UserAnswer
 from localwork.tools.sandbox.grants import Scope
-
-Answer = Literal["once", "conversation", "deny"]
-Policy = Literal["ask", "approve", "refuse"]
 
 # How often a waiting call checks whether its reply was stopped.
 _STOP_POLL_SECONDS = 0.1
-
-
-@dataclass
-class Decision:
-    answer: Answer
-    reason: str = ""
-
-    @property
-    def approved(self) -> bool:
-        return self.answer != "deny"
 
 
 @dataclass
@@ -36,7 +23,7 @@ class _Waiting:
     tool: str
     answered: threading.Event
     scope: Scope  # the changeable folders when the call asked
-    decision: Decision | None = None
+    decision: UserAnswer | None = None
 
 
 class ApprovalGate:
@@ -62,7 +49,7 @@ class ApprovalGate:
         tool: str,
         stopped: threading.Event,
         scope: Scope = frozenset(),
-    ) -> Decision | None:
+    ) -> UserAnswer | None:
         """Block until the user decides; ``None`` when the reply is stopped first.
 
         (Under the "approve" and "refuse" policies the caller does not ask: the call runs, or
@@ -81,7 +68,7 @@ class ApprovalGate:
             with self._lock:
                 self._waiting.pop(key, None)
 
-    def decide(self, conversation_id: str, call_id: str, decision: Decision) -> None:
+    def decide(self, conversation_id: str, call_id: str, decision: UserAnswer) -> None:
         """Raises: NotFound: no call with this id is waiting (answered, stopped or unknown)."""
         with self._lock:
             waiting = self._waiting.get((conversation_id, call_id))

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localwork.chat.agent import AgentLoop
-from localwork.chat.approvals import ApprovalGate, Decision
+from localwork.chat.approvals import ApprovalGate
 from localwork.chat.failures import describe_failure
 from localwork.chat.reply import AgentReply
 from localwork.conversations.store import DEFAULT_TITLE, ConversationStore, title_from_message
 from localwork.engine.local.runtime import ModelRuntime
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
+from localwork.tools.approval import UserAnswer
 from localwork.vocabulary import ToolMode
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ class ChatService:
             self._runtime.cancel()
         return True
 
-    def decide(self, conversation_id: str, call_id: str, decision: Decision) -> dict[str, Any]:
+    def decide(self, conversation_id: str, call_id: str, decision: UserAnswer) -> dict[str, Any]:
         """The user's answer to a call waiting for approval.
 
         Raises:

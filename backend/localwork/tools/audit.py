@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from localwork.infra.database import open_database
+from localwork.tools.approval import Decision
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tool_calls (
@@ -17,7 +18,7 @@ CREATE TABLE IF NOT EXISTS tool_calls (
     conversation_id  TEXT,
     tool             TEXT NOT NULL,
     arguments        TEXT NOT NULL,
-    decision         TEXT NOT NULL,   -- auto | approved | refused
+    decision         TEXT NOT NULL,   -- auto | approved | denied | refused (tools/approval.py)
     ok               INTEGER NOT NULL,
     summary          TEXT NOT NULL,
     hashes           TEXT NOT NULL    -- sha256 of content before / after, by path
@@ -54,7 +55,7 @@ class AuditLog:
         conversation_id: str | None,
         tool: str,
         arguments: dict[str, Any],
-        decision: str,
+        decision: Decision,
         ok: bool,
         summary: str,
         hashes: dict[str, Any],

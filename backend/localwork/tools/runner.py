@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
 from localwork.errors import LocalWorkError
 from localwork.settings import describe_validation_error
+from localwork.tools.approval import Approval, Decision
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import Tool, ToolResult
 from localwork.tools.files import FILE_TOOLS, FileToolContext
@@ -22,8 +23,6 @@ from localwork.tools.sandbox.fs import Sandbox
 from localwork.tools.summary import plain_summary
 
 log = logging.getLogger(__name__)
-
-Decision = Literal["approved", "denied", "ask"]
 
 
 class ToolRunner:
@@ -75,7 +74,7 @@ class ToolRunner:
         name: str,
         arguments: Any,
         *,
-        approval: Decision = "ask",
+        approval: Approval = "ask",
         reason: str = "",
         conversation_id: str | None = None,
     ) -> ToolResult:
@@ -103,7 +102,7 @@ class ToolRunner:
                 conversation_id,
                 error=f"invalid arguments: {describe_validation_error(error)}",
             )
-        decision = "auto"
+        decision: Decision = "auto"
         if tool.changes_files:
             if approval == "denied":
                 why = f": {reason}" if reason else ""
@@ -151,7 +150,7 @@ class ToolRunner:
         self,
         name: str,
         arguments: Any,
-        decision: str,
+        decision: Decision,
         conversation_id: str | None,
         *,
         output: dict[str, Any] | None = None,

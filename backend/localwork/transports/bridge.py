@@ -14,7 +14,6 @@ from pydantic import Field, StringConstraints, ValidationError, validate_call
 
 from localwork import APP_NAME, __version__
 from localwork.app import App
-from localwork.chat.approvals import Decision
 from localwork.chat.usage import context_usage
 from localwork.conversations import export
 from localwork.conversations.store import TITLE_MAX
@@ -22,6 +21,7 @@ from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.infra.userlocale import system_locale
 from localwork.models.prompt_formats import PromptFormatName
 from localwork.settings import PresetName, describe_validation_error
+from localwork.tools.approval import Answer, UserAnswer
 from localwork.transports import links
 from localwork.vocabulary import ToolMode
 
@@ -281,10 +281,10 @@ class _ToolUseMethods:
         self,
         conversation_id: ConversationId,
         call_id: CallId,
-        answer: Literal["once", "conversation", "deny"],
+        answer: Answer,
         reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = "",
     ) -> dict[str, Any]:
-        return self._app.chat.decide(conversation_id, call_id, Decision(answer, reason))
+        return self._app.chat.decide(conversation_id, call_id, UserAnswer(answer, reason))
 
 
 class _ConversationMethods:
