@@ -31,6 +31,7 @@ from localwork.chat.toolcalls import (
     without_response_tags,
 )
 from localwork.chat.turns import MAX_RESULT_CHARS, prompt_turns
+from localwork.conversations.store import StoredMessage
 from localwork.engine.local.runtime import LoadedModel, ModelRuntime
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
@@ -145,7 +146,7 @@ class AgentLoop:
         self._guided = GuidedCalls(runtime)
 
     def run(
-        self, job: AgentJob, messages: list[dict[str, Any]], mode: ToolMode, reply: AgentReply
+        self, job: AgentJob, messages: list[StoredMessage], mode: ToolMode, reply: AgentReply
     ) -> None:
         """Write the reply to the conversation's newest message into ``reply``.
 

@@ -15,7 +15,12 @@ from localwork.chat.agent import AgentLoop
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.failures import describe_failure
 from localwork.chat.reply import AgentReply
-from localwork.conversations.store import DEFAULT_TITLE, ConversationStore, title_from_message
+from localwork.conversations.store import (
+    DEFAULT_TITLE,
+    ConversationStore,
+    StoredMessage,
+    title_from_message,
+)
 from localwork.engine.local.runtime import ModelRuntime
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
@@ -162,8 +167,8 @@ class ChatService:
     def _retitle(
         self,
         conversation_id: str,
-        messages: list[dict[str, Any]],
-        edited: dict[str, Any],
+        messages: list[StoredMessage],
+        edited: StoredMessage,
         text: str,
     ) -> None:
         """A title made from the first message follows its edit; one the user chose stays."""
@@ -305,6 +310,6 @@ class ChatService:
         self._events.publish("reply_failed", **base, error=failure, message=message)
 
 
-def _failed_without_calls(message: dict[str, Any]) -> bool:
+def _failed_without_calls(message: StoredMessage) -> bool:
     meta = message["meta"]
     return message["role"] == "assistant" and bool(meta.get("error")) and not meta.get("tool_calls")

@@ -9,6 +9,7 @@ and result). For the prompt they become what chat templates expect: an assistant
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from localwork.vocabulary import Message
@@ -63,7 +64,9 @@ def tool_round_turns(text: str, calls: list[dict[str, Any]], limit: int) -> list
     return turns
 
 
-def prompt_turns(messages: list[dict[str, Any]], limit: int = MAX_RESULT_CHARS) -> list[Message]:
+def prompt_turns(
+    messages: Sequence[Mapping[str, Any]], limit: int = MAX_RESULT_CHARS
+) -> list[Message]:
     """Stored messages (with meta) as chat turns for a template."""
     turns: list[Message] = []
     for message in messages:

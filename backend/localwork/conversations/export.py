@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from localwork import APP_NAME
-from localwork.conversations.store import TITLE_MAX, ConversationStore
+from localwork.conversations.store import TITLE_MAX, Conversation, ConversationStore
 from localwork.errors import InvalidRequest
 from localwork.infra.atomic import atomic_write_bytes
 from localwork.settings import describe_validation_error
@@ -227,7 +227,7 @@ class ConversationFiles:
             atomic_write_bytes(Path(chosen), exported["content"].encode("utf-8"))
         return {"path": chosen}
 
-    def import_conversation(self, text: str) -> dict[str, Any]:
+    def import_conversation(self, text: str) -> Conversation:
         """Raises: InvalidRequest: see ``parse_import``."""
         parsed = parse_import(text)
         return self._store.import_conversation(

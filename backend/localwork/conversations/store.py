@@ -10,11 +10,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from localwork.errors import InvalidRequest, NotFound
 from localwork.infra.database import open_database
-from localwork.vocabulary import TOOL_MODES
+from localwork.vocabulary import TOOL_MODES, ToolMode
 
 _SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -42,6 +42,29 @@ _ADDED_COLUMNS = {
     # How the assistant may use tools here: "off", "auto" (when it decides) or "required".
     "tool_mode": "TEXT NOT NULL DEFAULT 'auto'",
 }
+
+
+class Conversation(TypedDict):
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+    deleted_at: float | None
+    tool_mode: ToolMode
+
+
+class ListedConversation(Conversation):
+    message_count: int
+
+
+class StoredMessage(TypedDict):
+    id: int
+    conversation_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    meta: dict[str, Any]  # the reply's tool calls, stats, notice, error… (chat/reply.py)
+    created_at: float
+
 
 DEFAULT_TITLE = "New chat"
 TITLE_MAX = 200
@@ -73,7 +96,7 @@ class ConversationStore:
         with self._lock:
             self._db.close()
 
-    def create_conversation(self, title: str = DEFAULT_TITLE) -> dict[str, Any]:
+    def create_conversation(self, title: str = DEFAULT_TITLE) -> Conversation:
         now = time.time()
         conversation_id = uuid.uuid4().hex
         with self._lock:
@@ -83,18 +106,18 @@ class ConversationStore:
             )
         return self.get_conversation(conversation_id)
 
-    def list_conversations(self) -> list[dict[str, Any]]:
+    def list_conversations(self) -> list[ListedConversation]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
                 " AS message_count FROM conversations c WHERE c.deleted_at IS NULL"
                 " ORDER BY updated_at DESC, created_at DESC"
             ).fetchall()
-        return [dict(row) for row in rows]
+        return [cast(ListedConversation, dict(row)) for row in rows]
 
     def get_conversation(
         self, conversation_id: str, *, include_deleted: bool = False
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Raises: NotFound: no conversation has this id (or it was deleted)."""
         live = "" if include_deleted else f" AND {_LIVE}"
         with self._lock:
@@ -103,22 +126,22 @@ class ConversationStore:
             ).fetchone()
         if row is None:
             raise NotFound(f"Conversation {conversation_id} does not exist (it may be deleted).")
-        return dict(row)
+        return cast(Conversation, dict(row))
 
     def has_title(self, title: str) -> bool:
         with self._lock:
             query = f"SELECT 1 FROM conversations WHERE title = ? AND {_LIVE}"
             return self._db.execute(query, (title,)).fetchone() is not None
 
-    def rename_conversation(self, conversation_id: str, title: str) -> dict[str, Any]:
+    def rename_conversation(self, conversation_id: str, title: str) -> Conversation:
         return self._set_column(conversation_id, "title", title)
 
-    def set_tool_mode(self, conversation_id: str, mode: str) -> dict[str, Any]:
+    def set_tool_mode(self, conversation_id: str, mode: str) -> Conversation:
         if mode not in TOOL_MODES:
             raise InvalidRequest(f"Tool use must be one of {', '.join(TOOL_MODES)}.")
         return self._set_column(conversation_id, "tool_mode", mode)
 
-    def _set_column(self, conversation_id: str, column: str, value: Any) -> dict[str, Any]:
+    def _set_column(self, conversation_id: str, column: str, value: Any) -> Conversation:
         with self._lock:  # column names come from this module only, never from a caller
             cursor = self._db.execute(
                 f"UPDATE conversations SET {column} = ? WHERE id = ? AND {_LIVE}",
@@ -138,7 +161,7 @@ class ConversationStore:
         if cursor.rowcount == 0:
             raise NotFound(f"Conversation {conversation_id} does not exist (it may be deleted).")
 
-    def restore_conversation(self, conversation_id: str) -> dict[str, Any]:
+    def restore_conversation(self, conversation_id: str) -> Conversation:
         """Undo a delete made in this session.
 
         Raises:
@@ -156,7 +179,7 @@ class ConversationStore:
 
     def add_message(
         self, conversation_id: str, role: str, content: str, meta: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> StoredMessage:
         now = time.time()
         # A reply that ends after its conversation was deleted is still kept, for undo.
         self.get_conversation(conversation_id, include_deleted=True)
@@ -174,7 +197,7 @@ class ConversationStore:
             ).fetchone()
         return _message(row)
 
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+    def messages(self, conversation_id: str) -> list[StoredMessage]:
         self.get_conversation(conversation_id)
         with self._lock:
             rows = self._db.execute(
@@ -237,7 +260,7 @@ class ConversationStore:
 
     def import_conversation(
         self, title: str, messages: list[dict[str, Any]], created_at: float | None = None
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Create a conversation with these messages in one transaction (all or nothing)."""
         now = time.time()
         conversation_id = uuid.uuid4().hex
@@ -281,7 +304,7 @@ def _snippet(text: str, query: str) -> str:
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
 
 
-def _message(row: sqlite3.Row) -> dict[str, Any]:
+def _message(row: sqlite3.Row) -> StoredMessage:
     message = dict(row)
     message["meta"] = json.loads(message["meta"])
-    return message
+    return cast(StoredMessage, message)

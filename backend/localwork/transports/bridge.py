@@ -16,7 +16,7 @@ from localwork import APP_NAME, __version__
 from localwork.app import App
 from localwork.chat.usage import context_usage
 from localwork.conversations import export
-from localwork.conversations.store import TITLE_MAX
+from localwork.conversations.store import TITLE_MAX, Conversation, ListedConversation
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.infra.userlocale import system_locale
 from localwork.models.prompt_formats import PromptFormatName
@@ -78,11 +78,11 @@ class _BridgeCore:
         return {"events": events, "last_seq": events[-1]["seq"] if events else after}
 
     @_validated
-    def list_conversations(self) -> list[dict[str, Any]]:
+    def list_conversations(self) -> list[ListedConversation]:
         return self._app.store.list_conversations()
 
     @_validated
-    def create_conversation(self) -> dict[str, Any]:
+    def create_conversation(self) -> Conversation:
         return self._app.store.create_conversation()
 
     @_validated
@@ -110,7 +110,7 @@ class _BridgeCore:
         return context_usage(app.store, app.runtime, app.settings, conversation_id)
 
     @_validated
-    def rename_conversation(self, conversation_id: ConversationId, title: Title) -> dict[str, Any]:
+    def rename_conversation(self, conversation_id: ConversationId, title: Title) -> Conversation:
         return self._app.store.rename_conversation(conversation_id, title)
 
     @_validated
@@ -273,7 +273,7 @@ class _ToolUseMethods:
     _app: App
 
     @_validated
-    def set_tool_mode(self, conversation_id: ConversationId, mode: ToolMode) -> dict[str, Any]:
+    def set_tool_mode(self, conversation_id: ConversationId, mode: ToolMode) -> Conversation:
         return self._app.store.set_tool_mode(conversation_id, mode)
 
     @_validated
@@ -310,7 +310,7 @@ class _ConversationMethods:
         return self._app.store.search(query)
 
     @_validated
-    def restore_conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+    def restore_conversation(self, conversation_id: ConversationId) -> Conversation:
         return self._app.store.restore_conversation(conversation_id)
 
     @_validated
@@ -326,7 +326,7 @@ class _ConversationMethods:
         return self._app.files.save(conversation_id, format)
 
     @_validated
-    def import_conversation(self, data: str) -> dict[str, Any]:
+    def import_conversation(self, data: str) -> Conversation:
         return self._app.files.import_conversation(data)
 
     @_validated
