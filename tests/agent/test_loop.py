@@ -430,18 +430,19 @@ def test_with_tools_required_a_small_model_answers_after_its_first_call_that_wor
 
 
 def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(scripted_app):
-    from localwork.transports.bridge import Bridge, dispatch
+    from localwork.transports.bridge import Bridge
 
     s = scripted_app([{"text": "Hello."}])
-    reply = dispatch(
-        Bridge(s.app), "send_message", {"conversation_id": None, "text": "Hi", "tool_mode": "off"}
+    bridge = Bridge(s.app)
+    reply = bridge.dispatch(
+        "send_message", {"conversation_id": None, "text": "Hi", "tool_mode": "off"}
     )
     assert reply["ok"], reply
     assert reply["data"]["conversation"]["tool_mode"] == "off"
     s.done(reply["data"]["job_id"])
     assert s.requests()[-1].get("grammar") is None  # no tools were offered
-    refused = dispatch(
-        Bridge(s.app), "send_message", {"conversation_id": None, "text": "Hi", "tool_mode": "x"}
+    refused = bridge.dispatch(
+        "send_message", {"conversation_id": None, "text": "Hi", "tool_mode": "x"}
     )
     assert (
         refused["error"]["code"] == "invalid_request" and "tool_mode" in refused["error"]["message"]

@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from localwork.conversations.store import ConversationStore
-from localwork.transports.bridge import EXPOSED_METHODS, Bridge, WindowApi, dispatch
+from localwork.transports.bridge import EXPOSED_METHODS, Bridge, WindowApi
 
 
 @pytest.fixture
@@ -75,9 +75,9 @@ def test_pywebview_sees_only_one_method(bridge):
 
 
 def test_ok_and_error_envelopes(bridge):
-    created = dispatch(bridge, "create_conversation", {})
+    created = bridge.dispatch("create_conversation", {})
     assert created["ok"] and len(created["data"]["id"]) == 32
-    missing = dispatch(bridge, "get_conversation", {"conversation_id": "0" * 32})
+    missing = bridge.dispatch("get_conversation", {"conversation_id": "0" * 32})
     assert missing == {
         "ok": False,
         "error": {"code": "not_found", "message": missing["error"]["message"]},
@@ -103,14 +103,14 @@ def test_ok_and_error_envelopes(bridge):
     ],
 )
 def test_every_call_is_validated(bridge, method, params, fragment):
-    reply = dispatch(bridge, method, params)
+    reply = bridge.dispatch(method, params)
     assert reply["ok"] is False
     assert reply["error"]["code"] == "invalid_request"
     assert fragment in reply["error"]["message"]
 
 
 def test_empty_message_is_refused_and_nothing_is_stored(bridge, app):
-    reply = dispatch(bridge, "send_message", {"conversation_id": None, "text": "  \n "})
+    reply = bridge.dispatch("send_message", {"conversation_id": None, "text": "  \n "})
     assert reply["error"] == {
         "code": "invalid_request",
         "message": "The message is empty: type something first.",
@@ -124,7 +124,7 @@ def test_unexpected_errors_hide_the_traceback_and_log_it(bridge, app, monkeypatc
 
     monkeypatch.setattr(ConversationStore, "list_conversations", explode)
     with caplog.at_level(logging.ERROR):
-        reply = dispatch(bridge, "list_conversations", {})
+        reply = bridge.dispatch("list_conversations", {})
     assert reply["error"]["code"] == "internal"
     assert "secret internal detail" not in reply["error"]["message"]
     assert str(app.paths.log_file) in reply["error"]["message"]
@@ -133,7 +133,7 @@ def test_unexpected_errors_hide_the_traceback_and_log_it(bridge, app, monkeypatc
 
 def test_first_call_marks_the_frontend_connected(bridge, app):
     assert not app.frontend_connected.is_set()
-    dispatch(bridge, "app_info", {})
+    bridge.dispatch("app_info", {})
     assert app.frontend_connected.is_set()
 
 

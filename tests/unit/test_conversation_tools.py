@@ -9,7 +9,7 @@ from localwork.app import App, AppOptions
 from localwork.conversations.export import FORMAT, parse_import, to_json, to_markdown
 from localwork.conversations.store import ConversationStore
 from localwork.errors import InvalidRequest, NotFound
-from localwork.transports.bridge import Bridge, dispatch
+from localwork.transports.bridge import Bridge
 from localwork.transports.links import check_link, open_in_browser
 from tests.support.dialogs import ScriptedDialogs
 
@@ -23,13 +23,13 @@ def bridge(app):
 
 
 def call(bridge, method, **params):
-    reply = dispatch(bridge, method, params)
+    reply = bridge.dispatch(method, params)
     assert reply["ok"], reply
     return reply["data"]
 
 
 def error_of(bridge, method, **params):
-    reply = dispatch(bridge, method, params)
+    reply = bridge.dispatch(method, params)
     assert not reply["ok"], reply
     return reply["error"]
 
@@ -207,8 +207,7 @@ def test_markdown_export_has_title_turns_and_tool_calls(app):
     text = to_markdown(conversation, app.store.messages(conversation["id"]))
     assert text.startswith("# Notes: a/b\n")
     assert "## You\n\nHi *there*\n\n## Assistant\n\nHello\n\n> Tool `read_file`: ok" in text
-    exported = dispatch(
-        Bridge(app),
+    exported = Bridge(app).dispatch(
         "export_conversation",
         {"conversation_id": conversation["id"], "format": "markdown"},
     )

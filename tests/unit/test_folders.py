@@ -7,11 +7,11 @@ from localwork.infra.logs import setup_logging
 from localwork.infra.paths import resolve_paths
 from localwork.settings import FolderGrant, SettingsStore
 from localwork.tools.folders import Folders
-from localwork.transports.bridge import Bridge, dispatch
+from localwork.transports.bridge import Bridge
 
 
 def call(bridge, method, **params):
-    reply = dispatch(bridge, method, params)
+    reply = bridge.dispatch(method, params)
     return reply["data"] if reply["ok"] else reply["error"]
 
 

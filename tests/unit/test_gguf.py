@@ -5,7 +5,7 @@ import pytest
 from localwork.errors import ModelLoadFailed
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import BUNDLED_ID, ModelRegistry, bundled_model_path
-from localwork.transports.bridge import Bridge, dispatch
+from localwork.transports.bridge import Bridge
 
 
 def test_bundled_model_metadata():
@@ -56,6 +56,6 @@ def test_deeply_nested_arrays_are_refused_not_an_internal_error(tmp_path, app):
     nested.write_bytes(header + arrays)
     with pytest.raises(ModelLoadFailed, match="nested more than 8 deep"):
         read_gguf(nested)
-    reply = dispatch(Bridge(app), "import_model", {"path": str(nested), "mode": "copy"})
+    reply = Bridge(app).dispatch("import_model", {"path": str(nested), "mode": "copy"})
     assert reply["error"]["code"] == "model_load_failed"
     assert "nested" in reply["error"]["message"]

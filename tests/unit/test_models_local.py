@@ -10,7 +10,7 @@ from localwork.errors import InvalidRequest, ModelLoadFailed
 from localwork.library.fit import describe_model, fit_for, memory_needed
 from localwork.models.registry import BUNDLED_ID, ModelRegistry
 from localwork.settings import ContextSettings
-from localwork.transports.bridge import Bridge, dispatch
+from localwork.transports.bridge import Bridge
 from tests.fakehub import make_gguf
 
 
@@ -108,10 +108,10 @@ def test_selecting_a_model_that_wont_fit_asks_first(app, paths, monkeypatch):
         handle.truncate(2 * psutil.virtual_memory().total)
     model_id = "local/imported/huge-q4_k_m.gguf"
     bridge = Bridge(app)
-    asked = dispatch(bridge, "select_model", {"model_id": model_id})
+    asked = bridge.dispatch("select_model", {"model_id": model_id})
     assert asked["data"]["needs_confirmation"] and "anyway" in asked["data"]["message"]
     assert app.settings.current.selected_model is None and loads == []
-    chosen = dispatch(bridge, "select_model", {"model_id": model_id, "confirmed": True})
+    chosen = bridge.dispatch("select_model", {"model_id": model_id, "confirmed": True})
     assert chosen["ok"] and app.settings.current.selected_model == model_id
     assert loads == [model_id]
 
@@ -122,36 +122,36 @@ def test_removing_the_selected_model_falls_back_to_the_bundled_one(app, tmp_path
     source = tmp_path / "mine-q4_0.gguf"
     source.write_bytes(make_gguf(1000))
     bridge = Bridge(app)
-    imported = dispatch(bridge, "import_model", {"path": str(source), "mode": "copy"})
+    imported = bridge.dispatch("import_model", {"path": str(source), "mode": "copy"})
     model_id = imported["data"]["model_id"]
-    assert dispatch(bridge, "select_model", {"model_id": model_id})["ok"]
-    removed = dispatch(bridge, "remove_model", {"model_id": model_id})
+    assert bridge.dispatch("select_model", {"model_id": model_id})["ok"]
+    removed = bridge.dispatch("remove_model", {"model_id": model_id})
     assert removed["ok"] and removed["data"]["selected"] == BUNDLED_ID
     assert loads == [model_id, None]
 
 
 def test_hub_token_is_stored_locally_and_never_sent_to_the_page(app):
     bridge = Bridge(app)
-    assert dispatch(bridge, "set_hub_token", {"token": " hf_secret "})["data"] == {
+    assert bridge.dispatch("set_hub_token", {"token": " hf_secret "})["data"] == {
         "token": "settings"
     }
     assert app.settings.current.hf_token == "hf_secret"
-    assert "hf_secret" not in str(dispatch(bridge, "models_overview", {}))
-    assert "hf_secret" not in str(dispatch(bridge, "settings_pane", {}))
-    dispatch(bridge, "set_hub_token", {"token": None})
+    assert "hf_secret" not in str(bridge.dispatch("models_overview", {}))
+    assert "hf_secret" not in str(bridge.dispatch("settings_pane", {}))
+    bridge.dispatch("set_hub_token", {"token": None})
     assert app.settings.current.hf_token is None
 
 
 def test_download_calls_validate_their_arguments(app):
     bridge = Bridge(app)
-    bad_job = dispatch(bridge, "pause_download", {"job_id": "../x"})
+    bad_job = bridge.dispatch("pause_download", {"job_id": "../x"})
     assert bad_job["error"]["code"] == "invalid_request"
-    unknown = dispatch(bridge, "cancel_download", {"job_id": "0" * 12})
+    unknown = bridge.dispatch("cancel_download", {"job_id": "0" * 12})
     assert unknown["error"]["code"] == "not_found"
-    bad_repo = dispatch(bridge, "repo_files", {"repo_id": "not a repo"})
+    bad_repo = bridge.dispatch("repo_files", {"repo_id": "not a repo"})
     assert bad_repo["error"]["code"] == "invalid_request"
     assert "owner/name" in bad_repo["error"]["message"]
-    no_dialog = dispatch(bridge, "choose_model_file", {})
+    no_dialog = bridge.dispatch("choose_model_file", {})
     assert no_dialog["error"]["code"] == "invalid_request"
 
 

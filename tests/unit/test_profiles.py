@@ -4,7 +4,7 @@ import pytest
 
 from localwork.models.registry import BUNDLED_ID
 from localwork.settings import SettingsStore
-from localwork.transports.bridge import Bridge, dispatch
+from localwork.transports.bridge import Bridge
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def bridge(app):
 
 
 def pane(bridge, **params):
-    reply = dispatch(bridge, "settings_pane", params)
+    reply = bridge.dispatch("settings_pane", params)
     assert reply["ok"], reply
     return reply["data"]
 
@@ -33,19 +33,18 @@ def test_preview_puts_each_problem_next_to_its_field(bridge):
     profile = pane(bridge)["profile"]
     profile["context"].update(n_ctx=16384)
     profile["generation"].update(temperature=5)
-    reply = dispatch(bridge, "preview_profile", {"model_id": None, "profile": profile})
+    reply = bridge.dispatch("preview_profile", {"model_id": None, "profile": profile})
     errors = reply["data"]["errors"]
     assert list(errors) == ["generation.temperature"]  # field rules first
     profile["generation"]["temperature"] = 0.5
-    reply = dispatch(bridge, "preview_profile", {"model_id": None, "profile": profile})
+    reply = bridge.dispatch("preview_profile", {"model_id": None, "profile": profile})
     assert "training length (8192 tokens)" in reply["data"]["errors"]["context.n_ctx"]
 
 
 def test_invalid_save_changes_nothing(bridge, app):
     profile = pane(bridge)["profile"]
     profile["context"].update(n_ctx=512, n_batch=1024)
-    reply = dispatch(
-        bridge,
+    reply = bridge.dispatch(
         "save_profile",
         {"model_id": None, "scope": "defaults", "profile": profile, "overflow": "stop"},
     )
@@ -58,8 +57,7 @@ def test_saving_for_one_model_keeps_the_defaults(bridge, app):
     profile = pane(bridge)["profile"]
     profile["context"]["n_ctx"] = 2048
     profile["generation"]["top_k"] = 12
-    reply = dispatch(
-        bridge,
+    reply = bridge.dispatch(
         "save_profile",
         {"model_id": BUNDLED_ID, "scope": "model", "profile": profile, "overflow": "stop"},
     )
@@ -70,8 +68,7 @@ def test_saving_for_one_model_keeps_the_defaults(bridge, app):
     assert saved.context.n_ctx == "auto" and saved.overflow == "stop"
 
     # Back to the defaults: the model's own profile goes away.
-    reply = dispatch(
-        bridge,
+    reply = bridge.dispatch(
         "save_profile",
         {"model_id": BUNDLED_ID, "scope": "defaults", "profile": profile, "overflow": "stop"},
     )
@@ -82,21 +79,21 @@ def test_saving_for_one_model_keeps_the_defaults(bridge, app):
 def test_presets_are_saved_listed_and_deleted(bridge):
     profile = pane(bridge)["profile"]
     profile["generation"]["temperature"] = 0.1
-    assert dispatch(bridge, "save_preset", {"name": " Precise ", "profile": profile})["data"] == {
+    assert bridge.dispatch("save_preset", {"name": " Precise ", "profile": profile})["data"] == {
         "presets": ["Precise"]
     }
     assert pane(bridge)["presets"]["Precise"]["generation"]["temperature"] == 0.1
-    assert dispatch(bridge, "delete_preset", {"name": "Precise"})["data"] == {"presets": []}
-    missing = dispatch(bridge, "delete_preset", {"name": "Precise"})
+    assert bridge.dispatch("delete_preset", {"name": "Precise"})["data"] == {"presets": []}
+    missing = bridge.dispatch("delete_preset", {"name": "Precise"})
     assert missing["error"]["code"] == "not_found"
-    bad = dispatch(bridge, "save_preset", {"name": "x", "profile": {"context": {"n_batch": 1}}})
+    bad = bridge.dispatch("save_preset", {"name": "x", "profile": {"context": {"n_batch": 1}}})
     assert bad["error"]["code"] == "settings_invalid"
 
 
 def test_saving_says_whether_the_model_reloads(bridge):
     def save(profile):
         params = {"model_id": None, "scope": "defaults", "profile": profile, "overflow": "stop"}
-        reply = dispatch(bridge, "save_profile", params)
+        reply = bridge.dispatch("save_profile", params)
         assert reply["ok"], reply
         return reply["data"]["reloading"]
 

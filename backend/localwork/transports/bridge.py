@@ -342,6 +342,28 @@ class _ConversationMethods:
 class Bridge(_BridgeCore, _FolderMethods, _ConversationMethods, _ToolUseMethods, _ModelMethods):
     """Methods callable from the frontend. Holds only private references."""
 
+    def dispatch(self, method: str, params: Any) -> dict[str, Any]:
+        """Call one bridge method by name; the single entry point of both transports."""
+        try:
+            if method not in EXPOSED_METHODS:
+                raise InvalidRequest(f"Unknown bridge method {method!r}.")
+            if params is None:
+                params = {}
+            if not isinstance(params, dict):
+                raise InvalidRequest("Bridge parameters must be a JSON object.")
+            self._app.frontend_connected.set()
+            return {"ok": True, "data": getattr(self, method)(**params)}
+        except ValidationError as error:
+            message = describe_validation_error(error)
+            return {"ok": False, "error": InvalidRequest(f"Invalid request: {message}").to_dict()}
+        except LocalWorkError as error:
+            return {"ok": False, "error": error.to_dict()}
+        except Exception:
+            log.exception("bridge method %s failed", method)
+            log_file = self._app.paths.log_file
+            message = f"Something went wrong inside LocalWork Hero. Details are in {log_file}."
+            return {"ok": False, "error": LocalWorkError(message).to_dict()}
+
 
 EXPOSED_METHODS: frozenset[str] = frozenset(
     name
@@ -357,29 +379,6 @@ EXPOSED_METHODS: frozenset[str] = frozenset(
 )
 
 
-def dispatch(bridge: Bridge, method: str, params: Any) -> dict[str, Any]:
-    """Call one bridge method by name; the single entry point of both transports."""
-    try:
-        if method not in EXPOSED_METHODS:
-            raise InvalidRequest(f"Unknown bridge method {method!r}.")
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            raise InvalidRequest("Bridge parameters must be a JSON object.")
-        bridge._app.frontend_connected.set()
-        return {"ok": True, "data": getattr(bridge, method)(**params)}
-    except ValidationError as error:
-        message = describe_validation_error(error)
-        return {"ok": False, "error": InvalidRequest(f"Invalid request: {message}").to_dict()}
-    except LocalWorkError as error:
-        return {"ok": False, "error": error.to_dict()}
-    except Exception:
-        log.exception("bridge method %s failed", method)
-        log_file = bridge._app.paths.log_file
-        message = f"Something went wrong inside LocalWork Hero. Details are in {log_file}."
-        return {"ok": False, "error": LocalWorkError(message).to_dict()}
-
-
 class WindowApi:
     """What pywebview exposes as ``window.pywebview.api``: one method, the same dispatch."""
 
@@ -387,4 +386,4 @@ class WindowApi:
         self._bridge = bridge
 
     def call(self, method: str, params: Any = None) -> dict[str, Any]:
-        return dispatch(self._bridge, method, params)
+        return self._bridge.dispatch(method, params)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from localwork.errors import InvalidRequest
-from localwork.transports.bridge import Bridge, dispatch
+from localwork.transports.bridge import Bridge
 from localwork.transports.credentials import LaunchCredentials
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HTTPStatus.BAD_REQUEST, "The JSON body is nested too deeply.")
             return
         method = path[len(_API_PREFIX) :]
-        self._send_json(HTTPStatus.OK, dispatch(self.server.bridge, method, params))
+        self._send_json(HTTPStatus.OK, self.server.bridge.dispatch(method, params))
 
     def do_PUT(self) -> None:
         self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "Method not allowed.")
