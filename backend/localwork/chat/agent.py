@@ -31,7 +31,7 @@ from localwork.chat.toolcalls import (
     without_response_tags,
 )
 from localwork.chat.turns import MAX_RESULT_CHARS, prompt_turns
-from localwork.engine.runtime import LoadedModel, ModelRuntime
+from localwork.engine.base import Engine, Generation, LoadedModel
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
 from localwork.folders import Folders
@@ -96,7 +96,7 @@ class _Written:
     text: str  # what the model said, without call markup
     opener: str | None  # the marker that started a call, if one did
     calls: list[ParsedCall]  # calls written without a marker (bare JSON), parsed
-    result: dict[str, Any]  # the engine's stats
+    result: Generation  # what the engine reports about it
 
 
 class _VisibleText:
@@ -131,7 +131,7 @@ class _VisibleText:
 class AgentLoop:
     def __init__(
         self,
-        runtime: ModelRuntime,
+        runtime: Engine,
         settings: SettingsStore,
         folders: Folders,
         approvals: ApprovalGate,
@@ -310,7 +310,7 @@ class AgentLoop:
             grammar_tokens=_ANSWER_START_TOKENS if after_results else None,
             stop=list(CALL_MARKERS) if watch_calls else None,
         )
-        written = _Written(without_response_tags(visible.text), result.get("stop_text"), [], result)
+        written = _Written(without_response_tags(visible.text), result["stop_text"], [], result)
         if offer and written.opener is None:
             parsed = parse_reply(written.text)
             if parsed.calls:  # calls in a form without a marker, e.g. bare JSON

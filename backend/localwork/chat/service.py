@@ -15,7 +15,7 @@ from localwork.chat.agent import AgentLoop
 from localwork.chat.approvals import ApprovalGate, Decision
 from localwork.chat.failures import describe_failure
 from localwork.chat.reply import AgentReply
-from localwork.engine.runtime import ModelRuntime
+from localwork.engine.base import Engine
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.store import DEFAULT_TITLE, ConversationStore, title_from_message
@@ -47,7 +47,7 @@ class ChatService:
     def __init__(
         self,
         store: ConversationStore,
-        runtime: ModelRuntime,
+        runtime: Engine,
         events: EventBus,
         agent: AgentLoop,
         approvals: ApprovalGate,

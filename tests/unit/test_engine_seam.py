@@ -1,0 +1,55 @@
+"""The engine seam (``engine/base.py``): the runtime is an ``Engine`` method by method, and
+the chat layer knows engines only through it."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+from localwork.engine.base import Engine
+from localwork.engine.runtime import ModelRuntime
+
+CHAT = Path(__file__).resolve().parents[2] / "backend" / "localwork" / "chat"
+ENGINE_METHODS = sorted(
+    name for name, value in vars(Engine).items() if callable(value) and not name.startswith("_")
+)
+
+
+def mismatched_methods(engine_class: type) -> list[str]:
+    """The protocol's methods that ``engine_class`` lacks or declares otherwise (parameters,
+    defaults, annotations, result)."""
+    return [
+        name
+        for name in ENGINE_METHODS
+        if not callable(getattr(engine_class, name, None))
+        or inspect.signature(getattr(engine_class, name))
+        != inspect.signature(getattr(Engine, name))
+    ]
+
+
+def test_the_protocol_is_what_the_chat_layer_calls():
+    assert ENGINE_METHODS == [
+        "cancel",
+        "count_tokens",
+        "ensure_ready",
+        "generate",
+        "score",
+        "status",
+    ]
+
+
+def test_the_model_runtime_is_an_engine(app):
+    engine: Engine = app.runtime  # what a type checker holds it to
+    assert isinstance(engine, ModelRuntime) and isinstance(engine, Engine)
+    assert mismatched_methods(ModelRuntime) == []
+
+
+def test_the_chat_layer_imports_no_engine_but_the_seam():
+    imported = {
+        (path.name, node.module)
+        for path in CHAT.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("localwork.engine")
+    }
+    assert imported and {module for _, module in imported} == {"localwork.engine.base"}, imported
