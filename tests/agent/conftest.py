@@ -13,7 +13,7 @@ import pytest
 from localwork.app import App
 from localwork.paths import AppPaths
 from tests.conftest import DETERMINISTIC_GENERATION, write_settings
-from tests.model.conftest import EventWatcher
+from tests.support.events import EventWatcher
 from tests.support.scripted_engine import logged_requests, use_scripted_engine
 
 # SmolLM2's template has no tool support, so the loop uses the generic <tool_call> marker.

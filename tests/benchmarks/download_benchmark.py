@@ -35,7 +35,7 @@ from localwork.models.transfer import (
     partial_path,
     transfer,
 )
-from tests.fakehub import COMMIT, FakeHub
+from tests.support.fakehub import COMMIT, FakeHub
 
 REPO = "bench/SmolLM2-135M-GGUF"
 FILE = "smollm2-135m-instruct-q4_1.gguf"
