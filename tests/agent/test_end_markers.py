@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from localwork.models.registry import bundled_model_path
 from tests.agent.test_ask import ask
-from tests.gguf_files import edited_copy
 from tests.hub.test_models_cli import models
+from tests.support.gguf_files import edited_copy
 from tests.support.scripted_engine import logged_requests
 
 MARKER_LINES = "<|im_end|>\n" * 20

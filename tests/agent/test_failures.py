@@ -1,14 +1,15 @@
 """Failed replies with a scripted engine: saved with their reason, advice that is possible,
-Retry only where it can help, the crash guard's words, and the context a conversation fills."""
+Retry only where it can help, the crash guard's words, and the context a conversation fills.
+The crash guard needs a worker process to crash (``scripted_app``); the rest runs on the
+in-process fake engine (``fake_app``), which counts tokens as the scripted worker does."""
 
 from __future__ import annotations
 
 import time
 
 from localwork.chat.usage import context_usage
-from tests.support.scripted_engine import add_replies
 
-# The scripted engine counts a token per 4 characters; the bundled model trains on 8,192.
+# The engines count a token per 4 characters; the bundled model trains on 8,192.
 TOKENS_33K = "word " * (33_000 * 4 // 5)
 
 
@@ -30,9 +31,9 @@ def wait_for_state(s, state: str, timeout: float = 30.0) -> dict:
 
 
 def test_a_message_over_the_context_is_saved_with_its_reason_and_no_impossible_advice(
-    scripted_app,
+    fake_app,
 ):
-    s = scripted_app([])
+    s = fake_app([])
     model = s.app.runtime.status()["model"]
     assert model["n_ctx"] == model["training_context"] == 8192  # Auto: the training length
     job = s.send(TOKENS_33K)["job_id"]
@@ -48,8 +49,8 @@ def test_a_message_over_the_context_is_saved_with_its_reason_and_no_impossible_a
     assert usage(s) > 33_000  # the meter counts the message, not the reply that never came
 
 
-def test_raising_the_context_is_offered_only_when_the_model_can_take_it(scripted_app):
-    s = scripted_app([], max_tokens=256)
+def test_raising_the_context_is_offered_only_when_the_model_can_take_it(fake_app):
+    s = fake_app([], max_tokens=256)
     s.app.settings.update({"context": {"n_ctx": 2048}})
     s.app.runtime.load_and_wait(None, timeout=60)
     fits_the_model = failed(s, s.send("word " * 4000)["job_id"])["error"]
@@ -61,11 +62,11 @@ def test_raising_the_context_is_offered_only_when_the_model_can_take_it(scripted
     assert "Qwen2.5 1.5B Instruct, 32,768 tokens" in too_big["advice"]
 
 
-def test_retry_replaces_a_saved_failure(scripted_app):
-    s = scripted_app([])  # no scripted reply: the engine reports an error
+def test_retry_replaces_a_saved_failure(fake_app):
+    s = fake_app([])  # no scripted reply: the engine reports an error
     error = failed(s, s.send("Hello?")["job_id"])["error"]
     assert error["code"] == "generation_failed" and error["retry"] is True
-    add_replies(s.script, [{"text": "not used"}, {"text": "Hello again."}])
+    s.add_replies([{"text": "not used"}, {"text": "Hello again."}])
     s.done(s.app.chat.retry(s.conversation_id)["job_id"])
     stored = s.app.store.messages(s.conversation_id)
     assert [(m["role"], m["content"]) for m in stored] == [
@@ -74,10 +75,10 @@ def test_retry_replaces_a_saved_failure(scripted_app):
     ]
 
 
-def test_a_saved_failure_is_shown_to_the_user_but_never_read_by_the_model(scripted_app):
-    s = scripted_app([])
+def test_a_saved_failure_is_shown_to_the_user_but_never_read_by_the_model(fake_app):
+    s = fake_app([])
     failed(s, s.send("Hello?")["job_id"])
-    add_replies(s.script, [{"text": "not used"}, {"text": "Fine."}])
+    s.add_replies([{"text": "not used"}, {"text": "Fine."}])
     s.done(s.send("Are you there?")["job_id"])
     prompt = s.requests()[-1]["prompt"]
     assert prompt.count("<|im_start|>assistant") == 1  # only the turn being written
@@ -106,8 +107,8 @@ def test_the_crash_guard_says_it_did_not_restart_and_restart_brings_it_back(scri
     assert reply["message"]["content"] == "Back again."
 
 
-def test_an_imported_conversation_without_counts_is_counted(scripted_app):
-    s = scripted_app([])
+def test_an_imported_conversation_without_counts_is_counted(fake_app):
+    s = fake_app([])
     imported = s.app.store.import_conversation(
         "Imported",
         [{"role": "user", "content": "x" * 4000}, {"role": "assistant", "content": "y" * 400}],

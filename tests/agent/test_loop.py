@@ -1,4 +1,4 @@
-"""The agent loop with a scripted engine: every path, deterministic, with real files."""
+"""The agent loop on an in-process fake engine: every path, deterministic, with real files."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from localwork.tools.approval import UserAnswer
 from tests.agent.conftest import OPEN, call, guided
 
 
-def test_multi_step_reads_then_answers(scripted_app):
-    s = scripted_app(
+def test_multi_step_reads_then_answers(fake_app):
+    s = fake_app(
         [
             *guided("list_directory", said="Let me look. ", path="."),
             *guided("read_file", path="a.txt"),
@@ -44,10 +44,8 @@ def test_multi_step_reads_then_answers(scripted_app):
     assert "<tool_call>" not in "".join(s.events.tokens(job))
 
 
-def test_a_write_waits_for_approval_and_shows_a_diff(scripted_app):
-    s = scripted_app(
-        [*guided("write_file", path="notes.txt", content="new text\n"), {"text": "Done."}]
-    )
+def test_a_write_waits_for_approval_and_shows_a_diff(fake_app):
+    s = fake_app([*guided("write_file", path="notes.txt", content="new text\n"), {"text": "Done."}])
     job = s.send("Write notes.txt")["job_id"]
     waiting = s.events.wait_for("tool_call", job_id=job)["call"]
     assert waiting["status"] == "waiting"
@@ -63,8 +61,8 @@ def test_a_write_waits_for_approval_and_shows_a_diff(scripted_app):
     assert entry["tool"] == "write_file" and entry["decision"] == "approved"
 
 
-def test_a_denial_with_a_reason_reaches_the_model(scripted_app):
-    s = scripted_app([*guided("delete_file", path="keep.txt"), {"text": "OK, I left it alone."}])
+def test_a_denial_with_a_reason_reaches_the_model(fake_app):
+    s = fake_app([*guided("delete_file", path="keep.txt"), {"text": "OK, I left it alone."}])
     (s.folder / "keep.txt").write_text("precious")
     job = s.send("Delete keep.txt")["job_id"]
     waiting = s.events.wait_for("tool_call", job_id=job)["call"]
@@ -77,8 +75,8 @@ def test_a_denial_with_a_reason_reaches_the_model(scripted_app):
     assert "the user denied this delete_file call: I still need it" in s.requests()[2]["prompt"]
 
 
-def test_approve_for_this_conversation_stops_asking_for_that_tool(scripted_app):
-    s = scripted_app(
+def test_approve_for_this_conversation_stops_asking_for_that_tool(fake_app):
+    s = fake_app(
         [
             *guided("create_directory", path="2026-01"),
             *guided("create_directory", path="2026-02"),
@@ -95,11 +93,11 @@ def test_approve_for_this_conversation_stops_asking_for_that_tool(scripted_app):
     assert [c["status"] for c in message["meta"]["tool_calls"]] == ["done", "done"]
 
 
-def test_allow_in_this_chat_does_not_cover_a_folder_granted_later(scripted_app, tmp_path):
+def test_allow_in_this_chat_does_not_cover_a_folder_granted_later(fake_app, tmp_path):
     """Issue 16 #10: the standing approval reached folders the user granted afterwards."""
     later = tmp_path / "later"
     later.mkdir()
-    s = scripted_app(
+    s = fake_app(
         [
             *guided("create_directory", path="2026-01"),
             *guided("create_directory", path=str(later / "2026-02")),
@@ -124,8 +122,8 @@ def test_allow_in_this_chat_does_not_cover_a_folder_granted_later(scripted_app, 
     assert [c["status"] for c in message["meta"]["tool_calls"]] == ["done"] * 3
 
 
-def test_errors_go_back_to_the_model_which_corrects_itself(scripted_app):
-    s = scripted_app(
+def test_errors_go_back_to_the_model_which_corrects_itself(fake_app):
+    s = fake_app(
         [
             *guided("read_file", path="../outside.txt"),
             # A bare JSON call (no marker) with a wrong argument name: parsed, then refused.
@@ -147,8 +145,8 @@ def test_errors_go_back_to_the_model_which_corrects_itself(scripted_app):
     assert message["content"] == "It says hi."
 
 
-def test_the_round_cap_ends_the_loop_with_a_notice(scripted_app):
-    s = scripted_app(
+def test_the_round_cap_ends_the_loop_with_a_notice(fake_app):
+    s = fake_app(
         [
             *guided("list_directory", path="."),
             *guided("file_info", path="."),
@@ -165,9 +163,9 @@ def test_the_round_cap_ends_the_loop_with_a_notice(scripted_app):
     assert last["grammar"] is None and "To call a tool" not in last["prompt"]  # none offered
 
 
-def test_repeating_the_same_call_is_refused_then_ends_the_loop(scripted_app):
+def test_repeating_the_same_call_is_refused_then_ends_the_loop(fake_app):
     same = guided("list_directory", path=".")
-    s = scripted_app([*same, *same, *same, {"text": "unused"}])
+    s = fake_app([*same, *same, *same, {"text": "unused"}])
     job = s.send("List it")["job_id"]
     message = s.done(job)["message"]
     statuses = [c["status"] for c in message["meta"]["tool_calls"]]
@@ -177,8 +175,8 @@ def test_repeating_the_same_call_is_refused_then_ends_the_loop(scripted_app):
     assert len(s.requests()) == 6  # the fourth reply was never asked for
 
 
-def test_stop_while_waiting_for_approval_runs_nothing(scripted_app):
-    s = scripted_app([*guided("write_file", path="x.txt", content="x")])
+def test_stop_while_waiting_for_approval_runs_nothing(fake_app):
+    s = fake_app([*guided("write_file", path="x.txt", content="x")])
     job = s.send("Write x")["job_id"]
     waiting = s.events.wait_for("tool_call", job_id=job)["call"]
     assert s.app.chat.stop(s.conversation_id)
@@ -189,8 +187,8 @@ def test_stop_while_waiting_for_approval_runs_nothing(scripted_app):
     assert waiting["id"] not in s.app.chat.approvals.waiting_calls(s.conversation_id)
 
 
-def test_stop_while_writing_keeps_the_text_so_far(scripted_app):
-    s = scripted_app([{"text": "word " * 400, "delay": 0.01}])
+def test_stop_while_writing_keeps_the_text_so_far(fake_app):
+    s = fake_app([{"text": "word " * 400, "delay": 0.01}])
     job = s.send("Talk")["job_id"]
     s.events.wait_for("token", job_id=job)
     threading.Timer(0.1, s.app.chat.stop, args=(s.conversation_id,)).start()
@@ -199,8 +197,8 @@ def test_stop_while_writing_keeps_the_text_so_far(scripted_app):
     assert 0 < len(done["message"]["content"]) < len("word " * 400)
 
 
-def test_tool_use_off_offers_no_tools(scripted_app):
-    s = scripted_app([{"text": "Plain answer <tool_call> shown as text."}])
+def test_tool_use_off_offers_no_tools(fake_app):
+    s = fake_app([{"text": "Plain answer <tool_call> shown as text."}])
     s.app.store.set_tool_mode(s.conversation_id, "off")
     job = s.send("Hello")["job_id"]
     message = s.done(job)["message"]
@@ -210,8 +208,8 @@ def test_tool_use_off_offers_no_tools(scripted_app):
     assert "tool_calls" not in message["meta"]
 
 
-def test_tool_use_required_starts_with_a_guided_call(scripted_app):
-    s = scripted_app([call("list_directory", path="."), {"text": "Empty folder."}])
+def test_tool_use_required_starts_with_a_guided_call(fake_app):
+    s = fake_app([call("list_directory", path="."), {"text": "Empty folder."}])
     s.app.store.set_tool_mode(s.conversation_id, "required")
     job = s.send("Anything")["job_id"]
     message = s.done(job)["message"]
@@ -223,8 +221,8 @@ def test_tool_use_required_starts_with_a_guided_call(scripted_app):
     assert message["meta"]["tool_calls"][0]["status"] == "done"
 
 
-def test_a_revoked_grant_counts_for_the_running_conversation(scripted_app):
-    s = scripted_app([*guided("write_file", path="late.txt", content="x"), {"text": "Sorry."}])
+def test_a_revoked_grant_counts_for_the_running_conversation(fake_app):
+    s = fake_app([*guided("write_file", path="late.txt", content="x"), {"text": "Sorry."}])
     job = s.send("Write late.txt")["job_id"]
     waiting = s.events.wait_for("tool_call", job_id=job)["call"]
     s.app.folders.remove(str(s.folder))
@@ -234,8 +232,8 @@ def test_a_revoked_grant_counts_for_the_running_conversation(scripted_app):
     assert not (s.folder / "late.txt").exists()
 
 
-def test_tool_turns_persist_and_feed_the_next_turn(scripted_app):
-    s = scripted_app([*guided("list_directory", path="."), {"text": "One file."}, {"text": "Yes."}])
+def test_tool_turns_persist_and_feed_the_next_turn(fake_app):
+    s = fake_app([*guided("list_directory", path="."), {"text": "One file."}, {"text": "Yes."}])
     (s.folder / "only.txt").write_text("1")
     s.done(s.send("What is there?")["job_id"])
     s.done(s.send("Are you sure?")["job_id"])
@@ -246,8 +244,8 @@ def test_tool_turns_persist_and_feed_the_next_turn(scripted_app):
     assert "only.txt" in last_prompt and last_prompt.count("<tool_response>") >= 1
 
 
-def test_a_long_result_reaches_the_model_cut_with_a_marker(scripted_app):
-    s = scripted_app([*guided("read_file", path="big.txt"), {"text": "It is long."}])
+def test_a_long_result_reaches_the_model_cut_with_a_marker(fake_app):
+    s = fake_app([*guided("read_file", path="big.txt"), {"text": "It is long."}])
     s.app.settings.update({"context": {"n_ctx": 2048}})
     s.app.runtime.load_and_wait(None)
     (s.folder / "big.txt").write_text("line of text\n" * 2000)
@@ -260,8 +258,8 @@ def test_a_long_result_reaches_the_model_cut_with_a_marker(scripted_app):
     assert fed_back.count("line of text") < 200
 
 
-def test_a_repeat_after_a_change_runs_again(scripted_app):
-    s = scripted_app(
+def test_a_repeat_after_a_change_runs_again(fake_app):
+    s = fake_app(
         [
             *guided("read_file", path="a.txt"),
             *guided("edit_file", path="a.txt", old_text="old", new_text="new"),
@@ -277,8 +275,8 @@ def test_a_repeat_after_a_change_runs_again(scripted_app):
     assert reads[1]["result"]["content"] == "new\n"
 
 
-def test_stop_in_one_conversation_leaves_another_writing(scripted_app):
-    s = scripted_app([{"text": "word " * 150, "delay": 0.01}, {"text": "B's answer."}])
+def test_stop_in_one_conversation_leaves_another_writing(fake_app):
+    s = fake_app([{"text": "word " * 150, "delay": 0.01}, {"text": "B's answer."}])
     s.app.store.set_tool_mode(s.conversation_id, "off")
     first = s.send("Talk")["job_id"]
     s.events.wait_for("token", job_id=first)
@@ -290,8 +288,8 @@ def test_stop_in_one_conversation_leaves_another_writing(scripted_app):
     assert s.done(second)["stopped"]
 
 
-def test_two_quick_sends_start_one_reply(scripted_app):
-    s = scripted_app([{"text": "Only once.", "delay": 0.01}])
+def test_two_quick_sends_start_one_reply(fake_app):
+    s = fake_app([{"text": "Only once.", "delay": 0.01}])
     results = []
 
     def send():
@@ -311,8 +309,8 @@ def test_two_quick_sends_start_one_reply(scripted_app):
     assert [m["role"] for m in s.app.store.messages(s.conversation_id)] == ["user", "assistant"]
 
 
-def test_closing_the_app_keeps_a_reply_that_waits_for_approval(scripted_app, paths):
-    s = scripted_app(
+def test_closing_the_app_keeps_a_reply_that_waits_for_approval(fake_app, paths):
+    s = fake_app(
         [*guided("create_directory", path="made"), *guided("write_file", path="x", content="x")]
     )
     s.app.chat.approvals.policy = "ask"
@@ -334,8 +332,8 @@ def test_closing_the_app_keeps_a_reply_that_waits_for_approval(scripted_app, pat
     assert [c["status"] for c in stored[-1]["meta"]["tool_calls"]] == ["done", "stopped"]
 
 
-def test_a_change_that_cannot_succeed_is_refused_without_asking(scripted_app):
-    s = scripted_app([*guided("delete_file", path="."), {"text": "I could not delete it."}])
+def test_a_change_that_cannot_succeed_is_refused_without_asking(fake_app):
+    s = fake_app([*guided("delete_file", path="."), {"text": "I could not delete it."}])
     job = s.send("Delete my folder")["job_id"]
     message = s.done(job)["message"]
     (refused,) = message["meta"]["tool_calls"]
@@ -347,8 +345,8 @@ def test_a_change_that_cannot_succeed_is_refused_without_asking(scripted_app):
     assert entry["decision"] == "refused"
 
 
-def test_guided_calls_offer_only_paths_that_exist_or_are_new(scripted_app):
-    s = scripted_app([*guided("read_file", path="a.txt"), {"text": "It says hello."}])
+def test_guided_calls_offer_only_paths_that_exist_or_are_new(fake_app):
+    s = fake_app([*guided("read_file", path="a.txt"), {"text": "It says hello."}])
     (s.folder / "a.txt").write_text("hello")
     job = s.send("Read a.txt and copy it to b.txt")["job_id"]
     s.done(job)
@@ -363,8 +361,8 @@ def test_guided_calls_offer_only_paths_that_exist_or_are_new(scripted_app):
     assert "." not in options["delete_file"]["path"]["enum"]
 
 
-def test_an_answer_that_is_only_markup_becomes_what_the_calls_did(scripted_app):
-    s = scripted_app(
+def test_an_answer_that_is_only_markup_becomes_what_the_calls_did(fake_app):
+    s = fake_app(
         [
             *guided("list_directory", path="."),
             {"text": '<tool_response>\n{"entries": [{"name": "invented.txt"}]}\n</tool_response>'},
@@ -379,9 +377,9 @@ def test_an_answer_that_is_only_markup_becomes_what_the_calls_did(scripted_app):
     assert message["meta"]["tool_calls"][0]["outcome"] == f"{s.folder} holds 1: real.txt."
 
 
-def test_a_delete_or_move_approved_for_one_file_never_touches_its_replacement(scripted_app):
+def test_a_delete_or_move_approved_for_one_file_never_touches_its_replacement(fake_app):
     # The card said "Delete report.txt"; while it waited, report.txt became another file.
-    s = scripted_app(
+    s = fake_app(
         [
             *guided("delete_file", path="report.txt"),
             *guided("move_file", source="plan.txt", destination="old-plan.txt"),
@@ -406,9 +404,9 @@ def test_a_delete_or_move_approved_for_one_file_never_touches_its_replacement(sc
 
 
 def test_with_tools_required_a_small_model_answers_after_its_first_call_that_worked(
-    scripted_app,
+    fake_app,
 ):
-    s = scripted_app(
+    s = fake_app(
         [
             call("list_directory", path="."),
             {"text": "<tool_call>"},  # it would go on calling: the answer ends here instead
@@ -429,10 +427,10 @@ def test_with_tools_required_a_small_model_answers_after_its_first_call_that_wor
     assert "answer my request: What is in my folder?" in answer["prompt"]  # asked again, last
 
 
-def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(scripted_app):
+def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(fake_app):
     from localwork.transports.bridge import Bridge
 
-    s = scripted_app([{"text": "Hello."}])
+    s = fake_app([{"text": "Hello."}])
     bridge = Bridge(s.app)
     reply = bridge.dispatch(
         "send_message", {"conversation_id": None, "text": "Hi", "tool_mode": "off"}
@@ -450,9 +448,9 @@ def test_a_new_chat_is_one_request_its_tool_mode_coming_with_its_first_message(s
 
 
 def test_after_a_change_a_very_small_model_does_not_restate_it_the_reply_says_what_was_done(
-    scripted_app,
+    fake_app,
 ):
-    s = scripted_app([call("create_directory", path="archive")])
+    s = fake_app([call("create_directory", path="archive")])
     s.app.store.set_tool_mode(s.conversation_id, "required")
     s.app.chat.approvals.policy = "approve"
     message = s.done(s.send("Make a folder named archive")["job_id"])["message"]
@@ -460,3 +458,25 @@ def test_after_a_change_a_very_small_model_does_not_restate_it_the_reply_says_wh
     assert message["content"] == f"- Created folder {s.folder / 'archive'}."
     assert message["meta"]["answer_from_results"] is True
     assert len(s.requests()) == 1  # the call; nothing was generated after it
+
+
+def test_an_engine_that_scores_chooses_the_first_tool_by_rating_the_request(fake_app):
+    def likeliest_as_a_read(prompt: str, continuation: str) -> float:
+        return 0.0 if prompt.startswith("A request to read a file") else -5.0
+
+    s = fake_app(
+        [OPEN, {"text": '{"path": "a.txt"}'}, {"text": "It says hello."}],
+        scorer=likeliest_as_a_read,
+    )
+    (s.folder / "a.txt").write_text("hello")
+    message = s.done(s.send("What is in a.txt?")["job_id"])["message"]
+    (read,) = message["meta"]["tool_calls"]
+    assert (read["tool"], read["arguments"], read["status"]) == (
+        "read_file",
+        {"path": "a.txt"},
+        "done",
+    )
+    assert message["content"] == "It says hello."
+    rated = [prompt for prompt, _ in s.engine.scored]
+    assert rated and all(prompt.startswith("A request to ") for prompt in rated)
+    assert s.requests()[1]["prompt"].endswith('{"name": "read_file", "arguments": ')

@@ -35,7 +35,7 @@ from localwork.models.fetch import (
 )
 from localwork.models.hub import HubClient
 from localwork.models.registry import bundled_model_path
-from tests.fakehub import COMMIT, FakeHub
+from tests.support.fakehub import COMMIT, FakeHub
 
 REPO = "bench/SmolLM2-135M-GGUF"
 FILE = "smollm2-135m-instruct-q4_1.gguf"

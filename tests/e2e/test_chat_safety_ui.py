@@ -14,8 +14,8 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import localwork_command
 from tests.e2e.conftest import api_call
-from tests.e2e.seed import export_document, install_link_recorder, seed_conversation
 from tests.e2e.test_chat_ui import wait_until_ready
+from tests.support.seed import export_document, install_link_recorder, seed_conversation
 
 PAYLOADS = [
     '<img src=x onerror="window.__xss=1">',

@@ -8,9 +8,9 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import api_call
-from tests.e2e.seed import export_document, seed_conversation
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
-from tests.model.conftest import LONG_REPLY_PROMPT
+from tests.support.prompts import LONG_REPLY_PROMPT
+from tests.support.seed import export_document, seed_conversation
 
 CODE = "def add(a, b):\n    return a + b"
 MARKDOWN_REPLY = f"Here it is:\n\n```python\n{CODE}\n```\n\n- **bold** item\n- `inline` code"

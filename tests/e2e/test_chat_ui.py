@@ -3,7 +3,7 @@
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import start_server, stop_server
-from tests.model.conftest import LONG_REPLY_PROMPT
+from tests.support.prompts import LONG_REPLY_PROMPT
 
 MODEL_READY_TIMEOUT = 90_000
 REPLY_TIMEOUT = 60_000

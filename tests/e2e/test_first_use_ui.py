@@ -12,10 +12,10 @@ from playwright.sync_api import Page, expect
 
 from tests.agent.conftest import guided
 from tests.e2e.conftest import api_call
-from tests.e2e.seed import export_document
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
 from tests.e2e.test_tools_ui import card, served_settings, work  # noqa: F401
 from tests.support.scripted_engine import add_replies
+from tests.support.seed import export_document
 
 
 def shot(page: Page, artifacts_dir: Path, name: str, target=None) -> None:

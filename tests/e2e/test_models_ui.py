@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from localwork.models.registry import bundled_model_path
 from tests.conftest import DETERMINISTIC_GENERATION
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
-from tests.fakehub import FakeHub, make_gguf
+from tests.support.fakehub import FakeHub, make_gguf
 
 REPO = "test/SmolLM2-135M-GGUF"
 REAL = "smollm2-135m-instruct-q4_1.gguf"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from playwright.sync_api import APIResponse, Page, Route, expect
 
 from tests.e2e.conftest import api_call
-from tests.e2e.seed import seed_conversation
 from tests.e2e.test_chat_ui import MODEL_READY_TIMEOUT, REPLY_TIMEOUT, send
 from tests.support.scripted_engine import add_replies
+from tests.support.seed import seed_conversation
 
 OLD = [
     {"role": "user", "content": "An old question"},

@@ -10,7 +10,7 @@ from localwork.models.registry import bundled_model_path
 from tests.e2e.conftest import api_call
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
 from tests.e2e.test_models_ui import open_models
-from tests.gguf_files import edited_copy, tiny_gemma3
+from tests.support.gguf_files import edited_copy, tiny_gemma3
 
 NAME = "base-no-template"
 

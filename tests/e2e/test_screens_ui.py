@@ -4,8 +4,8 @@ every control named, focus visible. Screenshots are kept in test-artifacts/ for 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.seed import seed_conversation
 from tests.e2e.test_chat_ui import wait_until_ready
+from tests.support.seed import seed_conversation
 
 SIZES = [(1280, 800), (800, 600)]
 THEMES = ["light", "dark"]

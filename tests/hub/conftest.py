@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakehub import FakeHub
+from tests.support.fakehub import FakeHub
 
 
 @pytest.fixture

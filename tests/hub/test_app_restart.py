@@ -11,7 +11,7 @@ from pathlib import Path
 
 from localwork.models.fetch import READ_SIZE, partial_path
 from tests.e2e.conftest import ServedApp, start_server
-from tests.fakehub import make_gguf
+from tests.support.fakehub import make_gguf
 from tests.support.session import session_cookie
 
 REPO = "test/Tiny-GGUF"

@@ -14,7 +14,7 @@ from localwork.models.downloads import DownloadManager
 from localwork.models.fetch import TransferPolicy, partial_path
 from localwork.models.hub import HubClient
 from localwork.models.registry import ModelRegistry
-from tests.fakehub import make_gguf
+from tests.support.fakehub import make_gguf
 
 REPO = "test/Tiny-GGUF"
 POLICY = TransferPolicy(retries=2, backoff=0.01, stall_timeout=2.0)

@@ -9,7 +9,7 @@ import pytest
 from localwork.errors import HubAuthRequired, HubNotFound, HubOffline, InvalidRequest
 from localwork.models.hub import HubClient
 from localwork.models.hubfiles import quantization_of, split_part
-from tests.fakehub import GOOD_TOKEN, make_gguf
+from tests.support.fakehub import GOOD_TOKEN, make_gguf
 
 REPO = "test/Tiny-GGUF"
 

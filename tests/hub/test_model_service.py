@@ -8,8 +8,8 @@ import socket
 
 from localwork.models.catalog import CATALOG
 from localwork.models.registry import BUNDLED_ID
-from tests.fakehub import GOOD_TOKEN, make_gguf
 from tests.hub.test_downloads import wait_for
+from tests.support.fakehub import GOOD_TOKEN, make_gguf
 
 
 def test_catalog_uses_hub_metadata_and_picks_the_preferred_quantization(hub, app):

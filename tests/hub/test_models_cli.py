@@ -10,7 +10,7 @@ import time
 
 from localwork.models.fetch import READ_SIZE, partial_path
 from tests.conftest import localwork_command
-from tests.fakehub import GOOD_TOKEN, make_gguf
+from tests.support.fakehub import GOOD_TOKEN, make_gguf
 
 REPO = "test/Tiny-GGUF"
 FILE = "tiny-q4_k_m.gguf"

@@ -17,7 +17,7 @@ from localwork.models.fetch import (
     sidecar_path,
     transfer,
 )
-from tests.fakehub import COMMIT, make_gguf
+from tests.support.fakehub import COMMIT, make_gguf
 
 REPO = "test/tiny-GGUF"
 FAST = TransferPolicy(retries=3, backoff=0.01, backoff_max=0.05, stall_timeout=2.0)

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.model.conftest import LONG_REPLY_PROMPT
+from tests.support.prompts import LONG_REPLY_PROMPT
 
 
 def send(app, watch, text, conversation_id=None):

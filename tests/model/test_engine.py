@@ -9,7 +9,7 @@ import pytest
 
 from localwork.errors import ContextOverflow, EngineCrashed, ModelLoadFailed
 from localwork.models.registry import bundled_model_path
-from tests.model.conftest import LONG_REPLY_PROMPT
+from tests.support.prompts import LONG_REPLY_PROMPT
 
 SAMPLING = {
     "temperature": 0.0,

@@ -8,7 +8,7 @@ import pytest
 
 from localwork.models.prompt_formats import FORMATS
 from localwork.models.registry import bundled_model_path
-from tests.gguf_files import edited_copy, tiny_gemma3
+from tests.support.gguf_files import edited_copy, tiny_gemma3
 
 MODEL_ID = "local/no-template.gguf"
 CAP = 1024  # the default reply cap the runaway replies ran into

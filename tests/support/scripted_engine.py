@@ -1,4 +1,5 @@
-"""A scripted stand-in for the engine worker: same protocol, replies read from a file.
+"""A scripted engine worker: the real worker and its protocol, with a backend that reads
+replies from a file instead of running a model.
 
 For deterministic tests of the agent loop and the UI (the real model is tested elsewhere).
 Run as ``python scripted_engine.py SCRIPT``; SCRIPT is a JSON list of replies, each
@@ -14,14 +15,15 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from localwork.engine.local import protocol
 from localwork.engine.local.client import ENGINE_COMMAND_VARIABLE
-from localwork.engine.local.worker import StopMatcher, Worker, serve
-from localwork.errors import GenerationFailed
+from localwork.engine.local.worker import StopMatcher, serve
+from localwork.errors import GenerationFailed, InvalidRequest
 
 PIECE_CHARS = 4  # the scripted text streams in pieces this long, like tokens
 LOAD_DELAY_VARIABLE = "LOCALWORK_SCRIPTED_LOAD_SECONDS"
@@ -49,14 +51,14 @@ def logged_requests(script: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-class ScriptedWorker(Worker):
-    """The real worker's request handling, with loading, counting and writing scripted."""
+class ScriptedBackend:
+    """A ``worker.Backend`` whose loading, counting and writing are read from the script."""
 
-    def __init__(self, out: protocol.LineWriter, script: Path) -> None:
-        super().__init__(out)
+    def __init__(self, script: Path, cancelled: threading.Event) -> None:
         self._script = script
+        self._cancel = cancelled
 
-    def _load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
+    def load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
         time.sleep(float(os.environ.get(LOAD_DELAY_VARIABLE, "0")))
         return {
             "n_ctx": int(params["n_ctx"]),
@@ -66,10 +68,10 @@ class ScriptedWorker(Worker):
             "gpu_offload": False,
         }
 
-    def _tokenize(self, text: str) -> list[int]:
+    def tokenize(self, text: str) -> list[int]:
         return [0] * (len(text) // 4 + 1)
 
-    def _generate(self, request_id: int | None, message: dict[str, Any]) -> dict[str, Any]:
+    def generate(self, message: dict[str, Any], send_text: Callable[[str], None]) -> dict[str, Any]:
         replies = json.loads(self._script.read_text())
         log = requests_log(self._script)
         done = len(log.read_text().splitlines()) if log.exists() else 0
@@ -95,18 +97,18 @@ class ScriptedWorker(Worker):
                 stop_reason = "length"
                 break
             pieces += 1
-            self._send_text(request_id, stops.feed(text[start : start + PIECE_CHARS]))
+            _send(send_text, stops.feed(text[start : start + PIECE_CHARS]))
             if stops.matched is not None:
                 stop_reason = "stop"
                 break
             time.sleep(delay)
         if stops.matched is None:
-            self._send_text(request_id, stops.flush())
+            _send(send_text, stops.flush())
         seconds = time.perf_counter() - started
         return {
             "stop_reason": stop_reason,
             "stop_text": stops.matched,
-            "prompt_tokens": len(self._tokenize(message["prompt"])),
+            "prompt_tokens": len(self.tokenize(message["prompt"])),
             "prompt_tokens_reused": 0,
             "completion_tokens": pieces,
             "time_to_first_token_ms": 0.0,
@@ -114,14 +116,18 @@ class ScriptedWorker(Worker):
             "tokens_per_second": round(pieces / seconds, 2) if seconds and pieces else None,
         }
 
-    def _send_text(self, request_id: int | None, text: str) -> None:
-        if text:
-            self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": text})
+    def score(self, prompt: str, continuations: list[str]) -> list[float | None]:
+        raise InvalidRequest("the scripted engine does not score continuations")
+
+
+def _send(send_text: Callable[[str], None], text: str) -> None:
+    if text:
+        send_text(text)
 
 
 def main() -> int:
     script = Path(sys.argv[1])
-    return serve(lambda out: ScriptedWorker(out, script))
+    return serve(lambda cancelled: ScriptedBackend(script, cancelled))
 
 
 if __name__ == "__main__":

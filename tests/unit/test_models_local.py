@@ -11,7 +11,7 @@ from localwork.library.fit import describe_model, fit_for, memory_needed
 from localwork.models.registry import BUNDLED_ID, ModelRegistry
 from localwork.settings import ContextSettings
 from localwork.transports.bridge import Bridge
-from tests.fakehub import make_gguf
+from tests.support.fakehub import make_gguf
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from localwork.models.gguf import read_gguf
 from localwork.models.prompt_formats import FORMATS, choices
 from localwork.models.registry import bundled_model_path
 from localwork.settings import FolderGrant, SettingsStore
-from tests.gguf_files import edited_copy, header_only
+from tests.support.gguf_files import edited_copy, header_only
 
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

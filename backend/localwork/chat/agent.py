@@ -32,7 +32,7 @@ from localwork.chat.toolcalls import (
 )
 from localwork.chat.turns import MAX_RESULT_CHARS, prompt_turns
 from localwork.conversations.store import StoredMessage
-from localwork.engine.local.runtime import LoadedModel, ModelRuntime
+from localwork.engine.base import Engine, Generation, LoadedModel
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
 from localwork.settings import GenerationSettings, SettingsStore
@@ -97,7 +97,7 @@ class _Written:
     text: str  # what the model said, without call markup
     opener: str | None  # the marker that started a call, if one did
     calls: list[ParsedCall]  # calls written without a marker (bare JSON), parsed
-    result: dict[str, Any]  # the engine's stats
+    result: Generation  # what the engine reports about it
 
 
 class _VisibleText:
@@ -132,7 +132,7 @@ class _VisibleText:
 class AgentLoop:
     def __init__(
         self,
-        runtime: ModelRuntime,
+        runtime: Engine,
         settings: SettingsStore,
         folders: Folders,
         approvals: ApprovalGate,
@@ -209,6 +209,7 @@ class AgentLoop:
                     job_id=job.id,
                     dropped_messages=prompt.dropped_messages,
                 )
+            opener: str | None
             if offer and mode == "required" and round_index == 0:
                 text, opener, calls = "", call_opener(loaded.template.source), []
             else:
@@ -311,7 +312,7 @@ class AgentLoop:
             grammar_tokens=_ANSWER_START_TOKENS if after_results else None,
             stop=list(CALL_MARKERS) if watch_calls else None,
         )
-        written = _Written(without_response_tags(visible.text), result.get("stop_text"), [], result)
+        written = _Written(without_response_tags(visible.text), result["stop_text"], [], result)
         if offer and written.opener is None:
             parsed = parse_reply(written.text)
             if parsed.calls:  # calls in a form without a marker, e.g. bare JSON
@@ -484,8 +485,8 @@ def _answers_now(loaded: LoadedModel, reply: AgentReply) -> bool:
 
 def _only_changes(calls: list[ToolCallRecord], runner: ToolRunner) -> bool:
     """Whether every call that worked changed files (a read's answer needs the model)."""
-    done = [call for call in calls if call.status == "done" and call.tool]
-    return bool(done) and all(runner.needs_approval(call.tool) for call in done)
+    done = [call.tool for call in calls if call.status == "done" and call.tool]
+    return bool(done) and all(runner.needs_approval(tool) for tool in done)
 
 
 def _request_text(history: list[Message]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from localwork.engine.base import EngineStatus
 from localwork.errors import ContextOverflow, EngineCrashed, LocalWorkError
 from localwork.models.catalog import CATALOG
 
@@ -17,7 +18,7 @@ from localwork.models.catalog import CATALOG
 _LONGER_MODELS_NAMED = 2
 
 
-def describe_failure(error: LocalWorkError, status: dict[str, Any]) -> dict[str, Any]:
+def describe_failure(error: LocalWorkError, status: EngineStatus) -> dict[str, Any]:
     """``{code, message, advice, retry}`` (plus ``tokens`` for a context overflow).
 
     ``status`` is the runtime's status when the reply failed: after a crash it already says
@@ -39,7 +40,7 @@ def describe_failure(error: LocalWorkError, status: dict[str, Any]) -> dict[str,
     return failure
 
 
-def _crash_words(error: EngineCrashed, status: dict[str, Any]) -> dict[str, str]:
+def _crash_words(error: EngineCrashed, status: EngineStatus) -> dict[str, str]:
     if status.get("state") == "error":  # the crash guard: it is not coming back by itself
         stopped = (status.get("error") or {}).get("message") or f"{error.message}."
         return {

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from localwork.chat.toolcalls import ParsedCall, arguments_grammar, call_grammar, parse_call
-from localwork.engine.local.runtime import ModelRuntime
+from localwork.engine.base import Engine
 from localwork.tools.base import Tool, Use
 from localwork.tools.path_choices import PathChoices
 
@@ -70,7 +70,7 @@ def _texts_fit(tool: Tool, choices: PathChoices) -> bool:
 
 
 class GuidedCalls:
-    def __init__(self, runtime: ModelRuntime) -> None:
+    def __init__(self, runtime: Engine) -> None:
         self._runtime = runtime
 
     def write(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from localwork.chat.outcomes import describe_calls
 from localwork.chat.turns import reply_tool_turns
+from localwork.engine.base import Generation
 from localwork.vocabulary import Message
 
 CallStatus = Literal["waiting", "running", "done", "failed", "denied", "stopped"]
@@ -44,7 +45,7 @@ class AgentReply:
     text: str = ""  # the final answer
     round_texts: list[str] = field(default_factory=list)  # what it said before each round
     calls: list[ToolCallRecord] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: Generation | None = None  # what the engine reported about the last text written
     stopped: bool = False
     notice: str | None = None  # why the loop ended early, in words for the user
     dropped_messages: int = 0
@@ -69,7 +70,7 @@ class AgentReply:
 
     def meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
-            "stats": {**self.stats, "dropped_messages": self.dropped_messages},
+            "stats": {**(self.stats or {}), "dropped_messages": self.dropped_messages},
             "stopped": self.stopped,
         }
         if self.calls:

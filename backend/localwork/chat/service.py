@@ -21,7 +21,7 @@ from localwork.conversations.store import (
     StoredMessage,
     title_from_message,
 )
-from localwork.engine.local.runtime import ModelRuntime
+from localwork.engine.base import Engine
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.tools.approval import UserAnswer
@@ -53,7 +53,7 @@ class ChatService:
     def __init__(
         self,
         store: ConversationStore,
-        runtime: ModelRuntime,
+        runtime: Engine,
         events: EventBus,
         agent: AgentLoop,
         approvals: ApprovalGate,

@@ -17,6 +17,7 @@ from localwork.app import App
 from localwork.chat.usage import context_usage
 from localwork.conversations import export
 from localwork.conversations.store import TITLE_MAX, Conversation, ListedConversation
+from localwork.engine.base import EngineStatus
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.infra.userlocale import system_locale
 from localwork.models.prompt_formats import PromptFormatName
@@ -252,7 +253,7 @@ class _ModelMethods:
         return self._app.models.select(model_id, confirmed)
 
     @_validated
-    def restart_model(self) -> dict[str, Any]:
+    def restart_model(self) -> EngineStatus:
         """Load the chosen model again (after a crash the guard did not restart)."""
         self._app.runtime.restart()
         return self._app.runtime.status()

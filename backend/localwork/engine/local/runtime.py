@@ -8,13 +8,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, cast
 
+from localwork.engine.base import EngineState, EngineStatus, Generation, LoadedModel
 from localwork.engine.local import protocol
 from localwork.engine.local.client import EngineClient
-from localwork.engine.local.context_plan import ContextPlan, plan_context
+from localwork.engine.local.context_plan import plan_context
 from localwork.engine.local.template import ChatTemplate
 from localwork.errors import (
     EngineCrashed,
@@ -26,39 +26,16 @@ from localwork.errors import (
 )
 from localwork.events import EventBus
 from localwork.models.gguf import GgufInfo, read_gguf
-from localwork.models.registry import InstalledModel, ModelRegistry
+from localwork.models.registry import ModelRegistry
 from localwork.settings import SettingsStore
 
 log = logging.getLogger(__name__)
 
-State = Literal["idle", "loading", "ready", "error"]
 ClientFactory = Callable[[Path, Callable[[str], None]], EngineClient]
 
 # More crashes than this within the window means restarting will not help.
 _CRASH_LIMIT = 3
 _CRASH_WINDOW_SECONDS = 120.0
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    model: InstalledModel
-    info: GgufInfo
-    plan: ContextPlan
-    template: ChatTemplate
-    engine_context: dict[str, int]  # what llama.cpp reports it actually built
-    can_score: bool = False  # the engine rates continuations by likelihood (``score``)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.model.to_dict(),
-            "architecture": self.info.architecture,
-            "quantization": self.info.quantization,
-            "training_context": self.info.context_length,
-            "n_ctx": self.plan.n_ctx,
-            "n_batch": self.plan.n_batch,
-            "n_threads": self.plan.n_threads,
-            "prompt_format": self.template.format_name,
-        }
 
 
 def _default_client(log_file: Path, on_exit: Callable[[str], None]) -> EngineClient:
@@ -81,18 +58,18 @@ class ModelRuntime:
         self._client_factory = client_factory
         self._changed = threading.Condition()
         self._load_lock = threading.Lock()
-        self._state: State = "idle"
+        self._state: EngineState = "idle"
         self._error: dict[str, str] | None = None
         self._loaded: LoadedModel | None = None
         self._wanted: str | None = None
         self._wanted_label: str | None = None  # what the status line names while it loads
         self._client: EngineClient | None = None
         self._crashes: deque[float] = deque(maxlen=_CRASH_LIMIT)
-        self._last_stats: dict[str, Any] | None = None
+        self._last_stats: Generation | None = None
         self._gpu_offload = False  # whether this llama.cpp build can use a GPU
 
     # --- status -----------------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
+    def status(self) -> EngineStatus:
         with self._changed:
             return {
                 "state": self._state,
@@ -105,7 +82,7 @@ class ModelRuntime:
                 "gpu_offload": self._gpu_offload,
             }
 
-    def _set_state(self, state: State, error: LocalWorkError | None = None) -> None:
+    def _set_state(self, state: EngineState, error: LocalWorkError | None = None) -> None:
         with self._changed:
             self._state = state
             self._error = error.to_dict() if error else None
@@ -250,7 +227,7 @@ class ModelRuntime:
         grammar: dict[str, Any] | None = None,
         grammar_tokens: int | None = None,
         stop: list[str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Generation:
         """Write a reply. ``grammar`` ({"schema", "property_order"} or {"gbnf"}) constrains
         it, only its first ``grammar_tokens`` tokens when that is given; generation ends at
         the first ``stop`` string, which is not shown.
@@ -269,9 +246,10 @@ class ModelRuntime:
             stops += [marker for marker in self._loaded.template.stops if marker not in stops]
         if stops:
             request["stop"] = stops
-        result = client.call(protocol.OP_GENERATE, request, on_token=on_token)
-        if result.get("stop_text") not in (stop or []):
-            result = {**result, "stop_text": None}
+        reply = client.call(protocol.OP_GENERATE, request, on_token=on_token)
+        if reply.get("stop_text") not in (stop or []):
+            reply = {**reply, "stop_text": None}
+        result = cast(Generation, reply)  # the worker's stats (``worker._generation_stats``)
         with self._changed:
             self._last_stats = result
         return result

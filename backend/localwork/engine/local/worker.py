@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from localwork.engine.local import protocol
 from localwork.errors import (
@@ -38,15 +38,47 @@ class Cancelled(Exception):
     pass
 
 
+class Backend(Protocol):
+    """What the worker serves requests with: a loaded model. The worker speaks the protocol
+    (one request at a time, errors as coded replies, cancel out of band); a backend does the
+    work. It is made with the worker's cancel event, set when the request in progress is to
+    stop: a backend checks it and ends early, keeping what it produced.
+
+    ``LlamaBackend`` runs llama.cpp; the tests' scripted worker has one that reads replies
+    from a script (``tests/support/scripted_engine.py``).
+    """
+
+    def load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Load the model with these context parameters (``ContextPlan.worker_params``);
+        returns what was built: n_ctx, n_batch, bos_token, eos_token, gpu_offload and, when
+        it can rate continuations, scoring."""
+        ...
+
+    def tokenize(self, text: str) -> list[int]:
+        """The prompt's tokens (requests count them)."""
+        ...
+
+    def generate(self, message: dict[str, Any], send_text: Callable[[str], None]) -> dict[str, Any]:
+        """Write a reply to a generate request (prompt, max_tokens, sampling, and maybe
+        grammar, grammar_tokens, stop), its text sent through ``send_text`` as it comes;
+        returns its stats (``_generation_stats``) and ``stop_text``."""
+        ...
+
+    def score(self, prompt: str, continuations: list[str]) -> list[float | None]:
+        """The log-likelihood of each continuation after ``prompt`` (None once cancelled)."""
+        ...
+
+
 class Worker:
-    def __init__(self, out: protocol.LineWriter) -> None:
+    """Serves protocol requests, one at a time, with a backend."""
+
+    def __init__(
+        self, out: protocol.LineWriter, make_backend: Callable[[threading.Event], Backend]
+    ) -> None:
         self._out = out
-        self._llm: Any = None
-        self._bos_text = ""
         self._cancel = threading.Event()
         self._current_id: int | None = None
-        self._abort_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
-        self._grammars: dict[str, Any] = {}  # compiled JSON-schema grammars, by schema
+        self._backend = make_backend(self._cancel)
 
     # --- called from the stdin reader thread ---------------------------------------------
     def cancel(self, request_id: int | None) -> None:
@@ -61,13 +93,14 @@ class Worker:
         try:
             operation = message.get("op")
             if operation == protocol.OP_LOAD:
-                result = self._load(message["model_path"], message["params"])
+                result = self._backend.load(message["model_path"], message["params"])
             elif operation == protocol.OP_COUNT:
-                result = {"tokens": len(self._tokenize(message["text"]))}
+                result = {"tokens": len(self._backend.tokenize(message["text"]))}
             elif operation == protocol.OP_GENERATE:
-                result = self._generate(request_id, message)
+                result = self._backend.generate(message, self._text_sender(request_id))
             elif operation == protocol.OP_SCORE:
-                result = {"scores": self._score(message["prompt"], message["continuations"])}
+                scores = self._backend.score(message["prompt"], message["continuations"])
+                result = {"scores": scores}
             else:
                 raise InvalidRequest(f"unknown engine operation {operation!r}")
             self._out.send({"id": request_id, "event": protocol.EVENT_RESULT, "result": result})
@@ -83,7 +116,24 @@ class Worker:
         finally:
             self._current_id = None
 
-    def _load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _text_sender(self, request_id: int | None) -> Callable[[str], None]:
+        def send(text: str) -> None:
+            self._out.send({"id": request_id, "event": protocol.EVENT_TOKEN, "text": text})
+
+        return send
+
+
+class LlamaBackend:
+    """llama.cpp's ``Llama``: the real model, imported only when a model is loaded."""
+
+    def __init__(self, cancelled: threading.Event) -> None:
+        self._cancel = cancelled
+        self._llm: Any = None
+        self._bos_text = ""
+        self._abort_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
+        self._grammars: dict[str, Any] = {}  # compiled JSON-schema grammars, by schema
+
+    def load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
         import llama_cpp
 
         self._llm = None
@@ -131,15 +181,15 @@ class Worker:
             raise InvalidRequest("no model is loaded in the engine")
         return self._llm
 
-    def _tokenize(self, text: str) -> list[int]:
+    def tokenize(self, text: str) -> list[int]:
         llm = self._require_model()
         # A template that writes the BOS token itself must not get a second one.
         add_bos = not (self._bos_text and text.startswith(self._bos_text))
         return llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
-    def _generate(self, request_id: int, message: dict[str, Any]) -> dict[str, Any]:
+    def generate(self, message: dict[str, Any], send_text: Callable[[str], None]) -> dict[str, Any]:
         llm = self._require_model()
-        tokens = self._tokenize(message["prompt"])
+        tokens = self.tokenize(message["prompt"])
         max_tokens = int(message["max_tokens"])
         n_ctx = llm.n_ctx()
         if not tokens:
@@ -164,11 +214,7 @@ class Worker:
 
         generated, first_token_at, stop_reason = 0, None, "length"
         stops = StopMatcher(message.get("stop") or [])
-        stream_out = _TextStream(
-            lambda text: self._out.send(
-                {"id": request_id, "event": protocol.EVENT_TOKEN, "text": text}
-            )
-        )
+        stream_out = _TextStream(send_text)
         grammar = self._grammar(message.get("grammar"))
         stream = _sampled(llm, tokens, sampling, grammar, message.get("grammar_tokens"))
         for token in self._until_aborted(stream):
@@ -201,7 +247,7 @@ class Worker:
         stats = _generation_stats(stop_reason, tokens, reused, generated, started, first_token_at)
         return {**stats, "stop_text": stops.matched}
 
-    def _score(self, prompt: str, continuations: list[str]) -> list[float | None]:
+    def score(self, prompt: str, continuations: list[str]) -> list[float | None]:
         """The log-likelihood of each continuation after ``prompt`` (None once cancelled).
 
         Each continuation is tokenized together with the prompt, so a token that spans the
@@ -211,13 +257,13 @@ class Worker:
         import numpy
 
         llm = self._require_model()
-        prompt_tokens = self._tokenize(prompt)
+        prompt_tokens = self.tokenize(prompt)
         scores: list[float | None] = []
         for continuation in continuations:
             if self._cancel.is_set():
                 scores.append(None)
                 continue
-            tokens = self._tokenize(prompt + continuation)
+            tokens = self.tokenize(prompt + continuation)
             if len(tokens) + 1 > llm.n_ctx():
                 raise ContextOverflow(
                     f"Scoring needs {len(tokens)} tokens, but the context holds {llm.n_ctx()}."
@@ -436,18 +482,19 @@ def _read_commands(worker: Worker, commands: queue.Queue[dict[str, Any] | None])
 
 
 def main() -> int:
-    return serve(Worker)
+    return serve(LlamaBackend)
 
 
-def serve(make_worker: Callable[[protocol.LineWriter], Worker]) -> int:
-    """Run a worker on this process's stdin/stdout until the UI process closes stdin."""
+def serve(make_backend: Callable[[threading.Event], Backend]) -> int:
+    """Run a worker with this backend on this process's stdin/stdout until the UI process
+    closes stdin."""
     # Keep the protocol on a private copy of stdout; native code printing to fd 1 lands in
     # stderr (the engine log) instead of corrupting the message stream.
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     out = protocol.LineWriter(protocol_out)
-    worker = make_worker(out)
+    worker = Worker(out, make_backend)
     commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
     threading.Thread(target=_read_commands, args=(worker, commands), daemon=True).start()
     out.send({"event": protocol.EVENT_HELLO, "pid": os.getpid()})
