@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from localwork.chat.agent import AgentLoop
@@ -41,6 +43,10 @@ class Pickers(Protocol):
     def save_path(self, suggested_name: str) -> str | None: ...
 
 
+# Builds the runtime that loads and runs the selected model; tests pass an in-process fake.
+RuntimeFactory = Callable[[ModelRegistry, SettingsStore, EventBus, Path], ModelRuntime]
+
+
 @dataclass(frozen=True)
 class AppOptions:
     # None: no native dialogs here, the page asks for paths in its own way.
@@ -49,6 +55,7 @@ class AppOptions:
     session_grants: list[FolderGrant] | None = field(default=None)
     # "ask": the user answers each change; "approve"/"refuse": the command line's --yes or not.
     approval_policy: Policy = "ask"
+    runtime: RuntimeFactory = ModelRuntime
 
 
 class App:
@@ -64,7 +71,7 @@ class App:
             self.store, save_picker=pickers.save_path if pickers else None
         )
         self.registry = ModelRegistry(paths.models_dir)
-        self.runtime = ModelRuntime(
+        self.runtime = options.runtime(
             self.registry, self.settings, self.events, paths.engine_log_file
         )
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)

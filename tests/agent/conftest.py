@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-import localwork.app
-from localwork.app import App
+from localwork.app import App, AppOptions
 from localwork.infra.paths import AppPaths
 from tests.conftest import DETERMINISTIC_GENERATION, write_settings
 from tests.support.events import EventWatcher
@@ -114,9 +113,7 @@ def scripted_app(
 
 
 @pytest.fixture
-def fake_app(
-    paths: AppPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., FakeApp]]:
+def fake_app(paths: AppPaths, tmp_path: Path) -> Iterator[Callable[..., FakeApp]]:
     started: list[App] = []
 
     def start(
@@ -129,8 +126,7 @@ def fake_app(
         folder = tmp_path / "work"
         _settings(paths, folder, mode, generation)
         engine = FakeEngine.factory(replies=replies, scorer=scorer)
-        monkeypatch.setattr(localwork.app, "ModelRuntime", engine)
-        app = App(paths)
+        app = App(paths, AppOptions(runtime=engine))
         assert isinstance(app.runtime, FakeEngine)
         started.append(app)
         app.start()
