@@ -1,5 +1,7 @@
 // The settings pane's fields: one line each. Rendered with DOM calls, never markup strings.
 
+import { element } from "./dom.js";
+
 export const FIELDS = [
   // group, path in the profile, label, kind, input attributes, help
   ["context", "context.n_ctx", "Context length", "ctx", { min: 128, step: 256 },
@@ -26,19 +28,12 @@ export const FIELDS = [
     "When the assistant works on files, it stops after this many tool calls."],
 ];
 
-function element(tag, attributes = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text) node.textContent = text;
-  return node;
-}
-
 function buildInput(path, label, kind, attributes) {
   const { options = [], ...rest } = attributes;
   const common = { id: `field-${path}`, "data-field": path, "data-kind": kind, "data-testid": `field-${path}` };
   if (kind === "choice") {
     const select = element("select", { ...common, "data-kind": "text" });
-    for (const [value, text] of options) select.append(element("option", { value }, text));
+    for (const [value, text] of options) select.append(element("option", { value, text }));
     return select;
   }
   if (kind === "long-text") return element("textarea", { ...common, "data-kind": "text", ...rest });
@@ -60,14 +55,14 @@ function buildField([, path, label, kind, attributes = {}, help = ""]) {
     field.append(wrapper);
   } else if (kind === "ctx") {
     const mode = element("select", { id: "field-n_ctx_mode", "data-testid": "field-n_ctx_mode" });
-    mode.append(element("option", { value: "auto" }, "Auto"), element("option", { value: "custom" }, "Custom"));
+    mode.append(element("option", { value: "auto", text: "Auto" }), element("option", { value: "custom", text: "Custom" }));
     const row = element("div", { class: "inline" });
     row.append(mode, input);
-    field.append(element("label", { for: "field-n_ctx_mode" }, label), row);
+    field.append(element("label", { for: "field-n_ctx_mode", text: label }), row);
   } else {
-    field.append(element("label", { for: input.id }, label), input);
+    field.append(element("label", { for: input.id, text: label }), input);
   }
-  if (help) field.append(element("p", { class: "field-help" }, help));
+  if (help) field.append(element("p", { class: "field-help", text: help }));
   field.append(element("p", { class: "field-error", role: "alert", "data-error-for": path, "data-testid": `error-${path}` }));
   return field;
 }

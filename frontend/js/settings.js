@@ -1,6 +1,6 @@
 // The settings pane: context and generation settings per model, presets, live validation.
 
-import { byTestId as $, showMessage } from "./dom.js";
+import { byTestId as $, element, showMessage } from "./dom.js";
 import { renderFields } from "./settings-fields.js";
 
 export function formatBytes(bytes) {
@@ -185,12 +185,9 @@ export class SettingsPane {
     const select = $(this.dialog, "preset-select");
     const names = Object.keys(this.data.presets);
     select.replaceChildren(
-      ...(names.length ? names : ["No presets yet"]).map((name) => {
-        const option = document.createElement("option");
-        option.value = names.length ? name : "";
-        option.textContent = name;
-        return option;
-      }),
+      ...(names.length ? names : ["No presets yet"]).map((name) => element("option", {
+        value: names.length ? name : "", text: name,
+      })),
     );
     $(this.dialog, "preset-apply").disabled = !names.length;
     $(this.dialog, "preset-delete").disabled = !names.length;

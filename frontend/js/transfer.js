@@ -1,5 +1,7 @@
 // Export a conversation to a file, and import one from a file the user picks.
 
+import { element } from "./dom.js";
+
 // Resolves to a message for the user, or null if they cancelled the Save dialog.
 export async function exportConversation(api, conversationId, format) {
   if (api.transport === "desktop") {
@@ -12,10 +14,7 @@ export async function exportConversation(api, conversationId, format) {
     format,
   });
   const url = URL.createObjectURL(new Blob([content], { type: mime }));
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  link.hidden = true;
+  const link = element("a", { href: url, download: filename, hidden: "" });
   document.body.append(link);
   link.click();
   link.remove();
