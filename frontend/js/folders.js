@@ -1,6 +1,7 @@
 // The Folders dialog (grants) and the Activity dialog (audit log with undo).
 
 import { byTestId as $, element, formatDate, showMessage } from "./dom.js";
+import { guarded } from "./notice.js";
 import { markUndone } from "./toolcards.js";
 import { visible } from "./visible.js";
 
@@ -8,6 +9,7 @@ export class FoldersDialog {
   constructor(api, { desktop }) {
     this.api = api;
     this.dialog = document.querySelector('[data-testid="folders-dialog"]');
+    this.guard = guarded((error) => this.message(error.message, true));
     $(this.dialog, "grant-browse").hidden = !desktop;
     $(this.dialog, "grant-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -61,31 +63,25 @@ export class FoldersDialog {
   async add() {
     const path = $(this.dialog, "grant-path").value.trim();
     if (!path) return this.message("Type or choose a folder first.", true);
-    try {
+    return this.guard(async () => {
       this.render(await this.api.call("add_grant", { path, mode: $(this.dialog, "grant-mode").value }));
       $(this.dialog, "grant-path").value = "";
       this.message(`Granted ${path}.`);
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
-  async browse() {
-    try {
+  browse() {
+    return this.guard(async () => {
       const { path } = await this.api.call("choose_folder");
       if (path) $(this.dialog, "grant-path").value = path;
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
-  async revoke(path) {
-    try {
+  revoke(path) {
+    return this.guard(async () => {
       this.render(await this.api.call("remove_grant", { path }));
       this.message(`Revoked ${path}: the assistant can no longer reach it.`);
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
   message(text, error = false) {
@@ -105,6 +101,7 @@ export class ActivityDialog {
   constructor(api) {
     this.api = api;
     this.dialog = document.querySelector('[data-testid="activity-dialog"]');
+    this.guard = guarded((error) => this.message(error.message, true));
     $(this.dialog, "activity-close").addEventListener("click", () => this.dialog.close());
   }
 
@@ -164,16 +161,14 @@ export class ActivityDialog {
     return row;
   }
 
-  async undo(changeId) {
-    try {
+  undo(changeId) {
+    return this.guard(async () => {
       await this.api.call("undo_change", { change_id: changeId });
       await this.refresh();
       const call = this.calls.find((c) => c.changes.some((change) => change.id === changeId));
       if (call?.changes.every((change) => change.undone_at)) markUndone(call.id);
       this.message("Undone.");
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
   message(text, error = false) {

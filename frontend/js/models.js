@@ -3,6 +3,7 @@
 
 import { confirmDialog } from "./dialog.js";
 import { byTestId as $, element, showMessage } from "./dom.js";
+import { guarded } from "./notice.js";
 import { formatBytes } from "./settings.js";
 
 function button(label, accessibleName, onClick, kind = "secondary") {
@@ -36,6 +37,7 @@ export class ModelsPane {
   constructor(api, { desktop }) {
     this.api = api;
     this.dialog = document.querySelector('[data-testid="models-pane"]');
+    this.guard = guarded((error) => this.message(error.message, true));
     this.downloads = new Map(); // job id → latest job
     this.overview = null;
     this.loading = null; // the model id we asked to load, until it is ready
@@ -47,7 +49,7 @@ export class ModelsPane {
   bind() {
     const on = (testId, event, handler) => $(this.dialog, testId).addEventListener(event, (e) => {
       e.preventDefault();
-      handler().catch((error) => this.message(error.message, true));
+      this.guard(handler);
     });
     on("repo-form", "submit", () => this.showRepo());
     on("import-form", "submit", () => this.importFile());
@@ -89,7 +91,7 @@ export class ModelsPane {
   }
 
   onModelsChanged() {
-    if (this.dialog.open) this.refresh().catch((error) => this.message(error.message, true));
+    if (this.dialog.open) this.guard(() => this.refresh());
   }
 
   onModelStatus(status) {
@@ -161,8 +163,7 @@ export class ModelsPane {
       picker.append(option);
     }
     picker.value = model.prompt_format;
-    picker.addEventListener("change", () => this.setFormat(model, picker.value)
-      .catch((error) => this.message(error.message, true)));
+    picker.addEventListener("change", () => this.guard(() => this.setFormat(model, picker.value)));
     label.append(picker);
     row.append(label);
     return row;
@@ -251,14 +252,12 @@ export class ModelsPane {
   async loadCatalog() {
     const line = $(this.dialog, "catalog-message");
     line.textContent = "Asking the Hub for sizes…";
-    try {
+    await guarded((error) => { line.textContent = error.message; })(async () => {
       const catalog = await this.api.call("models_catalog");
       line.textContent = catalog.online ? "" : catalog.message;
       this.choices.catalog = catalog.entries;
       this.renderLists();
-    } catch (error) {
-      line.textContent = error.message;
-    }
+    });
   }
 
   async showRepo() {

@@ -1,6 +1,7 @@
 // The settings pane: context and generation settings per model, presets, live validation.
 
 import { byTestId as $, element, showMessage } from "./dom.js";
+import { guarded } from "./notice.js";
 import { renderFields } from "./settings-fields.js";
 
 export function formatBytes(bytes) {
@@ -51,6 +52,18 @@ export class SettingsPane {
     this.ctxInput = $(this.dialog, "field-context.n_ctx");
     this.data = null;
     this.previewTimer = null;
+    // Problems go to the pane's message line or to the presets' one; what a save refuses for
+    // its fields goes next to each field.
+    const toMessage = (error) => this.message(error.message);
+    const toPresetMessage = (error) => this.presetMessage(error.message, true);
+    const fieldsOr = (report) => (error) => {
+      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
+      else report(error);
+    };
+    this.guard = guarded(toMessage);
+    this.saveGuard = guarded(fieldsOr(toMessage));
+    this.presetGuard = guarded(toPresetMessage);
+    this.savePresetGuard = guarded(fieldsOr(toPresetMessage));
     this.bind();
   }
 
@@ -134,13 +147,11 @@ export class SettingsPane {
     this.previewTimer = setTimeout(() => this.preview(), 250);
   }
 
-  async preview() {
-    try {
+  preview() {
+    return this.guard(async () => {
       const result = await this.api.call("preview_profile", { model_id: this.data.model.id, profile: this.read() });
       this.showPreview(result);
-    } catch (error) {
-      this.message(error.message);
-    }
+    });
   }
 
   showPreview({ errors, plan }) {
@@ -165,8 +176,8 @@ export class SettingsPane {
       : "";
   }
 
-  async save() {
-    try {
+  save() {
+    return this.saveGuard(async () => {
       const saved = await this.api.call("save_profile", {
         model_id: this.data.model.id,
         scope: this.scope(),
@@ -175,10 +186,7 @@ export class SettingsPane {
       });
       this.dialog.close();
       this.onSaved(saved);
-    } catch (error) {
-      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
-      else this.message(error.message);
-    }
+    });
   }
 
   renderPresets() {
@@ -207,31 +215,26 @@ export class SettingsPane {
       this.presetMessage("Give the preset a name first.", true);
       return;
     }
-    try {
+    await this.savePresetGuard(async () => {
       await this.api.call("save_preset", { name, profile: this.read() });
       this.data = { ...this.data, presets: { ...this.data.presets, [name]: this.read() } };
       this.renderPresets();
       $(this.dialog, "preset-select").value = name;
       $(this.dialog, "preset-name").value = "";
       this.presetMessage(`Preset “${name}” saved.`);
-    } catch (error) {
-      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
-      else this.presetMessage(error.message, true);
-    }
+    });
   }
 
   async deletePreset() {
     const name = $(this.dialog, "preset-select").value;
     if (!name) return;
-    try {
+    await this.presetGuard(async () => {
       await this.api.call("delete_preset", { name });
       const { [name]: _removed, ...rest } = this.data.presets;
       this.data = { ...this.data, presets: rest };
       this.renderPresets();
       this.presetMessage(`Preset “${name}” deleted.`);
-    } catch (error) {
-      this.presetMessage(error.message, true);
-    }
+    });
   }
 
   message(text, error = true) {
