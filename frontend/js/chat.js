@@ -164,6 +164,13 @@ export class ChatView {
     return this.pending;
   }
 
+  // After a message was added: the reply being written, if any, moves below it (true).
+  keepReplyLast() {
+    if (!this.pending) return false;
+    this.root.append(this.pending);
+    return true;
+  }
+
   // Called for each batch of streamed text: it only keeps the text. Touching the page here
   // (a label, a layout read) made every batch restyle and redraw the reply.
   appendToken(text) {

@@ -81,6 +81,10 @@ export class ModelsPane {
     this.renderChoices($(this.dialog, "repo-files"), mark(this.choices.repo), { titled: false });
   }
 
+  get isOpen() {
+    return this.dialog.open;
+  }
+
   // --- events from the backend ------------------------------------------------------------
   onDownload(job) {
     this.downloads.set(job.id, job);

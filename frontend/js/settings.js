@@ -110,6 +110,10 @@ export class SettingsPane {
     this.ctxMode.focus();
   }
 
+  close() {
+    this.dialog.close();
+  }
+
   fill(profile) {
     for (const input of this.form.querySelectorAll("[data-field]")) {
       const value = getPath(profile, input.dataset.field);
