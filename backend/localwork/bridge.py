@@ -18,7 +18,7 @@ from localwork.chat.approvals import Decision
 from localwork.chat.prompt_formats import PromptFormatName
 from localwork.chat.usage import context_usage
 from localwork.errors import InvalidRequest, LocalWorkError
-from localwork.settings import PresetName, describe_validation_error
+from localwork.settings import PresetName, describe_validation_error, settings_form
 from localwork.store import TITLE_MAX
 from localwork.userlocale import system_locale
 from localwork.vocabulary import ToolMode
@@ -141,7 +141,8 @@ class _BridgeCore:
 
     @_validated
     def settings_pane(self, model_id: ModelId | None = None) -> dict[str, Any]:
-        return self._app.profiles.describe(model_id)
+        # "form": the pane's fields, drawn from the settings models' schema.
+        return {**self._app.profiles.describe(model_id), "form": settings_form()}
 
     @_validated
     def preview_profile(self, model_id: ModelId | None, profile: dict[str, Any]) -> dict[str, Any]:

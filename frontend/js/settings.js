@@ -47,9 +47,7 @@ export class SettingsPane {
     this.onSaved = onSaved;
     this.dialog = document.querySelector('[data-testid="settings-pane"]');
     this.form = $(this.dialog, "settings-form");
-    renderFields(this.form);
-    this.ctxMode = $(this.dialog, "field-n_ctx_mode");
-    this.ctxInput = $(this.dialog, "field-context.n_ctx");
+    this.fields = null; // drawn on first open, from the form the backend serves
     this.data = null;
     this.previewTimer = null;
     // Problems go to the pane's message line or to the presets' one; what a save refuses for
@@ -74,10 +72,6 @@ export class SettingsPane {
     });
     this.form.addEventListener("input", () => this.schedulePreview());
     this.form.addEventListener("change", () => this.schedulePreview());
-    this.ctxMode.addEventListener("change", () => {
-      this.ctxInput.disabled = this.ctxMode.value === "auto";
-      if (!this.ctxInput.disabled) this.ctxInput.focus();
-    });
     $(this.dialog, "settings-cancel").addEventListener("click", () => this.dialog.close());
     $(this.dialog, "settings-reset").addEventListener("click", () => {
       this.fill(this.data.factory_defaults);
@@ -88,16 +82,27 @@ export class SettingsPane {
     $(this.dialog, "preset-delete").addEventListener("click", () => this.deletePreset());
   }
 
+  renderFields(groups) {
+    this.fields = renderFields(this.form, groups);
+    this.ctxMode = $(this.dialog, "field-n_ctx_mode");
+    this.ctxInput = this.form.querySelector('[data-kind="ctx"]');
+    this.ctxMode.addEventListener("change", () => {
+      this.ctxInput.disabled = this.ctxMode.value === "auto";
+      if (!this.ctxInput.disabled) this.ctxInput.focus();
+    });
+  }
+
   async open() {
     this.data = await this.api.call("settings_pane");
+    if (!this.fields) this.renderFields(this.data.form);
     const { model, scope, profile, overflow, machine } = this.data;
     $(this.dialog, "settings-model").textContent = `Model: ${model.label}`;
     $(this.dialog, "scope-model-label").textContent = `Only ${model.name}`;
     this.form.querySelector(`input[name="scope"][value="${scope}"]`).checked = true;
     this.form.querySelector(`input[name="overflow"][value="${overflow}"]`).checked = true;
     for (const field of this.dialog.querySelectorAll("[data-gpu-only]")) field.hidden = !machine.gpu_offload;
-    for (const id of ["field-context.n_threads", "field-context.n_threads_batch"]) {
-      const input = $(this.dialog, id);
+    for (const { field, input } of this.fields) {
+      if (!field.cores) continue;
       input.placeholder = `auto (${machine.physical_cores} cores)`;
       input.max = String(machine.logical_cores);
     }
