@@ -133,13 +133,6 @@ class _BridgeCore:
         return self._app.chat.retry(conversation_id)
 
     @_validated
-    def list_models(self) -> dict[str, Any]:
-        return {
-            "models": [model.to_dict() for model in self._app.registry.installed()],
-            "selected": self._app.settings.current.selected_model,
-        }
-
-    @_validated
     def settings_pane(self, model_id: ModelId | None = None) -> dict[str, Any]:
         # "form": the pane's fields, drawn from the settings models' schema.
         return {**self._app.profiles.describe(model_id), "form": settings_form()}
