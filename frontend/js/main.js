@@ -44,49 +44,49 @@ function build(api) {
     guard,
   });
   // The views call back into controllers built after them: each call comes after start-up.
-  let screen;
+  let chatScreen;
   let conversations;
   let modelEvents;
   const chat = new ChatView($("messages"), {
-    onRetry: () => screen.retry(nav.activeId),
-    onAnswer: (call, answer, reason) => screen.answerToolCall(call, answer, reason),
-    onRegenerate: () => screen.regenerate(),
-    onEdit: (messageId, text) => screen.editAndResend(messageId, text),
+    onRetry: () => chatScreen.retry(nav.activeId),
+    onAnswer: (call, answer, reason) => chatScreen.answerToolCall(call, answer, reason),
+    onRegenerate: () => chatScreen.regenerate(),
+    onEdit: (messageId, text) => chatScreen.editAndResend(messageId, text),
   });
   const status = new StatusLine($("status"), { onRestart: () => modelEvents.restart() });
   const composer = new Composer({
-    onSend: () => screen.send(),
-    onStop: () => screen.stop(),
-    onToolMode: (mode) => screen.setToolMode(mode),
+    onSend: () => chatScreen.send(),
+    onStop: () => chatScreen.stop(),
+    onToolMode: (mode) => chatScreen.setToolMode(mode),
   });
   const replies = new Replies({ nav, chat, status }, {
     onBusy: () => {
-      screen.updateComposer();
+      chatScreen.updateComposer();
       conversations.render();
     },
-    onUsage: (conversationId) => screen.showUsage(conversationId),
+    onUsage: (conversationId) => chatScreen.showUsage(conversationId),
     onDone: () => conversations.refresh(),
   });
   conversations = new Conversations({ api, nav, replies, header, notice }, {
-    onNewChat: () => screen.newChat(),
-    onOpen: (conversationId) => screen.open(conversationId),
+    onNewChat: () => chatScreen.newChat(),
+    onOpen: (conversationId) => chatScreen.open(conversationId),
   });
-  screen = new ChatScreen({ api, nav, chat, composer, header, replies, conversations, status, notice, firstRun });
+  chatScreen = new ChatScreen({ api, nav, chat, composer, header, replies, conversations, status, notice, firstRun });
   modelEvents = new ModelEvents({ api, status, models, firstRun, notice });
   new TransferButtons({ api, nav, notice }, {
     onImported: async (conversation) => {
       await conversations.refresh();
-      await screen.open(conversation.id);
+      await chatScreen.open(conversation.id);
     },
   });
 
   bindShortcuts({
-    onEscape: () => { if (screen.writing) screen.stop(); },
-    onNewChat: () => screen.newChat(),
+    onEscape: () => { if (chatScreen.writing) chatScreen.stop(); },
+    onNewChat: () => chatScreen.newChat(),
     onSearch: () => conversations.focusSearch(),
   });
   interceptLinks($("messages"), (url) => guard(() => api.call("open_link", { url })));
-  $("new-chat-button").addEventListener("click", () => screen.newChat());
+  $("new-chat-button").addEventListener("click", () => chatScreen.newChat());
   $("folders-button").addEventListener("click", () => guard(() => folders.open()));
   $("activity-button").addEventListener("click", () => guard(() => activity.open()));
   $("chat-activity-button").addEventListener("click", () => guard(() => activity.open(nav.activeId)));
@@ -97,7 +97,7 @@ function build(api) {
     openModels();
   });
   $("settings-button").addEventListener("click", () => guard(() => settings.open()));
-  return { nav, notice, firstRun, status, replies, conversations, screen, composer, modelEvents };
+  return { nav, notice, firstRun, status, replies, conversations, chatScreen, composer, modelEvents };
 }
 
 async function start(api) {
@@ -115,7 +115,7 @@ async function start(api) {
   // Taken before the list loads, so a New chat meanwhile cancels this "open the latest".
   const ticket = app.nav.begin();
   await app.conversations.refresh();
-  if (app.conversations.latest && ticket.current()) await app.screen.open(app.conversations.latest.id, ticket);
+  if (app.conversations.latest && ticket.current()) await app.chatScreen.open(app.conversations.latest.id, ticket);
   app.composer.focus();
 }
 
