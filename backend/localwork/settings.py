@@ -49,27 +49,97 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+# The settings pane is drawn from these models' schema (settings_form()): each field's title is
+# its label, its description the help below it, its bounds the input's; the rest is said here.
+PANE_GROUPS = {"context": "Context", "sampling": "Sampling", "replies": "Replies"}
+
+
+def _pane(group: str, **shown: Any) -> dict[str, Any]:
+    """How the pane shows a field: its group (PANE_GROUPS), and where needed its ``kind``
+    (else it follows from the type), ``step``, ``placeholder``, ``rows``, ``choices`` (labels
+    by value), ``gpu_only`` (shown only where layers can go to a GPU) or ``cores`` (its
+    placeholder and maximum are the machine's cores)."""
+    return {"pane": {"group": group, **shown}}
+
+
+N_CTX_MIN, N_CTX_MAX = 128, 1_048_576
+
+
 class ContextSettings(_Strict):
     """How the llama.cpp context is created. Nothing here is ever left to library defaults."""
 
-    n_ctx: int | Literal["auto"] = Field("auto", description="Context length in tokens")
-    n_batch: int = Field(512, ge=8, le=8192, description="Prompt tokens per decode call")
-    n_ubatch: int | None = Field(
-        None, ge=8, le=8192, description="Physical micro-batch (None: the batch, at most 512)"
+    n_ctx: int | Literal["auto"] = Field(
+        "auto",
+        title="Context length",
+        description="Auto: the model's training length, limited by free memory and 8192.",
+        # Checked in _consistent, in its own words; the schema says them for the pane.
+        json_schema_extra={
+            "minimum": N_CTX_MIN,
+            "maximum": N_CTX_MAX,
+            **_pane("context", kind="ctx", step=256),
+        },
     )
-    n_threads: int | None = Field(None, ge=1, description="Generation threads (None: cores)")
-    n_threads_batch: int | None = Field(None, ge=1, description="Prompt threads (None: cores)")
-    n_gpu_layers: int = Field(0, ge=-1, le=1000, description="Layers on the GPU (-1: all)")
-    flash_attn: bool = False
-    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
-    use_mmap: bool = True
-    use_mlock: bool = False
+    # Prompt tokens per decode call.
+    n_batch: int = Field(
+        512,
+        ge=8,
+        le=8192,
+        title="Batch size",
+        description="Prompt tokens processed per step.",
+        json_schema_extra=_pane("context"),
+    )
+    # The physical micro-batch; None: the batch, at most 512.
+    n_ubatch: int | None = Field(
+        None,
+        ge=8,
+        le=8192,
+        title="Micro-batch",
+        json_schema_extra=_pane("context", placeholder="same as batch"),
+    )
+    # None: one thread per physical core, for generation and for the prompt.
+    n_threads: int | None = Field(
+        None, ge=1, title="CPU threads (writing)", json_schema_extra=_pane("context", cores=True)
+    )
+    n_threads_batch: int | None = Field(
+        None,
+        ge=1,
+        title="CPU threads (reading the prompt)",
+        json_schema_extra=_pane("context", cores=True),
+    )
+    n_gpu_layers: int = Field(
+        0,
+        ge=-1,
+        le=1000,
+        title="GPU layers (-1: all)",
+        json_schema_extra=_pane("context", gpu_only=True),
+    )
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = Field(
+        "f16",
+        title="KV cache type",
+        json_schema_extra=_pane(
+            "context",
+            choices={
+                "f16": "f16 (best quality)",
+                "q8_0": "q8_0 (half the memory)",
+                "q4_0": "q4_0 (a quarter)",
+            },
+        ),
+    )
+    flash_attn: bool = Field(False, title="Flash attention", json_schema_extra=_pane("context"))
+    use_mmap: bool = Field(
+        True, title="Memory-map the model file", json_schema_extra=_pane("context")
+    )
+    use_mlock: bool = Field(
+        False, title="Lock the model in RAM", json_schema_extra=_pane("context")
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ContextSettings:
         if isinstance(self.n_ctx, int):
-            if not 128 <= self.n_ctx <= 1_048_576:
-                raise FieldProblem("n_ctx", "context length must be between 128 and 1048576")
+            if not N_CTX_MIN <= self.n_ctx <= N_CTX_MAX:
+                raise FieldProblem(
+                    "n_ctx", f"context length must be between {N_CTX_MIN} and {N_CTX_MAX}"
+                )
             if self.n_batch > self.n_ctx:
                 raise FieldProblem(
                     "n_batch",
@@ -93,16 +163,42 @@ class ContextSettings(_Strict):
 
 
 class GenerationSettings(_Strict):
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
-    top_k: int = Field(40, ge=0, le=1000)
-    min_p: float = Field(0.05, ge=0.0, le=1.0)
-    repeat_penalty: float = Field(1.1, ge=0.5, le=2.0)
-    max_tokens: int = Field(1024, ge=1, le=32768, description="Longest reply, in tokens")
-    seed: int = Field(-1, ge=-1, description="-1 picks a random seed per reply")
-    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=16_000)
+    temperature: float = Field(
+        0.7, ge=0.0, le=2.0, title="Temperature", json_schema_extra=_pane("sampling", step=0.05)
+    )
+    top_p: float = Field(
+        0.95, gt=0.0, le=1.0, title="Top-p", json_schema_extra=_pane("sampling", step=0.01)
+    )
+    top_k: int = Field(40, ge=0, le=1000, title="Top-k", json_schema_extra=_pane("sampling"))
+    min_p: float = Field(
+        0.05, ge=0.0, le=1.0, title="Min-p", json_schema_extra=_pane("sampling", step=0.01)
+    )
+    repeat_penalty: float = Field(
+        1.1,
+        ge=0.5,
+        le=2.0,
+        title="Repeat penalty",
+        json_schema_extra=_pane("sampling", step=0.05),
+    )
+    max_tokens: int = Field(
+        1024, ge=1, le=32768, title="Longest reply (tokens)", json_schema_extra=_pane("replies")
+    )
+    # -1 picks a random seed per reply.
+    seed: int = Field(-1, ge=-1, title="Seed (-1: random)", json_schema_extra=_pane("sampling"))
+    system_prompt: str = Field(
+        DEFAULT_SYSTEM_PROMPT,
+        max_length=16_000,
+        title="System prompt",
+        json_schema_extra=_pane("replies", kind="long-text", rows=3),
+    )
+    # Tool calls the assistant may make for one message.
     max_tool_rounds: int = Field(
-        10, ge=1, le=50, description="Tool calls the assistant may make for one message"
+        10,
+        ge=1,
+        le=50,
+        title="Tool calls per message (at most)",
+        description="When the assistant works on files, it stops after this many tool calls.",
+        json_schema_extra=_pane("replies"),
     )
 
 
@@ -114,6 +210,54 @@ class Profile(_Strict):
 
 
 PresetName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+
+# The input a field gets in the pane, from its JSON-schema types, unless its "pane" says one.
+_PANE_KINDS = {
+    frozenset({"boolean"}): "bool",
+    frozenset({"integer"}): "int",
+    frozenset({"integer", "null"}): "optional-int",
+    frozenset({"number"}): "float",
+}
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _pane_field(path: str, prop: dict[str, Any]) -> dict[str, Any]:
+    shown = dict(prop["pane"])
+    del shown["group"]
+    branches = prop.get("anyOf", [prop])
+    choices = next((branch["enum"] for branch in branches if "enum" in branch), None)
+    kind = shown.pop("kind", None) or (
+        "choice" if choices else _PANE_KINDS.get(frozenset(b.get("type") for b in branches))
+    )
+    if kind is None:
+        raise ValueError(f"{path}: its pane kind does not follow from its type; say it")
+    field: dict[str, Any] = {"path": path, "title": prop["title"], "kind": kind}
+    if "description" in prop:
+        field["help"] = prop["description"]
+    for bound in _BOUNDS:  # on the field, or on its number type inside "int | None"
+        found = [part[bound] for part in (prop, *branches) if bound in part]
+        if found:
+            field[bound] = found[0]
+    if choices:
+        labels = shown.pop("choices", {})
+        field["choices"] = [[value, labels.get(value, value)] for value in choices]
+    return {**field, **shown}
+
+
+def settings_form() -> list[dict[str, Any]]:
+    """The settings pane's fields, from the profile models' JSON schema: its groups in order,
+    each ``{"name", "title", "fields"}``; a field is ``{"path", "title", "kind", "help"?,
+    "minimum"?, "maximum"?, "exclusiveMinimum"?, ...}`` plus what its ``_pane`` says."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for section, info in Profile.model_fields.items():
+        assert isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)
+        for name, prop in info.annotation.model_json_schema()["properties"].items():
+            field = _pane_field(f"{section}.{name}", prop)
+            groups.setdefault(prop["pane"]["group"], []).append(field)
+    return [
+        {"name": name, "title": PANE_GROUPS[name], "fields": fields}
+        for name, fields in groups.items()
+    ]
 
 
 class FolderGrant(_Strict):

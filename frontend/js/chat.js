@@ -1,18 +1,12 @@
 // The message list. Model output is untrusted: replies become sanitized Markdown through
 // markdown.js and everything else is set with textContent, never as markup.
 
+import { element } from "./dom.js";
 import { copyButton, renderMarkdown } from "./markdown.js";
 import { ToolCards } from "./toolcards.js";
 
 // While a reply streams, its Markdown is rebuilt at most this often (then once at the end).
 const RENDER_INTERVAL_MS = 150;
-
-function element(tag, className, attributes = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  return node;
-}
 
 export function describeStats(stats, stopped) {
   const parts = [];
@@ -71,18 +65,19 @@ export class ChatView {
 
   buildMessage(role, text, state) {
     this.welcome.hidden = true;
-    const node = element("article", `message ${role}`, {
+    const node = element("article", {
+      class: `message ${role}`,
       "data-testid": `message-${role}`,
       "data-state": state,
       "aria-label": role === "user" ? "Your message" : "Assistant's reply",
     });
-    const label = element("div", "message-role");
-    label.textContent = role === "user" ? "You" : "Assistant";
-    const tools = element("div", "message-tools");
-    const body = element("div", `message-text${role === "assistant" ? " markdown" : ""}`, {
+    const label = element("div", { class: "message-role", text: role === "user" ? "You" : "Assistant" });
+    const tools = element("div", { class: "message-tools" });
+    const body = element("div", {
+      class: `message-text${role === "assistant" ? " markdown" : ""}`,
       "data-testid": "message-text",
     });
-    const meta = element("div", "message-meta", { "data-testid": "message-meta" });
+    const meta = element("div", { class: "message-meta", "data-testid": "message-meta" });
     node.append(label, tools, body, meta, this.buildActions(node, role));
     this.setText(node, text);
     this.root.append(node);
@@ -97,14 +92,13 @@ export class ChatView {
   }
 
   buildActions(node, role) {
-    const actions = element("div", "message-actions", { role: "group", "aria-label": "Message actions" });
+    const actions = element("div", { class: "message-actions", role: "group", "aria-label": "Message actions" });
     const label = role === "user" ? "Copy message" : "Copy reply";
     actions.append(copyButton(() => this.texts.get(node) ?? "", label, "copy-message"));
     const action = (text, ariaLabel, testId, handler) => {
-      const button = element("button", "message-action needs-idle", {
-        type: "button", "aria-label": ariaLabel, "data-testid": testId,
+      const button = element("button", {
+        class: "message-action needs-idle", type: "button", "aria-label": ariaLabel, "data-testid": testId, text,
       });
-      button.textContent = text;
       button.addEventListener("click", handler);
       actions.append(button);
     };
@@ -131,14 +125,12 @@ export class ChatView {
 
   startEdit(node) {
     const body = node.querySelector(".message-text");
-    const form = element("form", "edit-form", { "data-testid": "edit-form" });
-    const input = element("textarea", "", { "aria-label": "Edit your message", rows: "3" });
+    const form = element("form", { class: "edit-form", "data-testid": "edit-form" });
+    const input = element("textarea", { "aria-label": "Edit your message", rows: "3" });
     input.value = this.texts.get(node) ?? "";
-    const save = element("button", "", { type: "submit", "data-testid": "edit-save" });
-    save.textContent = "Save and send";
-    const cancel = element("button", "secondary", { type: "button", "data-testid": "edit-cancel" });
-    cancel.textContent = "Cancel";
-    const buttons = element("div", "edit-buttons");
+    const save = element("button", { type: "submit", "data-testid": "edit-save", text: "Save and send" });
+    const cancel = element("button", { class: "secondary", type: "button", "data-testid": "edit-cancel", text: "Cancel" });
+    const buttons = element("div", { class: "edit-buttons" });
     buttons.append(cancel, save);
     form.append(input, buttons);
     const finish = () => {
@@ -170,6 +162,13 @@ export class ChatView {
     }
     this.scrollToEnd(true);
     return this.pending;
+  }
+
+  // After a message was added: the reply being written, if any, moves below it (true).
+  keepReplyLast() {
+    if (!this.pending) return false;
+    this.root.append(this.pending);
+    return true;
   }
 
   // Called for each batch of streamed text: it only keeps the text. Touching the page here
@@ -254,21 +253,18 @@ export class ChatView {
   showFailure(node, failure) {
     node.dataset.state = "failed";
     node.classList.add("failed");
-    const box = element("div", "failure", { "data-testid": "failure", role: "note" });
-    const reason = element("p", "failure-reason", { "data-testid": "failure-reason" });
-    reason.textContent = String(failure.message ?? "The reply failed.");
-    box.append(reason);
+    const box = element("div", { class: "failure", "data-testid": "failure", role: "note" });
+    box.append(element("p", {
+      class: "failure-reason", "data-testid": "failure-reason", text: String(failure.message ?? "The reply failed."),
+    }));
     if (failure.advice) {
-      const advice = element("p", "failure-advice", { "data-testid": "failure-advice" });
-      advice.textContent = String(failure.advice);
-      box.append(advice);
+      box.append(element("p", { class: "failure-advice", "data-testid": "failure-advice", text: String(failure.advice) }));
     }
     node.querySelector(".message-text").after(box);
     const meta = node.querySelector(".message-meta");
     meta.textContent = "";
     if (failure.retry !== false) {
-      const retry = element("button", "retry", { type: "button", "data-testid": "retry-button" });
-      retry.textContent = "Retry";
+      const retry = element("button", { class: "retry", type: "button", "data-testid": "retry-button", text: "Retry" });
       retry.addEventListener("click", () => {
         node.remove();
         this.refreshActions();
@@ -281,8 +277,12 @@ export class ChatView {
 
   markTrimmed(count) {
     this.welcome.hidden = true;
-    const marker = element("div", "trimmed", { "data-testid": "trimmed-marker", role: "note" });
-    marker.textContent = `${count} older message${count === 1 ? " was" : "s were"} left out so the conversation fits the model's context.`;
+    const marker = element("div", {
+      class: "trimmed",
+      "data-testid": "trimmed-marker",
+      role: "note",
+      text: `${count} older message${count === 1 ? " was" : "s were"} left out so the conversation fits the model's context.`,
+    });
     this.root.insertBefore(marker, this.pending ?? null);
   }
 

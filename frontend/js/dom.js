@@ -2,9 +2,16 @@
 
 export const byTestId = (root, testId) => root.querySelector(`[data-testid="${testId}"]`);
 
-export function element(tag, className, text = "") {
+// A new element: `class` is its class (none when empty), `text` its text (set as textContent,
+// never parsed), and every other key an attribute. The app's one way to build an element:
+//   element("p", { class: "field-help", text: help })
+//   element("button", { type: "button", "data-testid": "retry-button", text: "Retry" })
+export function element(tag, { class: className = "", text = "", ...attributes } = {}) {
   const node = document.createElement(tag);
   if (className) node.className = className;
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) node.setAttribute(name, value);
+  }
   if (text) node.textContent = text;
   return node;
 }

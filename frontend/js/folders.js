@@ -1,6 +1,7 @@
 // The Folders dialog (grants) and the Activity dialog (audit log with undo).
 
 import { byTestId as $, element, formatDate, showMessage } from "./dom.js";
+import { guarded } from "./notice.js";
 import { markUndone } from "./toolcards.js";
 import { visible } from "./visible.js";
 
@@ -8,6 +9,7 @@ export class FoldersDialog {
   constructor(api, { desktop }) {
     this.api = api;
     this.dialog = document.querySelector('[data-testid="folders-dialog"]');
+    this.guard = guarded((error) => this.message(error.message, true));
     $(this.dialog, "grant-browse").hidden = !desktop;
     $(this.dialog, "grant-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -31,23 +33,25 @@ export class FoldersDialog {
     const words = (mode) => (mode === "rw" ? "read and change" : "read only");
     const modes = new Map(grants.map((grant) => [grant.path, grant.mode]));
     for (const grant of grants) {
-      const item = element("li", "grant");
+      const item = element("li", { class: "grant" });
       item.dataset.testid = "grant-item";
       // Grants come as a tree (parents first); the innermost grant decides for its folder.
       item.dataset.depth = String(Math.min(grant.depth ?? 0, 3));
-      const path = element("span", "grant-path", visible(grant.path));
-      const mode = element("span", `badge ${grant.mode}`, words(grant.mode));
+      const path = element("span", { class: "grant-path", text: visible(grant.path) });
+      const mode = element("span", { class: `badge ${grant.mode}`, text: words(grant.mode) });
       item.append(path, mode);
       if (grant.inside) {
         const outer = grant.inside.split("/").pop() || grant.inside;
-        const note = element("span", "grant-inside",
-          `inside ${outer} (${words(modes.get(grant.inside))}): ${words(grant.mode)} here`);
+        const note = element("span", {
+          class: "grant-inside",
+          text: `inside ${outer} (${words(modes.get(grant.inside))}): ${words(grant.mode)} here`,
+        });
         note.title = grant.inside;
         note.dataset.testid = "grant-inside";
         path.append(note);
       }
-      if (!grant.exists) item.append(element("span", "badge missing", "missing"));
-      const revoke = element("button", "secondary", "Revoke");
+      if (!grant.exists) item.append(element("span", { class: "badge missing", text: "missing" }));
+      const revoke = element("button", { class: "secondary", text: "Revoke" });
       revoke.type = "button";
       revoke.setAttribute("aria-label", `Revoke ${grant.path}`);
       revoke.addEventListener("click", () => this.revoke(grant.path));
@@ -59,31 +63,25 @@ export class FoldersDialog {
   async add() {
     const path = $(this.dialog, "grant-path").value.trim();
     if (!path) return this.message("Type or choose a folder first.", true);
-    try {
+    return this.guard(async () => {
       this.render(await this.api.call("add_grant", { path, mode: $(this.dialog, "grant-mode").value }));
       $(this.dialog, "grant-path").value = "";
       this.message(`Granted ${path}.`);
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
-  async browse() {
-    try {
+  browse() {
+    return this.guard(async () => {
       const { path } = await this.api.call("choose_folder");
       if (path) $(this.dialog, "grant-path").value = path;
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
-  async revoke(path) {
-    try {
+  revoke(path) {
+    return this.guard(async () => {
       this.render(await this.api.call("remove_grant", { path }));
       this.message(`Revoked ${path}: the assistant can no longer reach it.`);
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
   message(text, error = false) {
@@ -103,6 +101,7 @@ export class ActivityDialog {
   constructor(api) {
     this.api = api;
     this.dialog = document.querySelector('[data-testid="activity-dialog"]');
+    this.guard = guarded((error) => this.message(error.message, true));
     $(this.dialog, "activity-close").addEventListener("click", () => this.dialog.close());
   }
 
@@ -127,16 +126,16 @@ export class ActivityDialog {
     for (const call of calls) {
       // A denied call did not fail: the user chose so, and it is not shown as an error.
       const outcome = call.decision === "denied" ? "denied" : call.ok ? "ok" : "failed";
-      const item = element("li", `activity ${outcome}`);
+      const item = element("li", { class: `activity ${outcome}` });
       item.dataset.testid = "activity-item";
-      const when = element("time", "activity-when", formatDate(call.created_at));
+      const when = element("time", { class: "activity-when", text: formatDate(call.created_at) });
       when.dateTime = new Date(call.created_at * 1000).toISOString();
       when.dataset.testid = "activity-when";
-      const summary = element("p", "activity-summary", visible(call.summary));
+      const summary = element("p", { class: "activity-summary", text: visible(call.summary) });
       summary.dataset.testid = "activity-summary";
       item.append(
-        element("span", "activity-tool", call.tool),
-        element("span", "badge", DECISION_WORDS[call.decision] ?? call.decision),
+        element("span", { class: "activity-tool", text: call.tool }),
+        element("span", { class: "badge", text: DECISION_WORDS[call.decision] ?? call.decision }),
         when,
         summary,
       );
@@ -146,14 +145,14 @@ export class ActivityDialog {
   }
 
   changeRow(change) {
-    const row = element("div", "activity-change");
+    const row = element("div", { class: "activity-change" });
     const words = visible(`${KIND_WORDS[change.kind] ?? change.kind} ${change.path}` +
       (change.other_path ? ` → ${change.other_path}` : ""));
-    row.append(element("span", "", words));
+    row.append(element("span", { text: words }));
     if (change.undone_at) {
-      row.append(element("span", "badge", "undone"));
+      row.append(element("span", { class: "badge", text: "undone" }));
     } else {
-      const undo = element("button", "secondary", "Undo");
+      const undo = element("button", { class: "secondary", text: "Undo" });
       undo.type = "button";
       undo.setAttribute("aria-label", `Undo: ${words}`);
       undo.addEventListener("click", () => this.undo(change.id));
@@ -162,16 +161,14 @@ export class ActivityDialog {
     return row;
   }
 
-  async undo(changeId) {
-    try {
+  undo(changeId) {
+    return this.guard(async () => {
       await this.api.call("undo_change", { change_id: changeId });
       await this.refresh();
       const call = this.calls.find((c) => c.changes.some((change) => change.id === changeId));
       if (call?.changes.every((change) => change.undone_at)) markUndone(call.id);
       this.message("Undone.");
-    } catch (error) {
-      this.message(error.message, true);
-    }
+    });
   }
 
   message(text, error = false) {

@@ -10,6 +10,7 @@
 import DOMPurify from "../vendor/dompurify-3.4.18.es.js";
 import hljs from "../vendor/highlight-11.12.0.es.min.js";
 import { Marked } from "../vendor/marked-18.2.1.esm.js";
+import { element } from "./dom.js";
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escapeHtml = (text) => text.replace(/[&<>"']/g, (char) => ESCAPES[char]);
@@ -56,11 +57,9 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
 // A blocked image becomes its description, instead of a broken-image box.
 function describeBlockedImages(fragment) {
   for (const image of fragment.querySelectorAll("img[data-blocked]")) {
-    const note = document.createElement("span");
-    note.className = "blocked-image";
-    note.dataset.blocked = image.dataset.blocked;
-    note.textContent = image.getAttribute("alt");
-    image.replaceWith(note);
+    image.replaceWith(element("span", {
+      class: "blocked-image", "data-blocked": image.dataset.blocked, text: image.getAttribute("alt"),
+    }));
   }
 }
 
@@ -71,12 +70,9 @@ function copyText(text) {
 
 /** A small button that copies `getText()` and says so; used for code blocks and messages. */
 export function copyButton(getText, label, testId) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "copy-button";
-  button.textContent = "Copy";
-  button.setAttribute("aria-label", label);
-  button.dataset.testid = testId;
+  const button = element("button", {
+    type: "button", class: "copy-button", "aria-label": label, "data-testid": testId, text: "Copy",
+  });
   button.addEventListener("click", async () => {
     try {
       await copyText(getText());
@@ -95,12 +91,9 @@ function decorateCodeBlocks(fragment, highlightAll) {
     const language = [...code.classList].find((name) => name.startsWith("language-"));
     // Guessing a language is costly: while streaming, only blocks that name one are coloured.
     if (language || highlightAll) hljs.highlightElement(code);
-    const wrapper = document.createElement("div");
-    wrapper.className = "code-block";
-    const bar = document.createElement("div");
-    bar.className = "code-bar";
-    const name = document.createElement("span");
-    name.textContent = language ? language.slice("language-".length) : "code";
+    const wrapper = element("div", { class: "code-block" });
+    const bar = element("div", { class: "code-bar" });
+    const name = element("span", { text: language ? language.slice("language-".length) : "code" });
     // marked ends every block with a newline; a copied snippet should not.
     bar.append(name, copyButton(() => code.textContent.replace(/\n$/, ""), "Copy code", "copy-code"));
     pre.replaceWith(wrapper);

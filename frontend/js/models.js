@@ -3,10 +3,11 @@
 
 import { confirmDialog } from "./dialog.js";
 import { byTestId as $, element, showMessage } from "./dom.js";
+import { guarded } from "./notice.js";
 import { formatBytes } from "./settings.js";
 
 function button(label, accessibleName, onClick, kind = "secondary") {
-  const node = element("button", kind, label);
+  const node = element("button", { class: kind, text: label });
   node.type = "button";
   node.setAttribute("aria-label", accessibleName);
   node.addEventListener("click", onClick);
@@ -14,7 +15,7 @@ function button(label, accessibleName, onClick, kind = "secondary") {
 }
 
 function fitBadge(item) {
-  const badge = element("span", `badge ${item.fit}`, item.fit_label);
+  const badge = element("span", { class: `badge ${item.fit}`, text: item.fit_label });
   badge.dataset.testid = "fit-badge";
   badge.dataset.fit = item.fit;
   badge.title = "Weights plus the KV cache at the chosen context, against the memory free now";
@@ -36,6 +37,7 @@ export class ModelsPane {
   constructor(api, { desktop }) {
     this.api = api;
     this.dialog = document.querySelector('[data-testid="models-pane"]');
+    this.guard = guarded((error) => this.message(error.message, true));
     this.downloads = new Map(); // job id → latest job
     this.overview = null;
     this.loading = null; // the model id we asked to load, until it is ready
@@ -47,7 +49,7 @@ export class ModelsPane {
   bind() {
     const on = (testId, event, handler) => $(this.dialog, testId).addEventListener(event, (e) => {
       e.preventDefault();
-      handler().catch((error) => this.message(error.message, true));
+      this.guard(handler);
     });
     on("repo-form", "submit", () => this.showRepo());
     on("import-form", "submit", () => this.importFile());
@@ -79,6 +81,10 @@ export class ModelsPane {
     this.renderChoices($(this.dialog, "repo-files"), mark(this.choices.repo), { titled: false });
   }
 
+  get isOpen() {
+    return this.dialog.open;
+  }
+
   // --- events from the backend ------------------------------------------------------------
   onDownload(job) {
     this.downloads.set(job.id, job);
@@ -89,7 +95,7 @@ export class ModelsPane {
   }
 
   onModelsChanged() {
-    if (this.dialog.open) this.refresh().catch((error) => this.message(error.message, true));
+    if (this.dialog.open) this.guard(() => this.refresh());
   }
 
   onModelStatus(status) {
@@ -119,11 +125,11 @@ export class ModelsPane {
     const list = $(this.dialog, "installed-list");
     list.replaceChildren();
     for (const model of data.models) {
-      const item = element("li", "model");
+      const item = element("li", { class: "model" });
       item.dataset.testid = "installed-model";
-      item.append(element("span", "model-name", model.label), fitBadge(model));
+      item.append(element("span", { class: "model-name", text: model.label }), fitBadge(model));
       if (model.id === data.selected) {
-        const badge = element("span", "badge selected", "In use");
+        const badge = element("span", { class: "badge selected", text: "In use" });
         badge.dataset.testid = "selected-badge";
         item.append(badge);
       } else {
@@ -132,9 +138,9 @@ export class ModelsPane {
       if (model.source !== "bundled") {
         item.append(button("Delete", `Delete ${model.name}`, () => this.remove(model), "secondary danger"));
       }
-      item.append(element("p", "model-facts", this.facts(model)));
+      item.append(element("p", { class: "model-facts", text: this.facts(model) }));
       if (model.prompt_formats) item.append(this.formatPicker(model));
-      if (model.error) item.append(element("p", "model-error", model.error));
+      if (model.error) item.append(element("p", { class: "model-error", text: model.error }));
       list.append(item);
     }
   }
@@ -142,27 +148,26 @@ export class ModelsPane {
   // How the model is prompted; a model without a template of its own is most likely a base
   // model, and a wrong format makes it write turn markers as text.
   formatPicker(model) {
-    const row = element("p", "model-format");
+    const row = element("p", { class: "model-format" });
     if (!model.chat_template) {
-      const note = element("span", "model-note", "No chat template — base model? ");
+      const note = element("span", { class: "model-note", text: "No chat template — base model? " });
       note.dataset.testid = "no-template-note";
       note.title = "This GGUF has no tokenizer.chat_template. A base model continues text " +
         "(plain completion); for a chat model, pick the format it was trained with.";
       row.append(note);
     }
-    const label = element("label", "", "Prompt format ");
+    const label = element("label", { text: "Prompt format " });
     const picker = element("select");
     picker.dataset.testid = "prompt-format";
     picker.setAttribute("aria-label", `Prompt format for ${model.name}`);
     for (const choice of model.prompt_formats) {
       const suffix = choice.name === model.default_prompt_format ? " (default)" : "";
-      const option = element("option", "", choice.label + suffix);
+      const option = element("option", { text: choice.label + suffix });
       option.value = choice.name;
       picker.append(option);
     }
     picker.value = model.prompt_format;
-    picker.addEventListener("change", () => this.setFormat(model, picker.value)
-      .catch((error) => this.message(error.message, true)));
+    picker.addEventListener("change", () => this.guard(() => this.setFormat(model, picker.value)));
     label.append(picker);
     row.append(label);
     return row;
@@ -195,11 +200,11 @@ export class ModelsPane {
     const list = $(this.dialog, "download-list");
     list.replaceChildren();
     for (const job of jobs) {
-      const item = element("li", "model");
+      const item = element("li", { class: "model" });
       item.dataset.testid = "download-item";
       item.dataset.state = job.state;
-      item.append(element("span", "model-name", `${job.repo_id} / ${job.file}`));
-      const state = element("span", "badge", STATE_LABELS[job.state]);
+      item.append(element("span", { class: "model-name", text: `${job.repo_id} / ${job.file}` }));
+      const state = element("span", { class: "badge", text: STATE_LABELS[job.state] });
       state.dataset.testid = "download-state";
       item.append(state);
       if (["queued", "downloading"].includes(job.state)) {
@@ -216,10 +221,12 @@ export class ModelsPane {
       bar.value = job.done_bytes;
       bar.setAttribute("aria-label", `Progress of ${job.file}`);
       const speed = job.state === "downloading" && job.speed ? ` · ${formatBytes(job.speed)}/s · ${duration(job.eta_seconds)}` : "";
-      const text = element("p", "model-facts", `${formatBytes(job.done_bytes)} of ${formatBytes(job.total_bytes)}${speed}`);
+      const text = element("p", {
+        class: "model-facts", text: `${formatBytes(job.done_bytes)} of ${formatBytes(job.total_bytes)}${speed}`,
+      });
       text.dataset.testid = "download-progress";
       item.append(bar, text);
-      if (job.error) item.append(element("p", "model-error", job.error.message));
+      if (job.error) item.append(element("p", { class: "model-error", text: job.error.message }));
       list.append(item);
     }
   }
@@ -227,20 +234,20 @@ export class ModelsPane {
   renderChoices(list, items, { titled }) {
     list.replaceChildren();
     for (const entry of items) {
-      const item = element("li", "model");
+      const item = element("li", { class: "model" });
       item.dataset.testid = titled ? "catalog-entry" : "repo-file";
       const title = titled ? `${entry.title}${entry.recommended ? " (recommended)" : ""}` : entry.file;
-      item.append(element("span", "model-name", title));
+      item.append(element("span", { class: "model-name", text: title }));
       if (entry.size_bytes != null) {
         item.append(fitBadge(entry));
-        if (entry.installed) item.append(element("span", "badge", "Installed"));
+        if (entry.installed) item.append(element("span", { class: "badge", text: "Installed" }));
         else item.append(button("Download", `Download ${titled ? entry.title : entry.file}`, () => this.download(entry)));
         const facts = [entry.quantization, formatBytes(entry.size_bytes), entry.parts > 1 && `${entry.parts} parts`, titled && entry.note];
-        item.append(element("p", "model-facts", facts.filter(Boolean).join(" · ")));
+        item.append(element("p", { class: "model-facts", text: facts.filter(Boolean).join(" · ") }));
       } else {
-        item.append(element("p", "model-facts", entry.note ?? ""));
+        item.append(element("p", { class: "model-facts", text: entry.note ?? "" }));
       }
-      if (entry.error) item.append(element("p", "model-facts", entry.error));
+      if (entry.error) item.append(element("p", { class: "model-facts", text: entry.error }));
       list.append(item);
     }
   }
@@ -249,14 +256,12 @@ export class ModelsPane {
   async loadCatalog() {
     const line = $(this.dialog, "catalog-message");
     line.textContent = "Asking the Hub for sizes…";
-    try {
+    await guarded((error) => { line.textContent = error.message; })(async () => {
       const catalog = await this.api.call("models_catalog");
       line.textContent = catalog.online ? "" : catalog.message;
       this.choices.catalog = catalog.entries;
       this.renderLists();
-    } catch (error) {
-      line.textContent = error.message;
-    }
+    });
   }
 
   async showRepo() {

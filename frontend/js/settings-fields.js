@@ -1,79 +1,83 @@
-// The settings pane's fields: one line each. Rendered with DOM calls, never markup strings.
+// The settings pane's fields, drawn from the form the backend serves with the pane
+// (settings_form() in settings.py): each field's label, help, bounds, group and input kind
+// come from the settings models' schema, so a new field or group needs no code here.
+// Rendered with DOM calls, never markup strings.
 
-export const FIELDS = [
-  // group, path in the profile, label, kind, input attributes, help
-  ["context", "context.n_ctx", "Context length", "ctx", { min: 128, step: 256 },
-    "Auto: the model's training length, limited by free memory and 8192."],
-  ["context", "context.n_batch", "Batch size", "int", { min: 8 }, "Prompt tokens processed per step."],
-  ["context", "context.n_ubatch", "Micro-batch", "optional-int", { min: 8, placeholder: "same as batch" }],
-  ["context", "context.n_threads", "CPU threads (writing)", "optional-int", { min: 1 }],
-  ["context", "context.n_threads_batch", "CPU threads (reading the prompt)", "optional-int", { min: 1 }],
-  ["context", "context.n_gpu_layers", "GPU layers (-1: all)", "int", { min: -1, "data-gpu-only": "" }],
-  ["context", "context.kv_cache_type", "KV cache type", "choice",
-    { options: [["f16", "f16 (best quality)"], ["q8_0", "q8_0 (half the memory)"], ["q4_0", "q4_0 (a quarter)"]] }],
-  ["context", "context.flash_attn", "Flash attention", "bool"],
-  ["context", "context.use_mmap", "Memory-map the model file", "bool"],
-  ["context", "context.use_mlock", "Lock the model in RAM", "bool"],
-  ["sampling", "generation.temperature", "Temperature", "float", { min: 0, max: 2, step: 0.05 }],
-  ["sampling", "generation.top_p", "Top-p", "float", { min: 0, max: 1, step: 0.01 }],
-  ["sampling", "generation.top_k", "Top-k", "int", { min: 0 }],
-  ["sampling", "generation.min_p", "Min-p", "float", { min: 0, max: 1, step: 0.01 }],
-  ["sampling", "generation.repeat_penalty", "Repeat penalty", "float", { min: 0.5, max: 2, step: 0.05 }],
-  ["sampling", "generation.seed", "Seed (-1: random)", "int", { min: -1 }],
-  ["replies", "generation.max_tokens", "Longest reply (tokens)", "int", { min: 1 }],
-  ["replies", "generation.system_prompt", "System prompt", "long-text", { rows: 3 }],
-  ["replies", "generation.max_tool_rounds", "Tool calls per message (at most)", "int", { min: 1, max: 50 },
-    "When the assistant works on files, it stops after this many tool calls."],
-];
+import { element } from "./dom.js";
 
-function element(tag, attributes = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text) node.textContent = text;
-  return node;
+// What the schema says → the input's attributes (an exclusive bound is still the input's bound).
+function inputAttributes(field) {
+  const attributes = {
+    min: field.minimum ?? field.exclusiveMinimum,
+    max: field.maximum ?? field.exclusiveMaximum,
+    step: field.step,
+    placeholder: field.placeholder,
+  };
+  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined));
 }
 
-function buildInput(path, label, kind, attributes) {
-  const { options = [], ...rest } = attributes;
+function buildInput(field) {
+  const { path, kind } = field;
   const common = { id: `field-${path}`, "data-field": path, "data-kind": kind, "data-testid": `field-${path}` };
   if (kind === "choice") {
     const select = element("select", { ...common, "data-kind": "text" });
-    for (const [value, text] of options) select.append(element("option", { value }, text));
+    for (const [value, text] of field.choices) select.append(element("option", { value, text }));
     return select;
   }
-  if (kind === "long-text") return element("textarea", { ...common, "data-kind": "text", ...rest });
-  if (kind === "bool") return element("input", { ...common, type: "checkbox", ...rest });
-  const input = element("input", { ...common, type: "number", ...rest });
-  if (kind === "ctx") input.setAttribute("aria-label", `${label} in tokens`);
+  if (kind === "long-text") return element("textarea", { ...common, "data-kind": "text", rows: field.rows });
+  if (kind === "bool") return element("input", { ...common, type: "checkbox" });
+  const input = element("input", { ...common, type: "number", ...inputAttributes(field) });
+  if (kind === "ctx") input.setAttribute("aria-label", `${field.title} in tokens`);
   return input;
 }
 
-function buildField([, path, label, kind, attributes = {}, help = ""]) {
-  const gpuOnly = "data-gpu-only" in attributes;
-  const { "data-gpu-only": _flag, ...inputAttributes } = attributes;
-  const field = element("div", { class: kind === "bool" ? "field check" : "field" });
-  if (gpuOnly) field.dataset.gpuOnly = "";
-  const input = buildInput(path, label, kind, inputAttributes);
+function buildField(field) {
+  const { path, title, kind, help } = field;
+  const node = element("div", { class: kind === "bool" ? "field check" : "field" });
+  if (field.gpu_only) node.dataset.gpuOnly = "";
+  const input = buildInput(field);
   if (kind === "bool") {
     const wrapper = element("label");
-    wrapper.append(input, ` ${label}`);
-    field.append(wrapper);
+    wrapper.append(input, ` ${title}`);
+    node.append(wrapper);
   } else if (kind === "ctx") {
+    // The context length: Auto, or a number of tokens.
     const mode = element("select", { id: "field-n_ctx_mode", "data-testid": "field-n_ctx_mode" });
-    mode.append(element("option", { value: "auto" }, "Auto"), element("option", { value: "custom" }, "Custom"));
+    mode.append(element("option", { value: "auto", text: "Auto" }), element("option", { value: "custom", text: "Custom" }));
     const row = element("div", { class: "inline" });
     row.append(mode, input);
-    field.append(element("label", { for: "field-n_ctx_mode" }, label), row);
+    node.append(element("label", { for: "field-n_ctx_mode", text: title }), row);
   } else {
-    field.append(element("label", { for: input.id }, label), input);
+    node.append(element("label", { for: input.id, text: title }), input);
   }
-  if (help) field.append(element("p", { class: "field-help" }, help));
-  field.append(element("p", { class: "field-error", role: "alert", "data-error-for": path, "data-testid": `error-${path}` }));
-  return field;
+  if (help) node.append(element("p", { class: "field-help", text: help }));
+  node.append(element("p", { class: "field-error", role: "alert", "data-error-for": path, "data-testid": `error-${path}` }));
+  return { node, input };
 }
 
-export function renderFields(form) {
-  for (const definition of FIELDS) {
-    form.querySelector(`[data-field-group="${definition[0]}"] .field-grid`).append(buildField(definition));
+// A group's grid: its fieldset in the page (which may hold more, such as the plan), or a new
+// one at the end of the pane; its legend is the group's title.
+function groupGrid(form, { name, title }) {
+  let fieldset = form.querySelector(`[data-field-group="${CSS.escape(name)}"]`);
+  if (!fieldset) {
+    fieldset = element("fieldset", { "data-field-group": name });
+    fieldset.append(element("div", { class: "field-grid" }));
+    form.querySelector(".settings-body").append(fieldset);
   }
+  fieldset.prepend(element("legend", { text: title }));
+  return fieldset.querySelector(".field-grid");
+}
+
+// Renders every group's fields into `form`; returns each field with its input.
+export function renderFields(form, groups) {
+  const rendered = [];
+  for (const group of groups) {
+    const grid = groupGrid(form, group);
+    for (const field of group.fields) {
+      const { node, input } = buildField(field);
+      grid.append(node);
+      rendered.push({ field, input });
+    }
+  }
+  return rendered;
 }

@@ -1,6 +1,7 @@
 // The settings pane: context and generation settings per model, presets, live validation.
 
-import { byTestId as $, showMessage } from "./dom.js";
+import { byTestId as $, element, showMessage } from "./dom.js";
+import { guarded } from "./notice.js";
 import { renderFields } from "./settings-fields.js";
 
 export function formatBytes(bytes) {
@@ -46,11 +47,21 @@ export class SettingsPane {
     this.onSaved = onSaved;
     this.dialog = document.querySelector('[data-testid="settings-pane"]');
     this.form = $(this.dialog, "settings-form");
-    renderFields(this.form);
-    this.ctxMode = $(this.dialog, "field-n_ctx_mode");
-    this.ctxInput = $(this.dialog, "field-context.n_ctx");
+    this.fields = null; // drawn on first open, from the form the backend serves
     this.data = null;
     this.previewTimer = null;
+    // Problems go to the pane's message line or to the presets' one; what a save refuses for
+    // its fields goes next to each field.
+    const toMessage = (error) => this.message(error.message);
+    const toPresetMessage = (error) => this.presetMessage(error.message, true);
+    const fieldsOr = (report) => (error) => {
+      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
+      else report(error);
+    };
+    this.guard = guarded(toMessage);
+    this.saveGuard = guarded(fieldsOr(toMessage));
+    this.presetGuard = guarded(toPresetMessage);
+    this.savePresetGuard = guarded(fieldsOr(toPresetMessage));
     this.bind();
   }
 
@@ -61,10 +72,6 @@ export class SettingsPane {
     });
     this.form.addEventListener("input", () => this.schedulePreview());
     this.form.addEventListener("change", () => this.schedulePreview());
-    this.ctxMode.addEventListener("change", () => {
-      this.ctxInput.disabled = this.ctxMode.value === "auto";
-      if (!this.ctxInput.disabled) this.ctxInput.focus();
-    });
     $(this.dialog, "settings-cancel").addEventListener("click", () => this.dialog.close());
     $(this.dialog, "settings-reset").addEventListener("click", () => {
       this.fill(this.data.factory_defaults);
@@ -75,16 +82,27 @@ export class SettingsPane {
     $(this.dialog, "preset-delete").addEventListener("click", () => this.deletePreset());
   }
 
+  renderFields(groups) {
+    this.fields = renderFields(this.form, groups);
+    this.ctxMode = $(this.dialog, "field-n_ctx_mode");
+    this.ctxInput = this.form.querySelector('[data-kind="ctx"]');
+    this.ctxMode.addEventListener("change", () => {
+      this.ctxInput.disabled = this.ctxMode.value === "auto";
+      if (!this.ctxInput.disabled) this.ctxInput.focus();
+    });
+  }
+
   async open() {
     this.data = await this.api.call("settings_pane");
+    if (!this.fields) this.renderFields(this.data.form);
     const { model, scope, profile, overflow, machine } = this.data;
     $(this.dialog, "settings-model").textContent = `Model: ${model.label}`;
     $(this.dialog, "scope-model-label").textContent = `Only ${model.name}`;
     this.form.querySelector(`input[name="scope"][value="${scope}"]`).checked = true;
     this.form.querySelector(`input[name="overflow"][value="${overflow}"]`).checked = true;
     for (const field of this.dialog.querySelectorAll("[data-gpu-only]")) field.hidden = !machine.gpu_offload;
-    for (const id of ["field-context.n_threads", "field-context.n_threads_batch"]) {
-      const input = $(this.dialog, id);
+    for (const { field, input } of this.fields) {
+      if (!field.cores) continue;
       input.placeholder = `auto (${machine.physical_cores} cores)`;
       input.max = String(machine.logical_cores);
     }
@@ -95,6 +113,10 @@ export class SettingsPane {
     this.presetMessage("");
     this.dialog.showModal();
     this.ctxMode.focus();
+  }
+
+  close() {
+    this.dialog.close();
   }
 
   fill(profile) {
@@ -134,13 +156,11 @@ export class SettingsPane {
     this.previewTimer = setTimeout(() => this.preview(), 250);
   }
 
-  async preview() {
-    try {
+  preview() {
+    return this.guard(async () => {
       const result = await this.api.call("preview_profile", { model_id: this.data.model.id, profile: this.read() });
       this.showPreview(result);
-    } catch (error) {
-      this.message(error.message);
-    }
+    });
   }
 
   showPreview({ errors, plan }) {
@@ -165,8 +185,8 @@ export class SettingsPane {
       : "";
   }
 
-  async save() {
-    try {
+  save() {
+    return this.saveGuard(async () => {
       const saved = await this.api.call("save_profile", {
         model_id: this.data.model.id,
         scope: this.scope(),
@@ -175,22 +195,16 @@ export class SettingsPane {
       });
       this.dialog.close();
       this.onSaved(saved);
-    } catch (error) {
-      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
-      else this.message(error.message);
-    }
+    });
   }
 
   renderPresets() {
     const select = $(this.dialog, "preset-select");
     const names = Object.keys(this.data.presets);
     select.replaceChildren(
-      ...(names.length ? names : ["No presets yet"]).map((name) => {
-        const option = document.createElement("option");
-        option.value = names.length ? name : "";
-        option.textContent = name;
-        return option;
-      }),
+      ...(names.length ? names : ["No presets yet"]).map((name) => element("option", {
+        value: names.length ? name : "", text: name,
+      })),
     );
     $(this.dialog, "preset-apply").disabled = !names.length;
     $(this.dialog, "preset-delete").disabled = !names.length;
@@ -210,31 +224,26 @@ export class SettingsPane {
       this.presetMessage("Give the preset a name first.", true);
       return;
     }
-    try {
+    await this.savePresetGuard(async () => {
       await this.api.call("save_preset", { name, profile: this.read() });
       this.data = { ...this.data, presets: { ...this.data.presets, [name]: this.read() } };
       this.renderPresets();
       $(this.dialog, "preset-select").value = name;
       $(this.dialog, "preset-name").value = "";
       this.presetMessage(`Preset “${name}” saved.`);
-    } catch (error) {
-      if (error.details?.fields) this.showPreview({ errors: error.details.fields, plan: null });
-      else this.presetMessage(error.message, true);
-    }
+    });
   }
 
   async deletePreset() {
     const name = $(this.dialog, "preset-select").value;
     if (!name) return;
-    try {
+    await this.presetGuard(async () => {
       await this.api.call("delete_preset", { name });
       const { [name]: _removed, ...rest } = this.data.presets;
       this.data = { ...this.data, presets: rest };
       this.renderPresets();
       this.presetMessage(`Preset “${name}” deleted.`);
-    } catch (error) {
-      this.presetMessage(error.message, true);
-    }
+    });
   }
 
   message(text, error = true) {

@@ -1,5 +1,7 @@
 // The conversation list, and the search box above it.
 
+import { element } from "./dom.js";
+
 const SEARCH_DELAY_MS = 150;
 
 export class Sidebar {
@@ -36,23 +38,19 @@ export class Sidebar {
     this.empty.hidden = conversations.length > 0;
     this.empty.textContent = this.query ? "No conversations match." : "No conversations yet.";
     for (const conversation of conversations) {
-      const item = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "conversation";
-      button.dataset.testid = "conversation-item";
-      button.dataset.conversationId = conversation.id;
-      const title = document.createElement("span");
-      title.className = "conversation-title";
-      title.textContent = conversation.title;
-      button.append(title);
+      const item = element("li");
+      const button = element("button", {
+        type: "button",
+        class: "conversation",
+        "data-testid": "conversation-item",
+        "data-conversation-id": conversation.id,
+      });
+      button.append(element("span", { class: "conversation-title", text: conversation.title }));
       button.title = conversation.title;
       if (conversation.snippet) {
-        const snippet = document.createElement("span");
-        snippet.className = "conversation-snippet";
-        snippet.dataset.testid = "search-snippet";
-        snippet.textContent = conversation.snippet;
-        button.append(snippet);
+        button.append(element("span", {
+          class: "conversation-snippet", "data-testid": "search-snippet", text: conversation.snippet,
+        }));
       }
       if (conversation.id === activeId) button.setAttribute("aria-current", "true");
       if (busyIds.has(conversation.id)) button.classList.add("busy");

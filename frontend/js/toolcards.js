@@ -18,7 +18,7 @@ const SHOWN_ARGUMENT_CHARS = 160;
 
 
 function button(label, testId, className = "secondary") {
-  const node = element("button", className, label);
+  const node = element("button", { class: className, text: label });
   node.type = "button";
   node.dataset.testid = testId;
   return node;
@@ -54,12 +54,12 @@ export function describeArguments(args) {
 }
 
 function diffView(diff) {
-  const pre = element("pre", "diff");
+  const pre = element("pre", { class: "diff" });
   pre.dataset.testid = "tool-diff";
   for (const line of diff.split("\n")) {
     const kind = line.startsWith("+") && !line.startsWith("+++") ? "add"
       : line.startsWith("-") && !line.startsWith("---") ? "del" : "same";
-    pre.append(element("span", `diff-line ${kind}`, `${visible(line)}\n`));
+    pre.append(element("span", { class: `diff-line ${kind}`, text: `${visible(line)}\n` }));
   }
   return pre;
 }
@@ -67,12 +67,14 @@ function diffView(diff) {
 // A diff cut short may show only removed lines: what will be written is shown on its own.
 function newContentView(content) {
   const whole = content.start.length >= content.chars;
-  const note = element("p", "tool-content-note",
-    `What will be written: ${count(content.chars, "character")} in ${count(content.lines, "line")}` +
-    (whole ? ", all of it below." : `; below, its first ${count(content.start.length, "character")}.`));
-  const pre = element("pre", "diff new-content", visible(content.start, { keepLines: true }));
+  const note = element("p", {
+    class: "tool-content-note",
+    text: `What will be written: ${count(content.chars, "character")} in ${count(content.lines, "line")}` +
+      (whole ? ", all of it below." : `; below, its first ${count(content.start.length, "character")}.`),
+  });
+  const pre = element("pre", { class: "diff new-content", text: visible(content.start, { keepLines: true }) });
   pre.dataset.testid = "tool-new-content";
-  const box = element("div", "tool-new");
+  const box = element("div", { class: "tool-new" });
   box.append(note, pre);
   return box;
 }
@@ -92,7 +94,7 @@ export class ToolCards {
     const tools = messageNode.querySelector(".message-tools"); // before the final text
     for (const round of rounds) {
       const text = typeof texts[round] === "string" ? texts[round] : "";
-      if (text.trim()) tools.append(element("div", "round-text", text));
+      if (text.trim()) tools.append(element("div", { class: "round-text", text }));
       for (const call of calls.filter((c) => roundOf(c) === round)) tools.append(this.card(call, null));
     }
     if (meta.notice) this.showNotice(messageNode, meta.notice);
@@ -107,7 +109,7 @@ export class ToolCards {
       return;
     }
     if (roundText.trim() && !tools.querySelector(`[data-round="${call.round}"]`)) {
-      const said = element("div", "round-text", roundText);
+      const said = element("div", { class: "round-text", text: roundText });
       said.dataset.round = String(call.round);
       tools.append(said);
     }
@@ -115,14 +117,14 @@ export class ToolCards {
   }
 
   showNotice(messageNode, text) {
-    const note = element("p", "tool-notice", text);
+    const note = element("p", { class: "tool-notice", text });
     note.dataset.testid = "tool-notice";
     note.setAttribute("role", "note");
     messageNode.querySelector(".message-meta").before(note);
   }
 
   card(call, conversationId) {
-    const card = element("section", "tool-card");
+    const card = element("section", { class: "tool-card" });
     card.dataset.testid = "tool-card";
     card.dataset.callId = call.id;
     const status = call.status === "done" && call.undone === true ? "undone" : call.status;
@@ -130,16 +132,18 @@ export class ToolCards {
     if (Number.isInteger(call.audit_id)) card.dataset.auditId = String(call.audit_id);
     card.setAttribute("aria-label", `Tool call ${call.tool ?? "(unreadable)"}: ${statusWords(status)}`);
 
-    const header = element("div", "tool-header");
+    const header = element("div", { class: "tool-header" });
     header.append(
-      element("span", "tool-name", typeof call.tool === "string" ? call.tool : "unreadable call"),
-      element("span", "tool-args", describeArguments(call.arguments)),
-      element("span", `badge tool-status ${status}`, statusWords(status)),
+      element("span", { class: "tool-name", text: typeof call.tool === "string" ? call.tool : "unreadable call" }),
+      element("span", { class: "tool-args", text: describeArguments(call.arguments) }),
+      element("span", { class: `badge tool-status ${status}`, text: statusWords(status) }),
     );
     header.lastChild.dataset.testid = "tool-status";
     card.append(header);
 
-    if (typeof call.preview?.summary === "string") card.append(element("p", "tool-preview", visible(call.preview.summary)));
+    if (typeof call.preview?.summary === "string") {
+      card.append(element("p", { class: "tool-preview", text: visible(call.preview.summary) }));
+    }
     if (typeof call.preview?.diff === "string" && (call.status === "waiting" || call.status === "denied")) {
       card.append(diffView(call.preview.diff));
       const content = call.preview.content;
@@ -147,20 +151,22 @@ export class ToolCards {
     }
     if (call.status === "waiting" && conversationId) card.append(this.approval(call));
     if (call.status === "denied" && typeof call.reason === "string" && call.reason) {
-      card.append(element("p", "tool-reason", `Your reason: ${call.reason}`));
+      card.append(element("p", { class: "tool-reason", text: `Your reason: ${call.reason}` }));
     }
     if (call.error || call.result) card.append(this.outcome(call));
     return card;
   }
 
   approval(call) {
-    const group = element("div", "tool-approval");
+    const group = element("div", { class: "tool-approval" });
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", `Allow ${call.tool}?`);
     const once = button("Approve", "approve-once", "");
     const always = button(`Allow ${call.tool} in this chat`, "approve-conversation");
-    const reasonLabel = element("label", "visually-hidden", "Why not (optional, the assistant reads it)");
-    const reason = element("input", "deny-reason");
+    const reasonLabel = element("label", {
+      class: "visually-hidden", text: "Why not (optional, the assistant reads it)",
+    });
+    const reason = element("input", { class: "deny-reason" });
     reason.type = "text";
     reason.maxLength = 2000;
     reason.placeholder = "Why not? (optional)";
@@ -186,10 +192,10 @@ export class ToolCards {
   }
 
   outcome(call) {
-    const details = element("details", "tool-outcome");
+    const details = element("details", { class: "tool-outcome" });
     // A call the user denied (or stopped) did not go wrong: it was not run.
     const heading = ["denied", "stopped"].includes(call.status) ? "Not run" : call.error ? "Error" : "Result";
-    const summary = element("summary", "", heading);
+    const summary = element("summary", { text: heading });
     details.append(summary, call.error ? errorView(call.error) : resultView(call));
     details.open = true; // what really happened is worth seeing without a click
     return details;
@@ -197,7 +203,7 @@ export class ToolCards {
 }
 
 function errorView(error) {
-  const body = element("pre", "tool-result");
+  const body = element("pre", { class: "tool-result" });
   body.dataset.testid = "tool-result";
   body.textContent = visible(String(error), { keepLines: true });
   return body;
@@ -206,23 +212,26 @@ function errorView(error) {
 // The real result, plainly: what the call did in words, then a listing as a list or a file's
 // text as text. The JSON the model received stays one click away.
 function resultView(call) {
-  const body = element("div", "tool-result");
+  const body = element("div", { class: "tool-result" });
   body.dataset.testid = "tool-result";
   const result = call.result ?? {};
-  if (typeof call.outcome === "string") body.append(element("p", "tool-said", visible(call.outcome)));
+  if (typeof call.outcome === "string") body.append(element("p", { class: "tool-said", text: visible(call.outcome) }));
   const items = Array.isArray(result.entries)
     ? result.entries.map((entry) => `${entry?.name}${entry?.type === "folder" ? "/" : ""}`)
     : Array.isArray(result.matches) ? result.matches.map((match) => String(match?.path)) : null;
   if (items) {
-    const list = element("ul", "tool-listing");
+    const list = element("ul", { class: "tool-listing" });
     list.dataset.testid = "tool-listing";
-    for (const item of items) list.append(element("li", "", visible(item)));
+    for (const item of items) list.append(element("li", { text: visible(item) }));
     body.append(list);
   } else if (typeof result.content === "string") {
-    body.append(element("pre", "tool-content", visible(result.content, { keepLines: true })));
+    body.append(element("pre", { class: "tool-content", text: visible(result.content, { keepLines: true }) }));
   }
-  const raw = element("details", "tool-raw");
-  raw.append(element("summary", "", "Result as the model read it"), element("pre", "", visible(JSON.stringify(result, null, 2), { keepLines: true })));
+  const raw = element("details", { class: "tool-raw" });
+  raw.append(
+    element("summary", { text: "Result as the model read it" }),
+    element("pre", { text: visible(JSON.stringify(result, null, 2), { keepLines: true }) }),
+  );
   body.append(raw);
   return body;
 }

@@ -5,10 +5,11 @@
 // model" alone does not count, as the Hub may be out of reach (offline nothing is fetched).
 
 export class FirstRun {
-  constructor(panel, api, { onModels, onFolders, onError }) {
+  // `guard(action)` runs an action and shows what went wrong, if anything.
+  constructor(panel, api, { onModels, onFolders, guard }) {
     this.panel = panel;
     this.api = api;
-    this.onError = onError;
+    this.guard = guard;
     this.pending = false; // shown, and not yet dismissed for good
     const choose = (action, forGood) => () => {
       this.hide();
@@ -36,6 +37,6 @@ export class FirstRun {
     this.hide();
     if (!this.pending) return;
     this.pending = false;
-    this.api.call("dismiss_welcome").catch(this.onError);
+    this.guard(() => this.api.call("dismiss_welcome"));
   }
 }

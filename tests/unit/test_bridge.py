@@ -34,7 +34,6 @@ def test_method_list_is_explicit():
         "list_activity",
         "list_conversations",
         "list_grants",
-        "list_models",
         "models_catalog",
         "models_overview",
         "open_link",

@@ -21,7 +21,7 @@ from localwork.engine.base import EngineStatus
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.infra.userlocale import system_locale
 from localwork.models.prompt_formats import PromptFormatName
-from localwork.settings import PresetName, describe_validation_error
+from localwork.settings import PresetName, describe_validation_error, settings_form
 from localwork.tools.approval import Answer, UserAnswer
 from localwork.transports import links
 from localwork.vocabulary import ToolMode
@@ -136,15 +136,9 @@ class _BridgeCore:
         return self._app.chat.retry(conversation_id)
 
     @_validated
-    def list_models(self) -> dict[str, Any]:
-        return {
-            "models": [model.to_dict() for model in self._app.registry.installed()],
-            "selected": self._app.settings.current.selected_model,
-        }
-
-    @_validated
     def settings_pane(self, model_id: ModelId | None = None) -> dict[str, Any]:
-        return self._app.profiles.describe(model_id)
+        # "form": the pane's fields, drawn from the settings models' schema.
+        return {**self._app.profiles.describe(model_id), "form": settings_form()}
 
     @_validated
     def preview_profile(self, model_id: ModelId | None, profile: dict[str, Any]) -> dict[str, Any]:
