@@ -5,8 +5,8 @@ An engine is what writes text for the chat layer (``chat/agent.py``, ``chat/guid
 the model does, writes a reply token by token (optionally under a grammar, ending at stop
 strings), rates continuations by likelihood, and stops the request in progress when asked.
 The chat layer holds an ``Engine`` and never knows how it is run. Today the one engine is
-``engine/runtime.ModelRuntime``: llama.cpp in a crash-isolated worker process. The tests also
-have an in-process fake (``tests/support/fake_engine.py``).
+``ModelRuntime`` (``engine/local/runtime.py``): llama.cpp in a crash-isolated worker process.
+The tests also have an in-process fake (``tests/support/fake_engine.py``).
 
 A new engine (e.g. one that talks to a remote server) implements every method of ``Engine``
 with the contract written on it, returns ``LoadedModel`` from ``ensure_ready`` and
