@@ -28,7 +28,7 @@ from localwork.errors import (
 
 # Streamed text is sent at most this often (the first token at once): per-token messages
 # cost the UI process CPU that, on a small machine, llama.cpp's own threads need.
-STREAM_FLUSH_SECONDS = 0.04
+STREAM_FLUSH_SECONDS = 0.1
 
 # GGML type ids of the KV cache types offered in settings.
 _CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
