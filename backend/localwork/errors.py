@@ -6,6 +6,7 @@ The tree::
     ├── InvalidRequest (ValueError)     invalid_request
     ├── NotFound (LookupError)          not_found
     ├── SettingsError (ValueError)      settings_invalid
+    │   └── McpConfigInvalid            mcp_config_invalid
     ├── ModelError                      model_error
     │   ├── ModelNotFound               model_not_found   (FileNotFoundError)
     │   └── ModelLoadFailed             model_load_failed
@@ -18,6 +19,12 @@ The tree::
     ├── SandboxDenied (PermissionError) sandbox_denied
     ├── PathNotFound                    path_not_found    (FileNotFoundError)
     ├── ToolError                       tool_failed
+    ├── McpError                        mcp_error
+    │   ├── McpCommandNotFound          mcp_command_not_found (FileNotFoundError)
+    │   ├── McpServerStartFailed        mcp_start_failed
+    │   ├── McpServerCrashed            mcp_server_crashed
+    │   ├── McpCallTimedOut             mcp_call_timed_out (TimeoutError)
+    │   └── McpProtocolError            mcp_protocol_error
     ├── HubError                        hub_error
     │   ├── HubOffline                  hub_offline       (ConnectionError)
     │   ├── HubAuthRequired             hub_auth_required (PermissionError)
@@ -35,6 +42,7 @@ one crossing a process boundary as ``{code, message}`` comes back as itself (``f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -154,6 +162,71 @@ class ToolError(LocalWorkError):
     """The tool could not do what was asked; the message tells the model what to do instead."""
 
     code = "tool_failed"
+
+
+class McpConfigInvalid(SettingsError):
+    """An MCP servers configuration (``mcpServers`` JSON) that does not validate; ``fields``
+    maps each dotted path (``mcpServers.git.args``) to its problem."""
+
+    code = "mcp_config_invalid"
+
+
+class McpError(LocalWorkError):
+    """An MCP server could not serve a request. ``server`` names it; ``stderr_tail`` holds the
+    last lines it wrote to stderr, when it is a local process, for the user to read."""
+
+    code = "mcp_error"
+
+    def __init__(
+        self, message: str, *, server: str | None = None, stderr_tail: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.server = server
+        self.stderr_tail = tuple(stderr_tail)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "server": self.server, "stderr_tail": list(self.stderr_tail)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> LocalWorkError:
+        server = payload.get("server")
+        tail = payload.get("stderr_tail")
+        return cls(
+            str(payload.get("message", "")),
+            server=server if isinstance(server, str) else None,
+            stderr_tail=[str(line) for line in tail] if isinstance(tail, list) else (),
+        )
+
+
+class McpCommandNotFound(McpError, FileNotFoundError):
+    """A stdio server's command is neither on the app's PATH nor on the login shell's."""
+
+    code = "mcp_command_not_found"
+
+
+class McpServerStartFailed(McpError):
+    """The server's process or URL did not come up as an MCP server within its timeout."""
+
+    code = "mcp_start_failed"
+
+
+class McpServerCrashed(McpError):
+    """The server stopped while it was in use; it restarts (with backoff) on its next use."""
+
+    code = "mcp_server_crashed"
+
+
+class McpCallTimedOut(McpError, TimeoutError):
+    """A tool call got no answer within the server's timeout; the call was cancelled."""
+
+    code = "mcp_call_timed_out"
+
+
+class McpProtocolError(McpError):
+    """The server answered with something that is not MCP (garbage on stdout, a malformed
+    result)."""
+
+    code = "mcp_protocol_error"
 
 
 class HubError(LocalWorkError):
