@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from localwork.app import App
 
 _WORKER_FLAG = "--engine-worker"
+_MCP_LAUNCHER_FLAG = "--mcp-launcher"  # before any other argument: the rest are a server's
 # Each sub-command is a module with add_parser(commands) and run(args) -> exit code.
 _SUBCOMMANDS: dict[str, ModuleType] = {
     "tool": tool,
@@ -61,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [_MCP_LAUNCHER_FLAG]:  # a bundled app re-runs itself as an MCP launcher
+        from localwork.tools.mcp.launcher import main as launcher_main
+
+        return launcher_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.engine_worker:  # a bundled app re-runs itself as the engine worker
         from localwork.engine.local.worker import main as worker_main
