@@ -106,10 +106,9 @@ class Supervisor:
         return result
 
     async def stop(self) -> None:
-        if self._connection is not None:
-            self._closing.add(self._connection)
-            self._connection = None
-        await asyncio.gather(*(each.close() for each in self._closing))
+        closing = {*self._closing, *([self._connection] if self._connection else [])}
+        self._connection, self._closing = None, set()
+        await asyncio.gather(*(each.close() for each in closing))
         if self.state.status != "disabled":
             self.state = ServerState(self.name, "stopped")
 
