@@ -1,9 +1,11 @@
 """Every way an MCP server can fail, each a coded error that says what to do, and none taking
-the others down: a missing command, a start that fails or never answers, a crash mid-call, a
-hang, garbage on stdout, a malformed result, ten calls at once, the app SIGKILLed."""
+the others down: a missing command, a start that fails or never answers, an HTTP server that
+refuses, a crash mid-call, a hang, garbage on stdout, a malformed result, ten calls at once,
+the app SIGKILLed."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
@@ -12,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -25,7 +28,7 @@ from localwork.errors import (
     McpServerStartFailed,
     from_dict,
 )
-from localwork.tools.mcp.config import StdioServer, parse_mcp_servers
+from localwork.tools.mcp.config import HttpServer, StdioServer, parse_mcp_servers
 from localwork.tools.mcp.connection import Progress
 from localwork.tools.mcp.supervisor import Backoff
 from tests.mcp.conftest import MakeManager
@@ -154,6 +157,39 @@ def test_the_tool_s_own_failure_is_a_result_marked_as_the_server_s_error(
     servers = make_manager({"server": fault_server("serve")})
     result = servers.call_tool("server", "fail", {"reason": "the file is locked"})
     assert result.is_error and "the file is locked" in result.text()
+
+
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """An HTTP endpoint that refuses every request with 401, noting the headers it got."""
+
+    headers_seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        self.headers_seen.append(dict(self.headers))
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_http_server_that_refuses_got_the_headers_and_its_answer_is_told(
+    make_manager: MakeManager,
+):
+    endpoint = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{endpoint.server_port}/mcp"
+        headers = {"Authorization": "Bearer not-the-right-one"}
+        servers = make_manager({"remote": HttpServer(url=url, headers=headers)})
+        with pytest.raises(McpServerStartFailed) as caught:
+            servers.start("remote")
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
+    assert "HTTP 401: check its headers" in caught.value.message
+    assert _Refusing.headers_seen[0]["Authorization"] == "Bearer not-the-right-one"
 
 
 def test_one_broken_server_beside_a_good_one(make_manager: MakeManager):

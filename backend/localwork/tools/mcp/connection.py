@@ -186,7 +186,7 @@ class Connection:
     async def _transport(self) -> Transport:
         config = self._config
         if isinstance(config, HttpServer):
-            return watched(http_transport(config), self._watch)
+            return watched(http_transport(config, self._watch), self._watch)
         if config.cwd and not os.path.isdir(os.path.expanduser(config.cwd)):
             raise McpServerStartFailed(
                 f"The MCP server {self.name!r} cannot start: its working folder {config.cwd} "
@@ -341,8 +341,7 @@ class Connection:
             return self._garbage_error(lines)
         return McpServerStartFailed(
             f"The MCP server {self.name!r} did not answer within {self._config.timeout:g} s of "
-            "starting. Check its command and arguments (its last lines on stderr may say why), "
-            "or give it a longer timeout in its settings.",
+            f"starting. {self._what_to_check()} Or give it a longer timeout in its settings.",
             server=self.name,
             stderr_tail=lines,
         )
@@ -359,14 +358,13 @@ class Connection:
         if isinstance(problem, httpx2.HTTPError) and isinstance(self._config, HttpServer):
             return McpServerStartFailed(
                 f"Could not reach the MCP server {self.name!r} at {self._config.url} ({problem}). "
-                "Check the address, and that the server is running.",
+                f"{self._what_to_check()}",
                 server=self.name,
             )
-        if isinstance(problem, MCPError) and problem.code == sdk.CONNECTION_CLOSED:
+        if isinstance(problem, MCPError) and problem.code == sdk.CONNECTION_CLOSED and lines:
             return McpServerStartFailed(
                 f"The MCP server {self.name!r} stopped as soon as it started{_exit_note(lines)}. "
-                "Check its command, arguments and environment; its last lines on stderr may say "
-                "why.",
+                f"{self._what_to_check()}",
                 server=self.name,
                 stderr_tail=lines,
             )
@@ -377,14 +375,30 @@ class Connection:
                 server=self.name,
                 stderr_tail=lines,
             )
-        detail = problem.message if isinstance(problem, MCPError) else _first_line(problem)
-        log.warning("mcp server %s failed to start", self.name, exc_info=problem)
+        if isinstance(problem, MCPError):
+            detail = problem.message
+        else:  # not one of the failures foreseen: the log keeps its traceback
+            detail = _first_line(problem)
+            log.warning("mcp server %s failed to start", self.name, exc_info=problem)
         return McpServerStartFailed(
-            f"The MCP server {self.name!r} could not start ({detail}). Check its settings; its "
-            "last lines on stderr may say why.",
+            f"The MCP server {self.name!r} could not start ({detail}). {self._what_to_check()}",
             server=self.name,
             stderr_tail=lines,
         )
+
+    def _what_to_check(self) -> str:
+        if isinstance(self._config, StdioServer):
+            return (
+                "Check its command, arguments and environment; its last lines on stderr may say "
+                "why."
+            )
+        status = self._watch.http_status
+        if status in (401, 403):
+            return f"It answered HTTP {status}: check its headers (an API key or token)."
+        if status == 404:
+            return "It answered HTTP 404: check the address (it often ends in /mcp)."
+        answered = f" (it answered HTTP {status})" if status else ""
+        return f"Check the address, and that the server is running{answered}."
 
     def _garbage_error(self, lines: tuple[str, ...]) -> McpProtocolError:
         shown = self._watch.garbage[-1]

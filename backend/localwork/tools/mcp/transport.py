@@ -43,12 +43,14 @@ _HTTP_READ_TIMEOUT = 300.0
 
 @dataclass
 class StreamWatch:
-    """What the wrapped read stream saw: its end, and the last lines that were not MCP."""
+    """What the wrapped read stream saw: its end, and the last lines that were not MCP; and
+    over HTTP, the last error status (the SDK turns a 401 into "an error response")."""
 
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     garbage: collections.deque[str] = field(
         default_factory=lambda: collections.deque(maxlen=_GARBAGE_KEPT)
     )
+    http_status: int | None = None
 
 
 def stdio_transport(config: StdioServer, command: ResolvedCommand, stderr: StderrTail) -> Transport:
@@ -65,10 +67,15 @@ def stdio_transport(config: StdioServer, command: ResolvedCommand, stderr: Stder
 
 
 @asynccontextmanager
-async def http_transport(config: HttpServer) -> AsyncIterator[TransportStreams]:
+async def http_transport(config: HttpServer, watch: StreamWatch) -> AsyncIterator[TransportStreams]:
+    async def note_refusals(response: httpx2.Response) -> None:
+        if response.status_code >= 400:
+            watch.http_status = response.status_code
+
     timeout = httpx2.Timeout(config.timeout, read=max(config.timeout, _HTTP_READ_TIMEOUT))
+    hooks = {"response": [note_refusals]}
     async with (
-        httpx2.AsyncClient(headers=config.headers, timeout=timeout) as http,
+        httpx2.AsyncClient(headers=config.headers, timeout=timeout, event_hooks=hooks) as http,
         streamable_http_client(config.url, http_client=http) as streams,
     ):
         yield streams
