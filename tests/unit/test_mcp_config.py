@@ -68,42 +68,41 @@ def test_servers_written_back_read_the_same():
 
 
 @pytest.mark.parametrize(
-    ("document", "field", "words"),
+    ("entry", "field", "words"),
     [
-        ('{"mcpServers": {', "", "not valid JSON (line 1"),
-        ("[1, 2]", "", "must be a JSON object"),
-        ('{"mcpServers": {"a": {"args": ["x"]}}}', "mcpServers.a", 'needs a "command"'),
-        ('{"mcpServers": {"a": {"command": "x", "url": "http://h"}}}', "mcpServers.a", "give one"),
-        ('{"mcpServers": {"a": {"command": "x", "args": "-y"}}}', "mcpServers.a.args", "list"),
-        (
-            '{"mcpServers": {"a": {"command": "x", "env": {"N": 1}}}}',
-            "mcpServers.a.env.N",
-            "string",
-        ),
-        (
-            '{"mcpServers": {"a": {"command": "x", "timeout": 0}}}',
-            "mcpServers.a.timeout",
-            "greater",
-        ),
-        ('{"mcpServers": {"a": {"command": "x", "cwd": "here"}}}', "mcpServers.a.cwd", "absolute"),
-        ('{"mcpServers": {"a": {"url": "ftp://h/x"}}}', "mcpServers.a.url", "http://"),
-        ('{"mcpServers": {"a": {"type": "sse", "url": "http://h"}}}', "mcpServers.a", "SSE"),
-        (
-            '{"mcpServers": {"a": {"type": "stdio", "url": "http://h"}}}',
-            "mcpServers.a",
-            '"command"',
-        ),
-        ('{"mcpServers": {"": {"command": "x"}}}', 'mcpServers.""', "name"),
+        ({"args": ["x"]}, "", 'needs a "command"'),
+        ({"command": "x", "url": "http://h"}, "", "give one"),
+        ({"command": "x", "args": "-y"}, ".args", "list"),
+        ({"command": "x", "env": {"N": 1}}, ".env.N", "string"),
+        ({"command": "x", "timeout": 0}, ".timeout", "greater"),
+        ({"command": "x", "cwd": "here"}, ".cwd", "absolute"),
+        ({"url": "ftp://h/x"}, ".url", "http://"),
+        ({"type": "sse", "url": "http://h"}, "", "SSE"),
+        ({"type": "stdio", "url": "http://h"}, "", '"command"'),
     ],
 )
-def test_a_malformed_configuration_is_refused_naming_what_is_wrong(document, field, words):
+def test_a_malformed_server_is_refused_naming_what_is_wrong(entry, field, words):
     with pytest.raises(McpConfigInvalid) as caught:
-        parse_mcp_servers(document)
+        parse_mcp_servers(json.dumps({"mcpServers": {"a": entry}}))
     error = caught.value
     assert error.code == "mcp_config_invalid" and isinstance(error, SettingsError)
-    assert words in error.message
-    if field:
-        assert words in error.fields[field] and field in error.message
+    assert words in error.fields[f"mcpServers.a{field}"]
+    assert f"mcpServers.a{field}: " in error.message
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ('{"mcpServers": {', "not valid JSON (line 1"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"mcpServers": ["a"]}', "must be a JSON object"),
+        ('{"mcpServers": {"": {"command": "x"}}}', 'mcpServers."": not a usable name'),
+    ],
+)
+def test_a_malformed_document_is_refused_saying_why(document, words):
+    with pytest.raises(McpConfigInvalid) as caught:
+        parse_mcp_servers(document)
+    assert words in caught.value.message
 
 
 def test_every_problem_is_named_at_once():
