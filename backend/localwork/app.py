@@ -28,6 +28,7 @@ from localwork.settings import FolderGrant, SettingsStore
 from localwork.tools.approval import Policy
 from localwork.tools.audit import AuditLog
 from localwork.tools.folders import Folders
+from localwork.tools.source import ToolSource
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class AppOptions:
     # "ask": the user answers each change; "approve"/"refuse": the command line's --yes or not.
     approval_policy: Policy = "ask"
     runtime: RuntimeFactory = ModelRuntime
+    # Where tools come from besides the file tools (MCP servers…): see tools/source.py.
+    tool_sources: tuple[ToolSource, ...] = ()
 
 
 class App:
@@ -82,6 +85,7 @@ class App:
             self.audit,
             picker=pickers.folder if pickers else None,
             session_grants=options.session_grants,
+            other_sources=options.tool_sources,
         )
         approvals = ApprovalGate(options.approval_policy)
         agent = AgentLoop(self.runtime, self.settings, self.folders, approvals, self.events)

@@ -157,13 +157,14 @@ class AgentLoop:
         loaded = self._runtime.ensure_ready()
         settings = self._settings.current
         generation = settings.profile_for(loaded.model.id).generation
-        grants = self._folders.grants()
-        if mode == "required" and not grants:
-            raise InvalidRequest(
-                "Tool use is set to Required, but no folder is shared with the assistant. Add "
-                "a folder under Folders, or set tool use to Auto."
-            )
-        runner = self._folders.tool_runner() if mode != "off" and grants else None
+        runner = self._folders.tool_runner() if mode != "off" else None
+        if runner is not None and not runner.offered:  # no folder granted, no other source
+            if mode == "required":
+                raise InvalidRequest(
+                    "Tool use is set to Required, but no folder is shared with the assistant. "
+                    "Add a folder under Folders, or set tool use to Auto."
+                )
+            runner = None
         self._rounds(job, prompt_turns(messages), runner, mode, loaded, generation, reply)
         if reply.calls and not reply.stopped and says_nothing(reply.text):
             reply.say_what_the_calls_did()
@@ -266,7 +267,7 @@ class AgentLoop:
                 return render_without_tools(loaded.template, messages)
 
         else:
-            schemas = [tool.schema() for tool in runner.tools.values()]
+            schemas = [tool.schema() for tool in runner.offered.values()]
             grants = self._folders.grants()
 
             def render(messages: list[Message]) -> str:
@@ -349,7 +350,7 @@ class AgentLoop:
             lead_in,
             rated,
             room,
-            runner.tools,
+            runner.offered,
             PathChoices.gather(self._folders.sandbox(), request),
             generation.model_dump(include=_SAMPLING_KEYS),
         )
@@ -380,9 +381,8 @@ class AgentLoop:
                     reply.notice = "The assistant stopped because it kept repeating a tool call."
                     return False
                 continue
-            sandbox = self._folders.sandbox()
-            runner.use_sandbox(sandbox)  # grant changes count at once
-            scope = change_scope(sandbox.grants)
+            # The file tools see grant changes at once; the approval scope is taken now.
+            scope = change_scope(self._folders.sandbox().grants)
             approval = self._standing_approval(job, runner, parsed.name, scope)
             if approval is None:  # the user decides, after seeing what would change
                 record.preview = runner.preview(parsed.name, parsed.arguments)
@@ -401,7 +401,7 @@ class AgentLoop:
                     return False
                 record.reason = decision.reason
                 approval = decision.approval
-                runner.use_sandbox(self._folders.sandbox())  # the grants may change meanwhile
+                # (The grants may have changed meanwhile: the preview sees them as they are.)
                 if approval == "approved" and runner.preview(parsed.name, parsed.arguments) != (
                     record.preview
                 ):
