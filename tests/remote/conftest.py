@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -25,3 +27,51 @@ def server() -> Iterator[OpenAIServer]:
 @pytest.fixture
 def client(server: OpenAIServer) -> RemoteChatClient:
     return RemoteChatClient(RemoteServer(server.url, API_KEY, SHORT))
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def full_backlog_port() -> Iterator[int]:
+    """A port whose listener never accepts and whose queue is full: a connect hangs (the
+    kernel drops the SYN), as for a server behind a firewall that drops packets."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=5)  # fills the queue
+    yield port
+    filler.close()
+    listener.close()
+
+
+@pytest.fixture
+def hang_up_port() -> Iterator[int]:
+    """A port whose server accepts each connection and closes it without a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connection.recv(65536)
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()

@@ -204,21 +204,28 @@ class OpenAIServer:
             self._thread.join(timeout=10)
 
     async def _watching_disconnects(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # uvicorn tells a handler that its client left through ``receive``; Starlette's
-        # streaming response listens there, and so does ``Silence``. Counted once a request.
-        counted = False
+        # uvicorn tells a handler that its client left through ``receive`` (Starlette's
+        # streaming response listens there, and so does ``Silence``); it also says
+        # "disconnect" there once the answer is complete, which is no client leaving.
+        answered = counted = False
 
-        async def watched() -> Message:
+        async def watched_send(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+            await send(message)
+
+        async def watched_receive() -> Message:
             nonlocal counted
             message = await receive()
-            if message["type"] == "http.disconnect" and not counted:
+            if message["type"] == "http.disconnect" and not (answered or counted):
                 counted = True
                 with self._disconnected:
                     self.disconnects += 1
                     self._disconnected.notify_all()
             return message
 
-        await self._app(scope, watched, send)
+        await self._app(scope, watched_receive, watched_send)
 
     async def _record(self, request: Request) -> None:
         raw = await request.body()

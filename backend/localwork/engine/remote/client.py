@@ -116,7 +116,7 @@ class RemoteChatClient:
                     body = read_error_body(response)
                     raise error_for_status(self.server, response, body, model=request.model)
                 replying = True
-                self._read(response, assembler)
+                self._read(response, assembler, switch)
         except (httpx2.TransportError, LocalWorkError) as error:
             assembler.end_of_text()
             if switch.cancelled:  # whatever the shut socket made of the stream
@@ -144,7 +144,9 @@ class RemoteChatClient:
             raise bad_response(self.server, "its stream had no chat completion chunks")
         return assembler.reply()
 
-    def _read(self, response: httpx2.Response, assembler: StreamAssembler) -> None:
+    def _read(
+        self, response: httpx2.Response, assembler: StreamAssembler, switch: CancelSwitch
+    ) -> None:
         media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media_type == "application/json":  # it ignored "stream": the whole completion
             self._add(assembler, self._json(response.read().decode("utf-8", "replace")))
@@ -155,6 +157,8 @@ class RemoteChatClient:
                 self.server, f"it sent {media_type or 'no content type'}, not an event stream"
             )
         for event in httpx2.EventSource(response):
+            if switch.cancelled:  # what had arrived before the cancel is not given out
+                return
             data = event.data.strip()
             if data == _DONE:  # some servers keep the connection open after it
                 assembler.done = True
