@@ -166,15 +166,9 @@ class RemoteTimeout(RemoteError, TimeoutError):
     _fields = (*RemoteError._fields, "phase", "seconds")
 
     def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        status: int | None = None,
-        phase: str = "read",
-        seconds: float | None = None,
+        self, message: str, *, phase: str = "read", seconds: float | None = None, **where: Any
     ) -> None:
-        super().__init__(message, url=url, status=status)
+        super().__init__(message, **where)  # the base's url and status
         self.phase = phase
         self.seconds = seconds
 
@@ -197,15 +191,8 @@ class RemoteRateLimited(RemoteError):
     code = "remote_rate_limited"
     _fields = (*RemoteError._fields, "retry_after")
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, url=url, status=status)
+    def __init__(self, message: str, *, retry_after: float | None = None, **where: Any) -> None:
+        super().__init__(message, **where)  # the base's url and status
         self.retry_after = retry_after
 
 
@@ -223,15 +210,8 @@ class RemoteRedirected(RemoteError):
     code = "remote_redirected"
     _fields = (*RemoteError._fields, "location")
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        status: int | None = None,
-        location: str | None = None,
-    ) -> None:
-        super().__init__(message, url=url, status=status)
+    def __init__(self, message: str, *, location: str | None = None, **where: Any) -> None:
+        super().__init__(message, **where)  # the base's url and status
         self.location = location
 
 
@@ -249,15 +229,9 @@ class RemoteStreamDropped(RemoteError):
     _fields = (*RemoteError._fields, "partial_text", "partial_reasoning")
 
     def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        status: int | None = None,
-        partial_text: str = "",
-        partial_reasoning: str = "",
+        self, message: str, *, partial_text: str = "", partial_reasoning: str = "", **where: Any
     ) -> None:
-        super().__init__(message, url=url, status=status)
+        super().__init__(message, **where)  # the base's url and status
         self.partial_text = partial_text
         self.partial_reasoning = partial_reasoning
 

@@ -140,21 +140,9 @@ def error_for_transport(
             what = f"The connection to {base} dropped in the middle of the reply"
         return dropped(server, f"{what}.", partial_text, partial_reasoning)
     if isinstance(error, httpx2.ConnectTimeout):
-        return RemoteTimeout(
-            f"{base} did not accept a connection within {timeouts.connect:g} s. Check the "
-            "address, and that the network reaches it.",
-            url=base,
-            phase="connect",
-            seconds=timeouts.connect,
-        )
+        return _timed_out(server, "connect", timeouts.connect)
     if isinstance(error, httpx2.TimeoutException):
-        return RemoteTimeout(
-            f"{base} accepted the connection but did not answer within {timeouts.read:g} s. "
-            "It may be busy or stuck: try again, or give it longer to answer.",
-            url=base,
-            phase="read",
-            seconds=timeouts.read,
-        )
+        return _timed_out(server, "read", timeouts.read)
     if isinstance(error, httpx2.ConnectError):
         return RemoteUnreachable(
             f"Cannot reach {base}: {_connect_failure(error)}. Check the address and that the "
@@ -218,6 +206,23 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+_TIMEOUT_WORDS = {
+    "connect": "did not accept a connection within {seconds:g} s. Check the address, and that "
+    "the network reaches it.",
+    "read": "accepted the connection but did not answer within {seconds:g} s. It may be busy "
+    "or stuck: try again, or give it longer to answer.",
+}
+
+
+def _timed_out(server: RemoteServer, phase: str, seconds: float) -> RemoteTimeout:
+    return RemoteTimeout(
+        f"{server.base_url} {_TIMEOUT_WORDS[phase].format(seconds=seconds)}",
+        url=server.base_url,
+        phase=phase,
+        seconds=seconds,
+    )
 
 
 def _connect_failure(error: BaseException) -> str:
