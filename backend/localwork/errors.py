@@ -45,7 +45,10 @@ one crossing a process boundary as ``{code, message}`` comes back as itself (``f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+# Which wait ran out: opening the connection, or the answer to a request sent.
+TimeoutPhase = Literal["connect", "read"]
 
 
 class LocalWorkError(Exception):
@@ -166,7 +169,12 @@ class RemoteTimeout(RemoteError, TimeoutError):
     _fields = (*RemoteError._fields, "phase", "seconds")
 
     def __init__(
-        self, message: str, *, phase: str = "read", seconds: float | None = None, **where: Any
+        self,
+        message: str,
+        *,
+        phase: TimeoutPhase = "read",
+        seconds: float | None = None,
+        **where: Any,
     ) -> None:
         super().__init__(message, **where)  # the base's url and status
         self.phase = phase

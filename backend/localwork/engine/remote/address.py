@@ -77,6 +77,10 @@ def is_loopback_host(host: str) -> bool:
 
 def is_unencrypted_remote(base_url: str) -> bool:
     """Whether requests to ``base_url`` cross a network unencrypted (plain http to another
-    machine), so that the prompts, replies and key can be read on the way: the UI warns."""
+    machine), so that the prompts, replies and key can be read on the way: the UI warns.
+
+    Raises:
+        InvalidRequest: ``base_url`` is not accepted (``normalise_base_url``).
+    """
     parts = urlsplit(normalise_base_url(base_url))
     return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")

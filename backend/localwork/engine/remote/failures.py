@@ -31,6 +31,7 @@ from localwork.errors import (
     RemoteStreamDropped,
     RemoteTimeout,
     RemoteUnreachable,
+    TimeoutPhase,
 )
 
 ERROR_BODY_LIMIT = 64 * 1024  # an error page is read this far, never more
@@ -208,7 +209,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
-_TIMEOUT_WORDS = {
+_TIMEOUT_WORDS: dict[TimeoutPhase, str] = {
     "connect": "did not accept a connection within {seconds:g} s. Check the address, and that "
     "the network reaches it.",
     "read": "accepted the connection but did not answer within {seconds:g} s. It may be busy "
@@ -216,7 +217,7 @@ _TIMEOUT_WORDS = {
 }
 
 
-def _timed_out(server: RemoteServer, phase: str, seconds: float) -> RemoteTimeout:
+def _timed_out(server: RemoteServer, phase: TimeoutPhase, seconds: float) -> RemoteTimeout:
     return RemoteTimeout(
         f"{server.base_url} {_TIMEOUT_WORDS[phase].format(seconds=seconds)}",
         url=server.base_url,
