@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -66,7 +67,9 @@ def hang_up_port() -> Iterator[int]:
                 connection, _ = listener.accept()
             except TimeoutError:
                 continue
-            connection.recv(65536)
+            connection.settimeout(2)
+            with contextlib.suppress(OSError):
+                connection.recv(65536)
             connection.close()
 
     thread = threading.Thread(target=serve, daemon=True)

@@ -118,9 +118,9 @@ class RemoteChatClient:
                 replying = True
                 self._read(response, assembler, switch)
         except (httpx2.TransportError, LocalWorkError) as error:
-            assembler.end_of_text()
             if switch.cancelled:  # whatever the shut socket made of the stream
                 return assembler.reply(cancelled=True)
+            assembler.end_of_text()
             if isinstance(error, LocalWorkError):
                 raise
             raise error_for_transport(
@@ -130,9 +130,9 @@ class RemoteChatClient:
                 partial_text=assembler.text,
                 partial_reasoning=assembler.reasoning,
             ) from None
-        assembler.end_of_text()
-        if switch.cancelled:
+        if switch.cancelled:  # the reply is what the callbacks were given, no more
             return assembler.reply(cancelled=True)
+        assembler.end_of_text()
         if not assembler.finished:
             raise dropped(
                 self.server,
