@@ -19,6 +19,7 @@ from localwork.chat.service import ChatService
 from localwork.conversations.export import ConversationFiles
 from localwork.conversations.store import ConversationStore
 from localwork.engine.local.runtime import ModelRuntime
+from localwork.engine.local.turns import PromptTextTurns
 from localwork.events import EventBus
 from localwork.infra.paths import AppPaths
 from localwork.library.profiles import ProfileService
@@ -88,7 +89,8 @@ class App:
             other_sources=options.tool_sources,
         )
         approvals = ApprovalGate(options.approval_policy)
-        agent = AgentLoop(self.runtime, self.settings, self.folders, approvals, self.events)
+        turns = PromptTextTurns(self.runtime)  # the local engine, a chat turn at a time
+        agent = AgentLoop(turns, self.settings, self.folders, approvals, self.events)
         self.chat = ChatService(self.store, self.runtime, self.events, agent, approvals)
         self.models = ModelService(
             paths.models_dir,

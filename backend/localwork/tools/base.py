@@ -41,7 +41,7 @@ PathRole = Literal[
 class Use:
     """One kind of request a tool serves, in a user's words. A model that can rate text but
     not yet choose tools picks the use whose examples make the request likeliest
-    (``chat/guided.py``)."""
+    (``engine/local/guided.py``)."""
 
     purpose: str  # completes "A request to ...", e.g. "add a line to the end of a file"
     requests: tuple[str, ...]  # example requests, each as a user would type it
