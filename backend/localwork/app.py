@@ -19,6 +19,7 @@ from localwork.chat.service import ChatService
 from localwork.conversations.export import ConversationFiles
 from localwork.conversations.store import ConversationStore
 from localwork.engine.local.runtime import ModelRuntime
+from localwork.engine.local.turns import PromptTextTurns
 from localwork.events import EventBus
 from localwork.infra.paths import AppPaths
 from localwork.library.profiles import ProfileService
@@ -28,6 +29,7 @@ from localwork.settings import FolderGrant, SettingsStore
 from localwork.tools.approval import Policy
 from localwork.tools.audit import AuditLog
 from localwork.tools.folders import Folders
+from localwork.tools.source import ToolSource
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class AppOptions:
     # "ask": the user answers each change; "approve"/"refuse": the command line's --yes or not.
     approval_policy: Policy = "ask"
     runtime: RuntimeFactory = ModelRuntime
+    # Where tools come from besides the file tools (MCP servers…): see tools/source.py.
+    tool_sources: tuple[ToolSource, ...] = ()
 
 
 class App:
@@ -82,9 +86,11 @@ class App:
             self.audit,
             picker=pickers.folder if pickers else None,
             session_grants=options.session_grants,
+            other_sources=options.tool_sources,
         )
         approvals = ApprovalGate(options.approval_policy)
-        agent = AgentLoop(self.runtime, self.settings, self.folders, approvals, self.events)
+        turns = PromptTextTurns(self.runtime)  # the local engine, a chat turn at a time
+        agent = AgentLoop(turns, self.settings, self.folders, approvals, self.events)
         self.chat = ChatService(self.store, self.runtime, self.events, agent, approvals)
         self.models = ModelService(
             paths.models_dir,

@@ -14,7 +14,17 @@ The tree::
     ├── EngineError                     engine_error
     │   ├── EngineCrashed               engine_crashed
     │   ├── EngineNotReady              engine_not_ready
-    │   └── GenerationFailed            generation_failed
+    │   ├── GenerationFailed            generation_failed
+    │   └── RemoteError                 remote_error      (an OpenAI-compatible server)
+    │       ├── RemoteUnreachable         remote_unreachable     (ConnectionError)
+    │       ├── RemoteTimeout             remote_timeout         (TimeoutError)
+    │       ├── RemoteAuthFailed          remote_auth_failed     (PermissionError)
+    │       ├── RemoteModelNotFound       remote_model_not_found
+    │       ├── RemoteRateLimited         remote_rate_limited
+    │       ├── RemoteServerError         remote_server_error
+    │       ├── RemoteRedirected          remote_redirected
+    │       ├── RemoteBadResponse         remote_bad_response
+    │       └── RemoteStreamDropped       remote_stream_dropped
     ├── ContextOverflow                 context_overflow
     ├── SandboxDenied (PermissionError) sandbox_denied
     ├── PathNotFound                    path_not_found    (FileNotFoundError)
@@ -43,7 +53,10 @@ one crossing a process boundary as ``{code, message}`` comes back as itself (``f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
+
+# Which wait ran out: opening the connection, or the answer to a request sent.
+TimeoutPhase = Literal["connect", "read"]
 
 
 class LocalWorkError(Exception):
@@ -123,6 +136,120 @@ class EngineNotReady(EngineError):
 
 class GenerationFailed(EngineError):
     code = "generation_failed"
+
+
+class RemoteError(EngineError):
+    """An OpenAI-compatible server failed a request (``engine/remote/``): any other answer.
+
+    ``url`` is the server's base URL, ``status`` the HTTP status when there was an answer.
+    Subclasses add what the user needs to act on; ``_fields`` names what crosses a process
+    boundary with the message.
+    """
+
+    code = "remote_error"
+    _fields: tuple[str, ...] = ("url", "status")
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), **{name: getattr(self, name) for name in self._fields}}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> LocalWorkError:
+        kept = {name: payload[name] for name in cls._fields if name in payload}
+        return cls(str(payload.get("message", "")), **kept)
+
+
+class RemoteUnreachable(RemoteError, ConnectionError):
+    """Nothing answered at the address: refused, no such host, no route, bad certificate."""
+
+    code = "remote_unreachable"
+
+
+class RemoteTimeout(RemoteError, TimeoutError):
+    """The server did not accept the connection (``phase`` "connect") or accepted it and did
+    not answer (``phase`` "read") within ``seconds``."""
+
+    code = "remote_timeout"
+    _fields = (*RemoteError._fields, "phase", "seconds")
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        phase: TimeoutPhase = "read",
+        seconds: float | None = None,
+        **where: Any,
+    ) -> None:
+        super().__init__(message, **where)  # the base's url and status
+        self.phase = phase
+        self.seconds = seconds
+
+
+class RemoteAuthFailed(RemoteError, PermissionError):
+    """The server refused the API key, or needs one (HTTP 401 or 403)."""
+
+    code = "remote_auth_failed"
+
+
+class RemoteModelNotFound(RemoteError):
+    """The server has no such model, or the base URL is not its API (HTTP 404)."""
+
+    code = "remote_model_not_found"
+
+
+class RemoteRateLimited(RemoteError):
+    """HTTP 429; ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one."""
+
+    code = "remote_rate_limited"
+    _fields = (*RemoteError._fields, "retry_after")
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **where: Any) -> None:
+        super().__init__(message, **where)  # the base's url and status
+        self.retry_after = retry_after
+
+
+class RemoteServerError(RemoteError):
+    """The server failed (HTTP 5xx, or an error event in the stream); the message has its
+    own words."""
+
+    code = "remote_server_error"
+
+
+class RemoteRedirected(RemoteError):
+    """The server answered with a redirect to ``location``, which is not followed: the key is
+    only ever sent to the address the user typed."""
+
+    code = "remote_redirected"
+    _fields = (*RemoteError._fields, "location")
+
+    def __init__(self, message: str, *, location: str | None = None, **where: Any) -> None:
+        super().__init__(message, **where)  # the base's url and status
+        self.location = location
+
+
+class RemoteBadResponse(RemoteError):
+    """The answer is not the OpenAI shape (not JSON, not a chat stream, not HTTP at all)."""
+
+    code = "remote_bad_response"
+
+
+class RemoteStreamDropped(RemoteError):
+    """The reply stopped before it was finished (the connection dropped, or the server went
+    silent); ``partial_text`` and ``partial_reasoning`` keep what it wrote so far."""
+
+    code = "remote_stream_dropped"
+    _fields = (*RemoteError._fields, "partial_text", "partial_reasoning")
+
+    def __init__(
+        self, message: str, *, partial_text: str = "", partial_reasoning: str = "", **where: Any
+    ) -> None:
+        super().__init__(message, **where)  # the base's url and status
+        self.partial_text = partial_text
+        self.partial_reasoning = partial_reasoning
 
 
 class ContextOverflow(LocalWorkError):

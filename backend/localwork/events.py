@@ -6,7 +6,7 @@ below, and ``EventBus.publish`` refuses a kind or a payload that is not. The pag
 that what they listen for is declared here).
 
 - ``model_status``: the engine's state changed (loading, ready, error…); ``status`` is
-  ``Engine.status()``.
+  ``TextEngine.status()``.
 - ``engine_crashed``: the worker died; ``restarting`` says whether it is being restarted.
 - ``models_changed``: a model was installed or removed.
 - ``download_progress``: a download moved on; ``download`` is its row in the Models pane.

@@ -18,6 +18,7 @@ import pytest
 
 from localwork.app import App, AppOptions
 from localwork.infra.paths import AppPaths
+from localwork.tools.source import ToolSource
 from tests.conftest import DETERMINISTIC_GENERATION, write_settings
 from tests.support.events import EventWatcher
 from tests.support.fake_engine import FakeEngine, Scorer
@@ -77,13 +78,14 @@ class FakeApp(RunningApp):
         self.engine.add_replies(replies)
 
 
-def _settings(paths: AppPaths, folder: Path, mode: str, generation: dict[str, Any]) -> None:
+def _settings(paths: AppPaths, folder: Path, mode: str | None, generation: dict[str, Any]) -> None:
+    """``mode`` None: the folder is made but not granted."""
     folder.mkdir(exist_ok=True)
     write_settings(
         paths,
         {
             "generation": {**DETERMINISTIC_GENERATION, **generation},
-            "grants": [{"path": str(folder), "mode": mode}],
+            "grants": [{"path": str(folder), "mode": mode}] if mode else [],
         },
     )
 
@@ -118,15 +120,16 @@ def fake_app(paths: AppPaths, tmp_path: Path) -> Iterator[Callable[..., FakeApp]
 
     def start(
         replies: list[dict[str, Any]],
-        mode: str = "rw",
+        mode: str | None = "rw",
         *,
         scorer: Scorer | None = None,
+        tool_sources: tuple[ToolSource, ...] = (),
         **generation: Any,
     ) -> FakeApp:
         folder = tmp_path / "work"
         _settings(paths, folder, mode, generation)
         engine = FakeEngine.factory(replies=replies, scorer=scorer)
-        app = App(paths, AppOptions(runtime=engine))
+        app = App(paths, AppOptions(runtime=engine, tool_sources=tool_sources))
         assert isinstance(app.runtime, FakeEngine)
         started.append(app)
         app.start()

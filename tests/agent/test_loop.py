@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from localwork.chat.toolcalls import answer_grammar
 from localwork.conversations.store import ConversationStore
+from localwork.engine.toolcalls import answer_grammar
 from localwork.errors import InvalidRequest
 from localwork.tools.approval import UserAnswer
 from tests.agent.conftest import OPEN, call, guided

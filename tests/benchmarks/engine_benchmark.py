@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from localwork.app import App
-from localwork.chat.tool_prompt import render_without_tools
+from localwork.engine.local.tool_prompt import render_without_tools
 from localwork.infra.paths import resolve_paths
 from localwork.transports.bridge import Bridge
 from localwork.transports.resources import frontend_dir

@@ -32,7 +32,7 @@ from typing import Any
 import psutil
 
 from localwork.app import App
-from localwork.chat.tool_prompt import render_without_tools
+from localwork.engine.local.tool_prompt import render_without_tools
 from localwork.infra.paths import resolve_paths
 from localwork.transports.desktop import run_window
 from tests.benchmarks.direct_loop import (

@@ -6,7 +6,7 @@ loop (issue 6) feeds sandbox errors back so it can correct itself; that is teste
 
 import pytest
 
-from localwork.chat.toolcalls import answer_grammar, call_grammar, parse_reply
+from localwork.engine.toolcalls import answer_grammar, call_grammar, parse_reply
 from localwork.tools.files import FILE_TOOLS
 from tests.model.test_engine import SAMPLING
 

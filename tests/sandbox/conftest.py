@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from localwork.tools.audit import AuditLog
+from localwork.tools.file_source import FileToolSource
 from localwork.tools.runner import ToolRunner
 from localwork.tools.sandbox.fs import Sandbox
 from localwork.tools.sandbox.grants import Grant
@@ -23,6 +24,15 @@ class Layout:
     @property
     def secret(self) -> Path:
         return self.outside / "secret.txt"
+
+
+class FileRunner(ToolRunner):
+    """A runner of the file tools alone, with what the tests look at: its audit log, its
+    backups folder and its sandbox."""
+
+    def __init__(self, sandbox: Sandbox, audit: AuditLog, backups: Path) -> None:
+        super().__init__([FileToolSource(sandbox, backups)], audit)
+        self.audit, self.backups, self.sandbox = audit, backups, sandbox
 
 
 @pytest.fixture
@@ -50,7 +60,7 @@ def sandbox(layout) -> Sandbox:
 @pytest.fixture
 def runner(sandbox, tmp_path):
     audit = AuditLog(tmp_path / "audit.sqlite3")
-    yield ToolRunner(sandbox, audit, tmp_path / "backups")
+    yield FileRunner(sandbox, audit, tmp_path / "backups")
     audit.close()
 
 

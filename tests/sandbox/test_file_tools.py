@@ -80,7 +80,7 @@ def test_overwrite_keeps_the_previous_content_and_refuses_stale_writes(runner, l
     run(runner, "read_file", path="notes.txt")
     assert run(runner, "write_file", path="notes.txt", content="mine").ok
     assert (layout.work / "notes.txt").read_text() == "mine"
-    (change,) = runner._audit.changes(runner._audit.calls()[-1]["id"])
+    (change,) = runner.audit.changes(runner.audit.calls()[-1]["id"])
     assert change["kind"] == "overwritten"
     assert Path(change["backup"]).read_text() == "changed by someone else\n"
 
@@ -110,7 +110,7 @@ def test_folders_moves_and_deletes(runner, layout):
     assert "already exists" in clash.error and (layout.work / "other.txt").exists()
     deleted = run(runner, "delete_file", path="other.txt")
     assert deleted.output["restorable"] and not (layout.work / "other.txt").exists()
-    backup = runner._audit.changes(runner._audit.calls()[-1]["id"])[0]["backup"]
+    backup = runner.audit.changes(runner.audit.calls()[-1]["id"])[0]["backup"]
     assert Path(backup).read_text() == "keep me"
     assert "not empty" in run(runner, "delete_file", path="2026").error
     assert "granted folder itself" in run(runner, "delete_file", path=".").error
@@ -120,13 +120,13 @@ def test_every_call_is_audited_and_the_log_is_append_only(runner, tmp_path):
     run(runner, "read_file", path="notes.txt")
     runner.run("write_file", {"path": "a.txt", "content": "x"}, approval="ask")
     run(runner, "write_file", path="a.txt", content="x")
-    calls = runner._audit.calls()
+    calls = runner.audit.calls()
     assert [(c["tool"], c["decision"], c["ok"]) for c in calls] == [
         ("read_file", "auto", True),
         ("write_file", "refused", False),
         ("write_file", "approved", True),
     ]
-    assert calls[2]["hashes"][str(runner._context.sandbox.locate("a.txt").path)]["after"]
+    assert calls[2]["hashes"][str(runner.sandbox.locate("a.txt").path)]["after"]
     db = sqlite3.connect(tmp_path / "audit.sqlite3")
     for statement in ("UPDATE tool_calls SET ok = 0", "DELETE FROM tool_calls"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -279,9 +279,9 @@ def test_append_adds_a_line_at_the_end_shows_it_first_and_can_be_undone(runner, 
 
     assert run(runner, "write_file", path="todo.txt", content="- water", append=True).ok
     assert todo.read_text() == "- buy milk\n- water\n"
-    assert runner._audit.calls()[-1]["summary"] == f"Added 7 bytes to the end of {todo}"
-    change_id = runner._audit.changes(runner._audit.calls()[-1]["id"])[-1]["id"]
-    undo_change(sandbox, runner._audit, runner.backups, change_id)
+    assert runner.audit.calls()[-1]["summary"] == f"Added 7 bytes to the end of {todo}"
+    change_id = runner.audit.changes(runner.audit.calls()[-1]["id"])[-1]["id"]
+    undo_change(sandbox, runner.audit, runner.backups, change_id)
     assert todo.read_text() == "- buy milk"
 
     # Appending to a file that is not there yet creates it.

@@ -3,15 +3,14 @@
 import pytest
 
 from localwork.tools.audit import AuditLog
-from localwork.tools.runner import ToolRunner
 from localwork.tools.sandbox.fs import Sandbox
 from localwork.tools.sandbox.grants import Grant
-from tests.sandbox.conftest import run
+from tests.sandbox.conftest import FileRunner, run
 
 
 def runner_for(tmp_path, grants):
     audit = AuditLog(tmp_path / "audit.sqlite3")
-    return ToolRunner(Sandbox(grants), audit, tmp_path / "backups"), audit
+    return FileRunner(Sandbox(grants), audit, tmp_path / "backups"), audit
 
 
 @pytest.fixture(params=["outer first", "inner first"])

@@ -4,7 +4,7 @@ from tests.sandbox.conftest import run
 
 
 def summaries(runner):
-    return [call["summary"] for call in runner._audit.calls()]
+    return [call["summary"] for call in runner.audit.calls()]
 
 
 def test_each_tool_call_is_summarised_in_plain_words(runner, layout):

@@ -11,11 +11,11 @@ from tests.sandbox.conftest import run
 
 
 def last_change(runner):
-    return runner._audit.changes(runner._audit.calls()[-1]["id"])[-1]["id"]
+    return runner.audit.changes(runner.audit.calls()[-1]["id"])[-1]["id"]
 
 
 def undo(runner, sandbox):
-    return undo_change(sandbox, runner._audit, runner.backups, last_change(runner))
+    return undo_change(sandbox, runner.audit, runner.backups, last_change(runner))
 
 
 def change(runner, name, **arguments):
@@ -54,15 +54,15 @@ def test_undo_twice_or_over_new_content_is_refused(runner, sandbox, layout):
     deletion = last_change(runner)
     (layout.work / "notes.txt").write_text("a new file with the same name")
     with pytest.raises(ToolError, match="exists again"):
-        undo_change(sandbox, runner._audit, runner.backups, deletion)
+        undo_change(sandbox, runner.audit, runner.backups, deletion)
     (layout.work / "notes.txt").unlink()
-    undo_change(sandbox, runner._audit, runner.backups, deletion)
+    undo_change(sandbox, runner.audit, runner.backups, deletion)
     with pytest.raises(NotFound):
-        undo_change(sandbox, runner._audit, runner.backups, deletion)
+        undo_change(sandbox, runner.audit, runner.backups, deletion)
 
 
 def undo_calls(runner):
-    return [call for call in runner._audit.calls() if call["tool"] == "undo"]
+    return [call for call in runner.audit.calls() if call["tool"] == "undo"]
 
 
 @pytest.mark.parametrize("name", ["notes.txt", "fresh.txt"], ids=["overwritten", "created"])
@@ -88,12 +88,12 @@ def test_undo_refuses_while_a_newer_change_to_the_file_stands(runner, sandbox, l
     change(runner, "write_file", path="notes.txt", content="one")  # back to what `first` left
     third = last_change(runner)
     with pytest.raises(ToolError, match="newer change"):
-        undo_change(sandbox, runner._audit, runner.backups, first)
+        undo_change(sandbox, runner.audit, runner.backups, first)
     assert notes.read_text() == "one"
     # Stepping back newest first works.
-    undo_change(sandbox, runner._audit, runner.backups, third)
-    undo_change(sandbox, runner._audit, runner.backups, second)
-    undo_change(sandbox, runner._audit, runner.backups, first)
+    undo_change(sandbox, runner.audit, runner.backups, third)
+    undo_change(sandbox, runner.audit, runner.backups, second)
+    undo_change(sandbox, runner.audit, runner.backups, first)
     assert notes.read_text() == original
 
 
@@ -103,26 +103,26 @@ def test_undo_keeps_what_it_replaces_and_is_undoable_itself(runner, sandbox, lay
     undone = undo(runner, sandbox)
     (call,) = undo_calls(runner)
     assert call["ok"] and call["decision"] == "approved"
-    (kept,) = runner._audit.changes(call["id"])
+    (kept,) = runner.audit.changes(call["id"])
     assert kept["kind"] == "overwritten" and kept["id"] == undone["change"]
     assert Path(kept["backup"]).read_bytes() == b"the model's text"
-    undo_change(sandbox, runner._audit, runner.backups, kept["id"])  # undoing the undo puts it back
+    undo_change(sandbox, runner.audit, runner.backups, kept["id"])  # undoing the undo puts it back
     assert notes.read_text() == "the model's text"
 
     change(runner, "write_file", path="fresh.txt", content="created")
     undo(runner, sandbox)  # deletes fresh.txt, keeping it in the trash
     assert not (layout.work / "fresh.txt").exists()
-    (deleted,) = runner._audit.changes(undo_calls(runner)[-1]["id"])
+    (deleted,) = runner.audit.changes(undo_calls(runner)[-1]["id"])
     assert deleted["kind"] == "deleted" and Path(deleted["backup"]).read_bytes() == b"created"
 
 
 def test_undo_refuses_a_trash_copy_that_is_not_what_was_deleted(runner, sandbox, layout):
     change(runner, "delete_file", path="sub/deep.txt")
-    deletion = runner._audit.change(last_change(runner))
+    deletion = runner.audit.change(last_change(runner))
     with open(deletion["backup"], "wb") as backup:
         backup.write(b"tampered")
     with pytest.raises(ToolError, match="trash"):
-        undo_change(sandbox, runner._audit, runner.backups, deletion["id"])
+        undo_change(sandbox, runner.audit, runner.backups, deletion["id"])
     assert not (layout.work / "sub" / "deep.txt").exists()
 
 
@@ -130,7 +130,7 @@ def test_a_private_file_stays_private_in_the_trash_and_after_undo(runner, sandbo
     notes = layout.work / "notes.txt"
     notes.chmod(0o600)
     change(runner, "delete_file", path="notes.txt")
-    backup = runner._audit.change(last_change(runner))["backup"]
+    backup = runner.audit.change(last_change(runner))["backup"]
     assert os.stat(backup).st_mode & 0o777 == 0o600
     assert os.stat(os.path.dirname(backup)).st_mode & 0o777 == 0o700
     undo(runner, sandbox)
@@ -139,7 +139,7 @@ def test_a_private_file_stays_private_in_the_trash_and_after_undo(runner, sandbo
     notes.chmod(0o640)
     change(runner, "read_file", path="notes.txt")
     change(runner, "write_file", path="notes.txt", content="replaced")
-    backup = runner._audit.change(last_change(runner))["backup"]
+    backup = runner.audit.change(last_change(runner))["backup"]
     assert os.stat(backup).st_mode & 0o777 == 0o640
     undo(runner, sandbox)
     assert notes.stat().st_mode & 0o777 == 0o640

@@ -1,6 +1,6 @@
 """An engine inside the test process: scripted replies, no worker process, no model weights.
 
-``FakeEngine`` implements ``localwork.engine.base.Engine`` as its contract says, so the chat
+``FakeEngine`` implements ``localwork.engine.base.TextEngine`` as its contract says, so the chat
 layer (the agent loop, guided calls, the reply queue) runs on it deterministically and fast.
 It also answers what the app asks of its engine besides (``load``, ``load_and_wait``,
 ``restart``, ``use_prompt_format``, ``close``), so a whole ``App`` can run on it: build the
@@ -65,7 +65,7 @@ def count_tokens(text: str) -> int:
 
 
 class FakeEngine:
-    """An ``Engine`` in this process; see the module's note."""
+    """An ``TextEngine`` in this process; see the module's note."""
 
     def __init__(
         self,
@@ -102,7 +102,7 @@ class FakeEngine:
         with self._lock:
             self._replies.extend(replies)
 
-    # --- the Engine protocol ------------------------------------------------------------------
+    # --- the TextEngine protocol ------------------------------------------------------------------
     def status(self) -> EngineStatus:
         with self._lock:
             return {

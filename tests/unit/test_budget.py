@@ -1,6 +1,6 @@
 import pytest
 
-from localwork.chat.budget import fit_conversation, reply_room
+from localwork.engine.budget import fit_conversation, reply_room
 from localwork.errors import ContextOverflow
 
 SYSTEM = {"role": "system", "content": "sys"}

@@ -1,20 +1,29 @@
-"""The engine seam (``engine/base.py``): the runtime is an ``Engine`` method by method, and
-the chat layer knows engines only through it."""
+"""The engine seam (``engine/base.py``): the agent loop takes chat turns from a ``ChatEngine``;
+the local engine takes them over the runtime, a ``TextEngine`` method by method; and the chat
+layer knows engines only through the seam."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from localwork.engine.base import Engine
+from localwork.engine.base import ChatEngine, TextEngine
 from localwork.engine.local.runtime import ModelRuntime
+from localwork.engine.local.turns import PromptTextTurns
 from tests.support.protocols import mismatched_methods, protocol_methods
 
 CHAT = Path(__file__).resolve().parents[2] / "backend" / "localwork" / "chat"
 
 
-def test_the_protocol_is_what_the_chat_layer_calls():
-    assert protocol_methods(Engine) == [
+def test_the_chat_turn_seam_is_three_methods_and_the_local_engine_has_them(app):
+    assert protocol_methods(ChatEngine) == ["cancel", "ready", "take_turn"]
+    local: ChatEngine = PromptTextTurns(app.runtime)
+    assert isinstance(local, ChatEngine)
+    assert mismatched_methods(PromptTextTurns, ChatEngine) == []
+
+
+def test_the_text_protocol_is_what_the_local_turns_call():
+    assert protocol_methods(TextEngine) == [
         "cancel",
         "count_tokens",
         "ensure_ready",
@@ -25,9 +34,9 @@ def test_the_protocol_is_what_the_chat_layer_calls():
 
 
 def test_the_model_runtime_is_an_engine(app):
-    engine: Engine = app.runtime  # what a type checker holds it to
-    assert isinstance(engine, ModelRuntime) and isinstance(engine, Engine)
-    assert mismatched_methods(ModelRuntime, Engine) == []
+    engine: TextEngine = app.runtime  # what a type checker holds it to
+    assert isinstance(engine, ModelRuntime) and isinstance(engine, TextEngine)
+    assert mismatched_methods(ModelRuntime, TextEngine) == []
 
 
 def test_the_chat_layer_imports_no_engine_but_the_seam():
@@ -37,9 +46,8 @@ def test_the_chat_layer_imports_no_engine_but_the_seam():
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("localwork.engine")
     }
-    # tool_prompt.py still renders the local engine's prompt text with its template; the
-    # engines issue's chat-turn seam moves that rendering behind the engine.
-    allowed = {("tool_prompt.py", "localwork.engine.local.template")}
-    assert imported - allowed and {module for _, module in imported - allowed} == {
-        "localwork.engine.base"
-    }, imported
+    # usage.py (the context meter) still renders the local engine's prompt to count it; the
+    # rest of the chat layer knows the seam and the engine-neutral call parsing only.
+    allowed = {("usage.py", "localwork.engine.local.tool_prompt")}
+    seam = {"localwork.engine.base", "localwork.engine.toolcalls"}
+    assert imported and {module for _, module in imported - allowed} <= seam, imported

@@ -61,3 +61,18 @@ def test_the_readme_table_says_what_every_code_means():
         for code in re.findall(r"`(\w+)`", cell)
     }
     assert set(error_classes()) <= documented, sorted(set(error_classes()) - documented)
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        errors.RemoteTimeout("Slow.", url="http://h/v1", phase="connect", seconds=2.5),
+        errors.RemoteRateLimited("Wait.", url="http://h/v1", status=429, retry_after=7.0),
+        errors.RemoteRedirected("Moved.", status=301, location="https://h/v1/chat/completions"),
+        errors.RemoteStreamDropped("Dropped.", partial_text="Hel", partial_reasoning="hmm"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_remote_errors_keep_what_the_user_acts_on(original):
+    rebuilt = from_dict(original.to_dict())
+    assert type(rebuilt) is type(original) and rebuilt.to_dict() == original.to_dict()

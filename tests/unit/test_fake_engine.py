@@ -1,10 +1,10 @@
-"""The tests' in-process fake engine keeps the Engine contract the agent-loop tests rely on."""
+"""The tests' in-process fake engine keeps the TextEngine contract the agent-loop tests rely on."""
 
 from __future__ import annotations
 
 import pytest
 
-from localwork.engine.base import Engine
+from localwork.engine.base import TextEngine
 from localwork.errors import ContextOverflow, EngineNotReady, GenerationFailed, InvalidRequest
 from tests.support.fake_engine import FakeEngine
 from tests.support.protocols import mismatched_methods
@@ -23,9 +23,9 @@ def engine(app):
 
 
 def test_the_fake_is_an_engine(engine):
-    fake: Engine = engine([])
-    assert isinstance(fake, Engine)
-    assert mismatched_methods(FakeEngine, Engine) == []
+    fake: TextEngine = engine([])
+    assert isinstance(fake, TextEngine)
+    assert mismatched_methods(FakeEngine, TextEngine) == []
 
 
 def test_it_streams_the_scripted_text_in_pieces_and_records_the_request(engine):

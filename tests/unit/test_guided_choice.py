@@ -2,8 +2,8 @@
 
 import json
 
-from localwork.chat.guided import GuidedCalls, use_prompts
 from localwork.chat.outcomes import describe_call, describe_calls, says_nothing
+from localwork.engine.local.guided import GuidedCalls, use_prompts
 from localwork.tools.base import Tool, Use
 from localwork.tools.files import FILE_TOOLS, PathArgument
 from localwork.tools.path_choices import PathChoices

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from localwork.chat.tool_prompt import render_with_tools
 from localwork.engine.local.template import ChatTemplate
+from localwork.engine.local.tool_prompt import render_with_tools
 from localwork.errors import SettingsError
 from localwork.models.gguf import read_gguf
 from localwork.models.prompt_formats import FORMATS, choices

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from localwork.chat.tool_prompt import render_with_tools
-from localwork.chat.toolcalls import parse_reply
 from localwork.chat.turns import call_turn, tool_round_turns
 from localwork.engine.local.template import ChatTemplate
+from localwork.engine.local.tool_prompt import render_with_tools
+from localwork.engine.toolcalls import parse_reply
 from localwork.models.gguf import read_gguf
 from localwork.models.registry import bundled_model_path
 from localwork.settings import FolderGrant

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from localwork.chat.toolcalls import call_schema, parse_reply
+from localwork.engine.toolcalls import call_schema, parse_reply
 from localwork.tools.files import FILE_TOOLS
 
 
@@ -89,7 +89,7 @@ def test_the_call_schema_covers_every_tool_and_its_arguments():
 
 
 def test_imitated_tool_response_tags_are_dropped_but_the_words_kept():
-    from localwork.chat.toolcalls import without_response_tags
+    from localwork.engine.toolcalls import without_response_tags
 
     text = '<tool_response>\n{"entries": ["a.pdf"]}\n</tool_response>\nThat is all.'
     assert without_response_tags(text) == '{"entries": ["a.pdf"]}\nThat is all.'
@@ -113,6 +113,6 @@ def test_imitated_tool_response_tags_are_dropped_but_the_words_kept():
     ],
 )
 def test_only_what_may_be_a_bare_call_is_held_back(start, held):
-    from localwork.chat.toolcalls import could_open_a_call
+    from localwork.engine.toolcalls import could_open_a_call
 
     assert could_open_a_call(start) is held

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localwork.chat.toolcalls import parse_reply, without_response_tags
+from localwork.engine.toolcalls import parse_reply, without_response_tags
 from localwork.tools.summary import plain_summary
 
 _LISTED_NAMES = 12

@@ -21,7 +21,7 @@ from localwork.conversations.store import (
     StoredMessage,
     title_from_message,
 )
-from localwork.engine.base import Engine
+from localwork.engine.base import TextEngine
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.tools.approval import UserAnswer
@@ -53,7 +53,7 @@ class ChatService:
     def __init__(
         self,
         store: ConversationStore,
-        runtime: Engine,
+        runtime: TextEngine,
         events: EventBus,
         agent: AgentLoop,
         approvals: ApprovalGate,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from localwork.chat.tool_prompt import render_without_tools
 from localwork.chat.turns import prompt_turns
 from localwork.conversations.store import ConversationStore
-from localwork.engine.base import Engine
+from localwork.engine.base import TextEngine
+from localwork.engine.local.tool_prompt import render_without_tools
 from localwork.settings import SettingsStore
 
 
 def context_usage(
-    store: ConversationStore, runtime: Engine, settings: SettingsStore, conversation_id: str
+    store: ConversationStore, runtime: TextEngine, settings: SettingsStore, conversation_id: str
 ) -> dict[str, Any]:
     """``{"tokens": n}``: the last reply's own count when it is the newest message (what the
     context held), otherwise the conversation counted as the next prompt would hold it, e.g.

@@ -22,7 +22,7 @@ def _tools_epilog() -> str:
     width = max(len(name) for name in FILE_TOOLS)
     lines = [
         textwrap.fill(
-            tool.description + (" Changes files: needs --yes." if tool.changes_files else ""),
+            tool.description + (" Changes files: needs --yes." if tool.may_change else ""),
             width=79,
             initial_indent=f"  {name:<{width}}  ",
             subsequent_indent=" " * (width + 4),
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from localwork.errors import InvalidRequest
     from localwork.infra.logs import open_data_dir
     from localwork.tools.audit import AuditLog
+    from localwork.tools.file_source import FileToolSource
     from localwork.tools.runner import ToolRunner
     from localwork.tools.sandbox.fs import Sandbox
     from localwork.tools.sandbox.owned import checked_grants
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     audit = AuditLog(paths.audit_file)
     try:
-        runner = ToolRunner(Sandbox(grants, paths.owned_roots()), audit, paths.backups_dir)
+        files = FileToolSource(Sandbox(grants, paths.owned_roots()), paths.backups_dir)
+        runner = ToolRunner([files], audit)
         if args.name not in runner.tools:
             known = ", ".join(sorted(runner.tools))
             print(

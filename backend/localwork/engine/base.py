@@ -1,32 +1,42 @@
-"""What the chat layer needs from an engine, and the typed replies an engine gives.
+"""The engine seam: what the chat layer asks of an engine, and the typed replies it gets.
 
-An engine is what writes text for the chat layer (``chat/agent.py``, ``chat/guided.py``,
-``chat/service.py``, ``chat/usage.py``): it has a model ready, counts a prompt's tokens the way
-the model does, writes a reply token by token (optionally under a grammar, ending at stop
-strings), rates continuations by likelihood, and stops the request in progress when asked.
-The chat layer holds an ``Engine`` and never knows how it is run. Today the one engine is
-``ModelRuntime`` (``engine/local/runtime.py``): llama.cpp in a crash-isolated worker process.
-The tests also have an in-process fake (``tests/support/fake_engine.py``).
+Two levels:
 
-A new engine (e.g. one that talks to a remote server) implements every method of ``Engine``
-with the contract written on it, returns ``LoadedModel`` from ``ensure_ready`` and
-``Generation`` from ``generate``, and says what went wrong with the ``LocalWorkError``
-subclasses of ``localwork.errors`` (``EngineNotReady``, ``ContextOverflow``,
-``GenerationFailed``, ``EngineCrashed``...), whose codes the chat layer turns into advice.
-Choosing, loading and closing a model is the app's business, not the chat layer's: the app
-calls those on the engine it built (``ModelRuntime.load``, ``restart``, ``close``...).
+- ``ChatEngine`` is what the agent loop (``chat/agent.py``) uses: one **chat turn** at a
+  time. In go the conversation (the OpenAI message shape of ``chat/turns.py``), the tools on
+  offer, whether the turn must call one, sampling and the reply budget; out come the text
+  (streamed to a callback), the tool calls it made, and its stats. The loop keeps only
+  policy: calls → validate → approve → run → feed back, rounds, the repeat guard. How a turn
+  is written — a prompt in the model's own template, stop markers, a grammar-guided call, a
+  server's native tool calls — is the engine's business.
+- ``TextEngine`` is the level below, for engines that take rendered prompt text: the local
+  worker (``ModelRuntime``, ``engine/local/runtime.py``: llama.cpp in a crash-isolated
+  process) and the tests' in-process fake (``tests/support/fake_engine.py``).
+  ``engine/local/turns.py`` takes chat turns over any ``TextEngine``.
+
+A new engine (e.g. a remote OpenAI-compatible server) implements ``ChatEngine`` with the
+contract written on it, and says what went wrong with the ``LocalWorkError`` subclasses of
+``localwork.errors`` (``EngineNotReady``, ``ContextOverflow``, ``GenerationFailed``,
+``EngineCrashed``, the ``Remote*`` errors...), whose codes the chat layer turns into advice.
+Choosing, loading and closing a model is the app's business, not the chat layer's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from localwork.engine.local.context_plan import ContextPlan
 from localwork.engine.local.template import ChatTemplate
+from localwork.engine.toolcalls import ParsedCall
 from localwork.models.gguf import GgufInfo
 from localwork.models.registry import InstalledModel
+from localwork.settings import FolderGrant
+from localwork.tools.base import Tool
+from localwork.tools.path_choices import PathChoices
+from localwork.vocabulary import Message
 
 EngineState = Literal["idle", "loading", "ready", "error"]
 
@@ -36,7 +46,7 @@ StopReason = Literal["eos", "length", "stop", "cancelled"]
 
 
 class Generation(TypedDict):
-    """What ``Engine.generate`` reports about the reply it wrote (its text went to
+    """What ``TextEngine.generate`` reports about the reply it wrote (its text went to
     ``on_token``). A dict, because it is kept as it is: in a reply's stored ``meta["stats"]``
     and in ``status()["last_stats"]``."""
 
@@ -51,7 +61,7 @@ class Generation(TypedDict):
 
 
 class EngineStatus(TypedDict):
-    """``Engine.status()``: what the status line shows, and what a failed reply's advice
+    """``TextEngine.status()``: what the status line shows, and what a failed reply's advice
     reads (``chat/failures.py``: the state after a crash, the model's context lengths)."""
 
     state: EngineState
@@ -89,9 +99,10 @@ class LoadedModel:
 
 
 @runtime_checkable
-class Engine(Protocol):
-    """What the chat layer asks of an engine. Calls come from the chat's reply thread one at
-    a time, except ``cancel`` and ``status``, which may come from any thread meanwhile."""
+class TextEngine(Protocol):
+    """An engine that writes after rendered prompt text (see the module's note). Calls come
+    from the chat's reply thread one at a time, except ``cancel`` and ``status``, which may
+    come from any thread meanwhile."""
 
     def status(self) -> EngineStatus:
         """Where the engine is (loading, ready, failed) and what it last did."""
@@ -145,4 +156,83 @@ class Engine(Protocol):
 
     def cancel(self) -> None:
         """Stop the request in progress, if any, keeping what it produced."""
+        ...
+
+
+# --- the chat turn ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadyModel:
+    """What the agent loop needs to know of the model that takes its turns."""
+
+    model_id: str
+    context_length: int  # tokens a turn's prompt and reply must fit in
+    very_small: bool  # a model this small is helped to answer after one working call
+    can_rate_requests: bool  # it rates a request against each tool's uses (guided choice)
+
+
+@dataclass
+class TurnRequest:
+    """One turn asked of an engine: the assistant's next message in ``messages``."""
+
+    messages: list[Message]  # the conversation so far, without the system prompt
+    system: str  # the user's system prompt ("" for none)
+    tools: Mapping[str, Tool] | None  # the tools on offer by name; None: this turn offers none
+    must_call: bool  # tool use is required and nothing was called yet: the turn is a call
+    # Tools exist for this reply even when this turn offers none (its round limit is
+    # reached): a call it tries to make is reported, not shown as text.
+    watch_for_calls: bool
+    after_results: bool  # the turn follows tool results: an answer, not an imitated result
+    answer_only: bool  # the turn is the answer: no call may start
+    request: str  # the user's newest message, for an engine that rates it against the tools
+    rate_request: bool  # the first call of the reply follows from the request alone
+    grants: list[FolderGrant]  # the folders the file tools may use, said in the prompt
+    path_choices: Callable[[], PathChoices]  # the paths a guided call may use, made on demand
+    sampling: dict[str, Any]  # temperature, top_p, top_k, min_p, repeat_penalty, seed
+    max_tokens: int
+    overflow: Literal["trim_oldest", "stop"]  # what to do with history that does not fit
+    on_text: Callable[[str], None]  # the turn's visible text, as it is written
+    cancelled: threading.Event  # set when the user stops the reply
+
+
+@dataclass
+class TurnReply:
+    """What a turn wrote."""
+
+    text: str  # what the model said, without call markup
+    calls: list[ParsedCall]  # the calls it made, in order (checked by the runner later)
+    stats: Generation | None = None  # None when no text was generated (a required call)
+    stopped: bool = False  # the user stopped it
+    # It started a call although the turn offered no tools (the round limit was reached).
+    wanted_a_call: bool = False
+    context_full: bool = False  # no room was left in the context for the call it started
+    dropped_messages: int = 0  # the oldest messages left out so the prompt fits
+
+
+@runtime_checkable
+class ChatEngine(Protocol):
+    """What the agent loop asks of an engine: one chat turn at a time (see the module's note).
+    ``cancel`` may come from any thread meanwhile."""
+
+    def ready(self, timeout: float = 300.0) -> ReadyModel:
+        """Wait for the model to be ready (a load in progress) and say what it is.
+
+        Raises:
+            EngineNotReady: no model is loaded or loading.
+            LocalWorkError: the last load failed; its code and message are kept.
+        """
+        ...
+
+    def take_turn(self, turn: TurnRequest) -> TurnReply:
+        """Write the assistant's next message, streaming its text to ``turn.on_text``.
+
+        Raises:
+            ContextOverflow: the conversation does not fit in the context.
+            LocalWorkError: the engine failed (e.g. ``EngineCrashed``, ``GenerationFailed``).
+        """
+        ...
+
+    def cancel(self) -> None:
+        """Stop the turn in progress, if any, keeping what it wrote."""
         ...

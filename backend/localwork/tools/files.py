@@ -609,7 +609,7 @@ FILE_TOOLS: dict[str, Tool] = {
             "Create a file, or replace a file's whole content, or add to its end (append).",
             WriteArguments,
             write_file,
-            changes_files=True,
+            may_change=True,
             path_roles={"path": "file_target"},
             quoted_arguments=("content",),
             uses=(
@@ -639,7 +639,7 @@ FILE_TOOLS: dict[str, Tool] = {
             "Replace one exact piece of text in a file with new text.",
             EditArguments,
             edit_file,
-            changes_files=True,
+            may_change=True,
             path_roles={"path": "changeable_file"},
             quoted_arguments=("old_text", "new_text"),
             uses=(
@@ -659,7 +659,7 @@ FILE_TOOLS: dict[str, Tool] = {
             "Create a folder (and any missing parent folders).",
             PathArgument,
             create_directory,
-            changes_files=True,
+            may_change=True,
             path_roles={"path": "new"},
             uses=(
                 Use(
@@ -678,7 +678,7 @@ FILE_TOOLS: dict[str, Tool] = {
             "Move or rename a file or folder.",
             MoveArguments,
             move_file,
-            changes_files=True,
+            may_change=True,
             path_roles={"source": "changeable_entry", "destination": "new_place"},
             uses=(
                 Use(
@@ -697,7 +697,7 @@ FILE_TOOLS: dict[str, Tool] = {
             "Delete a file (kept in LocalWork Hero's trash, restorable) or an empty folder.",
             PathArgument,
             delete_file,
-            changes_files=True,
+            may_change=True,
             path_roles={"path": "changeable_entry"},
             uses=(
                 Use(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,10 +11,12 @@ from localwork.errors import InvalidRequest, NotFound, SandboxDenied
 from localwork.infra.paths import AppPaths
 from localwork.settings import FolderGrant, SettingsStore
 from localwork.tools.audit import AuditLog
+from localwork.tools.file_source import FileToolSource
 from localwork.tools.runner import ToolRunner
 from localwork.tools.sandbox.fs import Sandbox
 from localwork.tools.sandbox.grants import Grant
 from localwork.tools.sandbox.owned import OwnedFolders
+from localwork.tools.source import ToolSource
 from localwork.tools.undo import undo_change
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class Folders:
         *,
         picker: FolderPicker | None = None,  # the native dialog, in the desktop window
         session_grants: list[FolderGrant] | None = None,
+        other_sources: Sequence[ToolSource] = (),
     ) -> None:
         self._settings = settings
         self._paths = paths
@@ -40,6 +43,7 @@ class Folders:
         self._picker = picker
         # Grants for this run only, instead of the saved ones (the command line's --grant).
         self._session_grants = session_grants
+        self._other_sources = tuple(other_sources)  # tools beside the file tools
 
     def close(self) -> None:
         self.owned.close()
@@ -101,7 +105,10 @@ class Folders:
         return Sandbox(grants, protected=self.owned)
 
     def tool_runner(self) -> ToolRunner:
-        return ToolRunner(self.sandbox(), self._audit, self._paths.backups_dir)
+        """The tools of every source: the file tools (through the grants as they are at each
+        call), then the other sources the app was given."""
+        files = FileToolSource(self.sandbox, self._paths.backups_dir)
+        return ToolRunner([files, *self._other_sources], self._audit)
 
     def activity(self, limit: int, conversation_id: str | None = None) -> list[dict[str, Any]]:
         calls = self._audit.calls(conversation_id, newest=limit)

@@ -1,69 +1,70 @@
 """Runs one tool call the way the agent does: validate, approve, run, audit.
 
+The calls may go to any tool source (``source.py``): the runner keeps the steps they share.
 The command line (`localwork-hero tool`) and the agent loop both call ``ToolRunner.run``, so
 scripts exercise exactly the path the model's calls take.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
-from localwork.errors import LocalWorkError
-from localwork.settings import describe_validation_error
+from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.tools.approval import Approval, Decision
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import Tool, ToolResult
-from localwork.tools.files import FILE_TOOLS, FileToolContext
-from localwork.tools.preview import change_preview
-from localwork.tools.sandbox.fs import Sandbox
+from localwork.tools.source import SourceRun, ToolSource
 from localwork.tools.summary import plain_summary
 
 log = logging.getLogger(__name__)
 
 
 class ToolRunner:
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        audit: AuditLog,
-        backups: Path,
-        tools: dict[str, Tool] = FILE_TOOLS,
-    ) -> None:
-        self._tools = tools
+    def __init__(self, sources: Sequence[ToolSource], audit: AuditLog) -> None:
         self._audit = audit
-        self._context = FileToolContext(sandbox=sandbox, backups=backups)
-
-    @property
-    def backups(self) -> Path:
-        return self._context.backups
+        # name -> (its source, the tool as the source named it); a name two sources share
+        # is qualified with the later source's name ("time_now", then "clock_time_now").
+        self._tools: dict[str, Tool] = {}
+        self._sources: dict[str, tuple[ToolSource, Tool]] = {}
+        self._offered: dict[str, Tool] = {}
+        for source in sources:
+            available = source.available()
+            for tool in source.tools():
+                name = tool.name if tool.name not in self._tools else f"{source.name}_{tool.name}"
+                self._tools[name] = dataclasses.replace(tool, name=name)
+                self._sources[name] = (source, tool)
+                if available:
+                    self._offered[name] = self._tools[name]
 
     @property
     def tools(self) -> dict[str, Tool]:
+        """Every tool of every source, by the names the model calls them."""
         return self._tools
 
-    def use_sandbox(self, sandbox: Sandbox) -> None:
-        """Apply grants changed since this runner was made (what the model read is kept)."""
-        self._context.sandbox = sandbox
+    @property
+    def offered(self) -> dict[str, Tool]:
+        """The tools of the sources that are available now: what the model is offered."""
+        return self._offered
 
     def needs_approval(self, name: str) -> bool:
         tool = self._tools.get(name)
-        return bool(tool and tool.changes_files)
+        return bool(tool and tool.may_change)
 
     def preview(self, name: str, arguments: Any) -> dict[str, Any]:
         """What a change would do, for the approval card; ``{"error": ...}`` when it cannot
         succeed (unknown tool, bad arguments, text not found, outside the grants)."""
-        tool = self._tools.get(name)
-        if tool is None:
+        if name not in self._sources:
             return {"error": f"unknown tool {name!r}"}
+        source, tool = self._sources[name]
         try:
-            checked = tool.arguments.model_validate(arguments)
-            return change_preview(self._context, name, checked)
-        except ValidationError as error:
-            return {"error": f"invalid arguments: {describe_validation_error(error)}"}
+            checked = tool.validate(arguments)
+        except InvalidRequest as error:
+            return {"error": f"invalid arguments: {error.message}"}
+        try:
+            return source.preview(tool, checked)
         except LocalWorkError as error:
             return {"error": error.message}
         except OSError as error:
@@ -82,8 +83,7 @@ class ToolRunner:
 
         Never raises for a bad call: the result carries an error the model can act on.
         """
-        tool = self._tools.get(name)
-        if tool is None:
+        if name not in self._sources:
             known = ", ".join(sorted(self._tools))
             return self._finish(
                 name,
@@ -92,18 +92,19 @@ class ToolRunner:
                 conversation_id,
                 error=f"unknown tool {name!r}; the tools are: {known}",
             )
+        source, tool = self._sources[name]
         try:
-            checked = tool.arguments.model_validate(arguments)
-        except ValidationError as error:
+            checked = tool.validate(arguments)
+        except InvalidRequest as error:
             return self._finish(
                 name,
                 arguments,
                 "refused",
                 conversation_id,
-                error=f"invalid arguments: {describe_validation_error(error)}",
+                error=f"invalid arguments: {error.message}",
             )
         decision: Decision = "auto"
-        if tool.changes_files:
+        if tool.may_change:
             if approval == "denied":
                 why = f": {reason}" if reason else ""
                 return self._finish(
@@ -122,11 +123,8 @@ class ToolRunner:
                     error="approval required: changing files needs the user's approval",
                 )
             decision = "approved"
-        # What this call changes is collected afresh; _finish records it only when ok.
-        self._context.changes.clear()
-        self._context.hashes.clear()
         try:
-            output = tool.run(self._context, checked)
+            done = source.run(tool, checked)
         except LocalWorkError as error:
             return self._finish(name, arguments, decision, conversation_id, error=error.message)
         except OSError as error:
@@ -138,7 +136,7 @@ class ToolRunner:
                 conversation_id,
                 error=f"{name} failed: {error.strerror or error}",
             )
-        return self._finish(name, arguments, decision, conversation_id, output=output)
+        return self._finish(name, arguments, decision, conversation_id, done=done)
 
     def refuse(
         self, name: str, arguments: Any, error: str, conversation_id: str | None
@@ -153,20 +151,21 @@ class ToolRunner:
         decision: Decision,
         conversation_id: str | None,
         *,
-        output: dict[str, Any] | None = None,
+        done: SourceRun | None = None,
         error: str | None = None,
     ) -> ToolResult:
-        result = ToolResult(tool=name, ok=error is None, output=output or {}, error=error)
+        output = done.output if done else {}
+        result = ToolResult(tool=name, ok=error is None, output=output, error=error)
         recorded = arguments if isinstance(arguments, dict) else {"raw": repr(arguments)[:2000]}
-        changes = list(self._context.changes) if result.ok else []
+        changes = done.changes if done and result.ok else []
         result.audit_id = self._audit.record(
             conversation_id=conversation_id,
             tool=name,
             arguments=recorded,
             decision=decision,
             ok=result.ok,
-            summary=error or plain_summary(name, output or {}),
-            hashes=dict(self._context.hashes) if result.ok else {},
+            summary=error or plain_summary(name, output),
+            hashes=done.hashes if done and result.ok else {},
             changes=changes,
         )
         return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,7 +195,7 @@ def answer_grammar(calls: bool = True) -> dict[str, Any]:
     return {"gbnf": f"root ::= {markers}[^<{{\\[ \\t\\n\\r] [^\\x00]*\n"}
 
 
-def call_grammar(tools: dict[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
+def call_grammar(tools: Mapping[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
     """The engine's grammar request: only well-formed calls of these tools, name first
     (so the model picks the tool before its arguments)."""
     return {"schema": call_schema(tools, choices), "property_order": ["name", "arguments"]}
@@ -213,7 +214,7 @@ def arguments_grammar(
     return {"schema": schema, "property_order": list(schema.get("properties", {}))}
 
 
-def call_schema(tools: dict[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
+def call_schema(tools: Mapping[str, Tool], choices: PathChoices | None = None) -> dict[str, Any]:
     """A JSON schema that only well-formed calls of these tools satisfy."""
     options = [
         {
@@ -234,7 +235,7 @@ def arguments_schema(tool: Tool, choices: PathChoices | None = None) -> dict[str
     for key in [k for k, prop in properties.items() if k not in required and _scalar(prop)]:
         # Optional numbers and switches (a line range, a result cap, an append) keep their
         # defaults: the grammar cannot hold their bounds, and a small model fills them with
-        # nonsense. A use that needs one fixes it (chat/guided.py).
+        # nonsense. A use that needs one fixes it (engine/local/guided.py).
         del properties[key]
     for key, prop in properties.items():
         if (

@@ -27,12 +27,12 @@ folder that may change) are not offered at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from localwork.chat.toolcalls import ParsedCall, arguments_grammar, call_grammar, parse_call
-from localwork.engine.base import Engine
+from localwork.engine.base import TextEngine
+from localwork.engine.toolcalls import ParsedCall, arguments_grammar, call_grammar, parse_call
 from localwork.tools.base import Tool, Use
 from localwork.tools.path_choices import PathChoices
 
@@ -70,7 +70,7 @@ def _texts_fit(tool: Tool, choices: PathChoices) -> bool:
 
 
 class GuidedCalls:
-    def __init__(self, runtime: Engine) -> None:
+    def __init__(self, runtime: TextEngine) -> None:
         self._runtime = runtime
 
     def write(
@@ -78,7 +78,7 @@ class GuidedCalls:
         lead_in: str,
         request: str | None,
         room: int,
-        tools: dict[str, Tool],
+        tools: Mapping[str, Tool],
         choices: PathChoices,
         sampling: dict[str, Any],
     ) -> ParsedCall | None:
@@ -102,7 +102,7 @@ class GuidedCalls:
             return None
         return self._arguments(lead_in, room, chosen, choices, sampling)
 
-    def choose(self, request: str, tools: dict[str, Tool]) -> Choice | None:
+    def choose(self, request: str, tools: Mapping[str, Tool]) -> Choice | None:
         """The tool and use the request is likeliest under (see the module's note)."""
         candidates = [
             Choice(tool, use) for _, tool in sorted(tools.items()) for use in tool.all_uses()
