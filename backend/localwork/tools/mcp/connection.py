@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx2
@@ -46,6 +46,8 @@ from localwork.tools.mcp.stderr import StderrTail
 from localwork.tools.mcp.transport import StreamWatch, http_transport, stdio_transport, watched
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=McpError)
 
 CLIENT_INFO = sdk.Implementation(name="localwork-hero", version=__version__)
 # How long a server that let a call time out has to show that it still answers at all.
@@ -151,17 +153,17 @@ class Connection:
         except MCPError as error:
             raise await self._call_failed(tool, timeout, error) from None
         except (ValidationError, RuntimeError) as error:  # not a result, or not its schema's
-            raise McpProtocolError(
-                f"The MCP server {self.name!r} answered the call to {tool} with something that "
-                f"is not a valid result ({_first_line(error)}).",
-                server=self.name,
+            raise self._error(
+                McpProtocolError,
+                f"answered the call to {tool} with something that is not a valid result "
+                f"({_first_line(error)}).",
             ) from None
         except httpx2.TransportError as error:
             self.stop()
-            raise McpServerCrashed(
-                f"The connection to the MCP server {self.name!r} broke during the call to "
-                f"{tool} ({error}). It reconnects on its next use.",
-                server=self.name,
+            raise self._error(
+                McpServerCrashed,
+                f"lost its connection during the call to {tool} ({error}). It reconnects on its "
+                "next use.",
             ) from None
         return call_result(result, self._max_binary_bytes)
 
@@ -188,19 +190,17 @@ class Connection:
         if isinstance(config, HttpServer):
             return watched(http_transport(config, self._watch), self._watch)
         if config.cwd and not os.path.isdir(os.path.expanduser(config.cwd)):
-            raise McpServerStartFailed(
-                f"The MCP server {self.name!r} cannot start: its working folder {config.cwd} "
-                "does not exist. Fix it in the server's settings.",
-                server=self.name,
+            raise self._error(
+                McpServerStartFailed,
+                f"cannot start: its working folder {config.cwd} does not exist. Fix it in the "
+                "server's settings.",
             )
         try:
             command = await asyncio.to_thread(
                 resolve_command, config.command, search_path=config.env.get("PATH"), cwd=config.cwd
             )
         except McpCommandNotFound as error:
-            raise McpCommandNotFound(
-                f"The MCP server {self.name!r}: {error.message}", server=self.name
-            ) from None
+            raise self._error(McpCommandNotFound, f"cannot start: {error.message}") from None
         self._stderr = StderrTail(self.name)
         return watched(stdio_transport(config, command, self._stderr), self._watch)
 
@@ -255,9 +255,7 @@ class Connection:
 
     def _open_client(self) -> Client:
         if self._client is None or self._stop_asked.is_set():
-            raise self._end or McpError(
-                f"The MCP server {self.name!r} is not running.", server=self.name
-            )
+            raise self._end or self._error(McpError, "is not running.")
         return self._client
 
     # --- what went wrong, in words ------------------------------------------------------------
@@ -269,32 +267,28 @@ class Connection:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SHUTDOWN_SECONDS):
                     await self._finished.wait()
-            return self._end or McpError(
-                f"The MCP server {self.name!r} was stopped before it answered.", server=self.name
-            )
+            return self._end or self._error(McpError, "was stopped before it answered.")
         return ToolError(
             f"The MCP server {self.name!r} refused the call to {tool}: {error.message}"
         )
 
     async def _timed_out(self, tool: str, timeout: float) -> McpError:
-        late = (
-            f"The MCP server {self.name!r} did not answer the call to {tool} within {timeout:g} s"
-        )
+        late = f"did not answer the call to {tool} within {timeout:g} s"
         if self._watch.garbage:
             problem = self._garbage_error(self._stderr_lines())
             self.stop(problem)
             return problem
         if await self._still_answers(timeout):
-            return McpCallTimedOut(
+            return self._error(
+                McpCallTimedOut,
                 f"{late}, so the call was cancelled. The server still answers: try again, or "
                 "give it a longer timeout in its settings.",
-                server=self.name,
             )
-        hung = McpCallTimedOut(
+        hung = self._error(
+            McpCallTimedOut,
             f"{late}, and it stopped answering altogether: it was stopped, and starts again on "
             "its next use.",
-            server=self.name,
-            stderr_tail=self._stderr_lines(),
+            self._stderr_lines(),
         )
         self.stop(hung)
         return hung
@@ -323,27 +317,26 @@ class Connection:
         if self._watch.garbage:
             return self._garbage_error(lines)
         if isinstance(self._config, HttpServer):
-            return McpServerCrashed(
-                f"The connection to the MCP server {self.name!r} ({self._config.url}) was lost. "
-                "It reconnects on its next use.",
-                server=self.name,
+            return self._error(
+                McpServerCrashed,
+                f"at {self._config.url} lost its connection. It reconnects on its next use.",
             )
-        return McpServerCrashed(
-            f"The MCP server {self.name!r} stopped{_exit_note(lines)}. It starts again on its "
-            "next use; its last lines on stderr may say why.",
-            server=self.name,
-            stderr_tail=lines,
+        return self._error(
+            McpServerCrashed,
+            f"stopped{_exit_note(lines)}. It starts again on its next use; its last lines on "
+            "stderr may say why.",
+            lines,
         )
 
     async def _start_timed_out(self) -> McpError:
         lines = await self._last_words()
         if self._watch.garbage:
             return self._garbage_error(lines)
-        return McpServerStartFailed(
-            f"The MCP server {self.name!r} did not answer within {self._config.timeout:g} s of "
-            f"starting. {self._what_to_check()} Or give it a longer timeout in its settings.",
-            server=self.name,
-            stderr_tail=lines,
+        return self._error(
+            McpServerStartFailed,
+            f"did not answer within {self._config.timeout:g} s of starting. "
+            f"{self._what_to_check()} Or give it a longer timeout in its settings.",
+            lines,
         )
 
     async def _start_failed(self) -> McpError:
@@ -352,38 +345,32 @@ class Connection:
         if self._watch.garbage:
             return self._garbage_error(lines)
         if problem is None:
-            return McpError(
-                f"The MCP server {self.name!r} was stopped as it started.", server=self.name
-            )
+            return self._error(McpError, "was stopped as it started.")
         if isinstance(problem, httpx2.HTTPError) and isinstance(self._config, HttpServer):
-            return McpServerStartFailed(
-                f"Could not reach the MCP server {self.name!r} at {self._config.url} ({problem}). "
-                f"{self._what_to_check()}",
-                server=self.name,
+            return self._error(
+                McpServerStartFailed,
+                f"at {self._config.url} could not be reached ({problem}). {self._what_to_check()}",
             )
         if isinstance(problem, MCPError) and problem.code == sdk.CONNECTION_CLOSED and lines:
-            return McpServerStartFailed(
-                f"The MCP server {self.name!r} stopped as soon as it started{_exit_note(lines)}. "
-                f"{self._what_to_check()}",
-                server=self.name,
-                stderr_tail=lines,
+            return self._error(
+                McpServerStartFailed,
+                f"stopped as soon as it started{_exit_note(lines)}. {self._what_to_check()}",
+                lines,
             )
         if isinstance(problem, ValidationError):
-            return McpProtocolError(
-                f"The MCP server {self.name!r} answered the start of a session with something that "
-                f"is not MCP ({_first_line(problem)}).",
-                server=self.name,
-                stderr_tail=lines,
+            return self._error(
+                McpProtocolError,
+                "answered the start of a session with something that is not MCP "
+                f"({_first_line(problem)}).",
+                lines,
             )
         if isinstance(problem, MCPError):
             detail = problem.message
         else:  # not one of the failures foreseen: the log keeps its traceback
             detail = _first_line(problem)
             log.warning("mcp server %s failed to start", self.name, exc_info=problem)
-        return McpServerStartFailed(
-            f"The MCP server {self.name!r} could not start ({detail}). {self._what_to_check()}",
-            server=self.name,
-            stderr_tail=lines,
+        return self._error(
+            McpServerStartFailed, f"could not start ({detail}). {self._what_to_check()}", lines
         )
 
     def _what_to_check(self) -> str:
@@ -401,13 +388,18 @@ class Connection:
         return f"Check the address, and that the server is running{answered}."
 
     def _garbage_error(self, lines: tuple[str, ...]) -> McpProtocolError:
-        shown = self._watch.garbage[-1]
-        return McpProtocolError(
-            f"The MCP server {self.name!r} wrote {shown!r} where only MCP messages may go "
-            "(its stdout). Check that the command starts an MCP server over stdio, and that "
-            "nothing it runs prints to stdout.",
-            server=self.name,
-            stderr_tail=lines,
+        return self._error(
+            McpProtocolError,
+            f"wrote {self._watch.garbage[-1]!r} where only MCP messages may go (its stdout). "
+            "Check that the command starts an MCP server over stdio, and that nothing it runs "
+            "prints to stdout.",
+            lines,
+        )
+
+    def _error(self, kind: type[E], words: str, stderr_tail: tuple[str, ...] = ()) -> E:
+        """An error of ``kind`` about this server: "The MCP server 'name' " + ``words``."""
+        return kind(
+            f"The MCP server {self.name!r} {words}", server=self.name, stderr_tail=stderr_tail
         )
 
     async def _last_words(self) -> tuple[str, ...]:
