@@ -19,7 +19,8 @@ from bundle import MODEL_FILE, folder_size  # noqa: E402
 
 # Regression guard for the trim (untrimmed: 536 MiB). Issue 7 asks for 350 MiB; Qt WebEngine's
 # own link closure is 280 MiB of it, so the figure is reported in the README and the issue.
-MAX_MIB_WITHOUT_MODEL = 470
+# 480 MiB measured once the MCP SDK came in (it imports cryptography, 14 MiB, at load).
+MAX_MIB_WITHOUT_MODEL = 490
 
 
 @pytest.fixture(scope="session")
