@@ -18,6 +18,7 @@ def test_a_sources_tools_are_offered_and_run_with_no_folder_granted(fake_app):
     first_prompt = s.requests()[0]["prompt"]
     assert "- echo(text)" in first_prompt and "- notes_read_file(text)" in first_prompt
     assert "- write_file(" not in first_prompt  # no folder granted: no file tools offered
+    assert "list_directory" not in first_prompt  # nor examples that call them
     assert '"text": "hi"' in s.requests()[-1]["prompt"]  # the result went back to the model
 
 

@@ -92,3 +92,13 @@ def test_a_round_with_several_calls_renders_for_every_family():
     ):
         prompt = render_with_tools(template, turns, TOOLS, GRANTS)
         assert "0.txt" in prompt and "1.txt" in prompt
+
+
+def test_the_file_examples_come_only_with_the_file_tools():
+    from localwork.engine.local.tool_prompt import generic_instructions
+
+    with_files = generic_instructions({tool["function"]["name"] for tool in TOOLS})
+    assert "list_directory" in with_files and "the user's files" in with_files
+    others = generic_instructions({"get_current_time"})
+    assert "list_directory" not in others and "read_file" not in others
+    assert "<tool_call>" in others and "<tool_response>" in others

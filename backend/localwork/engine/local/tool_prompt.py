@@ -16,19 +16,36 @@ from localwork.engine.local.template import ChatTemplate
 from localwork.settings import FolderGrant
 from localwork.vocabulary import Message
 
-_GENERIC_INSTRUCTIONS = (
-    "You can call tools to work with the user's files. To call a tool, answer with only:\n"
+_HOW_TO_CALL = (
+    "To call a tool, answer with only:\n"
     "<tool_call>\n"
     '{"name": "<tool name>", "arguments": {<arguments as JSON>}}\n'
     "</tool_call>\n"
+)
+_FILE_EXAMPLES = (
     "Examples (paths are relative to the first folder):\n"
     "- What is in my folder? ->\n"
     '<tool_call>\n{"name": "list_directory", "arguments": {"path": "."}}\n</tool_call>\n'
     "- Read report.txt ->\n"
     '<tool_call>\n{"name": "read_file", "arguments": {"path": "report.txt"}}\n</tool_call>\n'
+)
+_AFTER_THE_RESULT = (
     "The result comes back inside <tool_response></tool_response>. Then answer the user in "
     "one or two plain sentences, using only what the result says."
 )
+_EXAMPLE_TOOLS = {"list_directory", "read_file"}
+
+
+def generic_instructions(tool_names: set[str]) -> str:
+    """How to call a tool, for a template without tool support. The file examples only when
+    the file tools they call are offered: a small model copies an example's call."""
+    if tool_names >= _EXAMPLE_TOOLS:
+        return (
+            "You can call tools to work with the user's files. "
+            + _HOW_TO_CALL
+            + (_FILE_EXAMPLES + _AFTER_THE_RESULT)
+        )
+    return "You can call tools. " + _HOW_TO_CALL + _AFTER_THE_RESULT
 
 
 def folders_line(grants: list[FolderGrant]) -> str:
@@ -60,7 +77,8 @@ def render_with_tools(
     if template.supports_tools:
         return template.render([{"role": "system", "content": system}, *rest], tools=tools)
     catalogue = "\n".join(_describe_tool(tool["function"]) for tool in tools)
-    system = f"{_GENERIC_INSTRUCTIONS}\n\nTools:\n{catalogue}\n\n{system}"
+    instructions = generic_instructions({tool["function"]["name"] for tool in tools})
+    system = f"{instructions}\n\nTools:\n{catalogue}\n\n{system}"
     return template.render([{"role": "system", "content": system}, *_as_plain_turns(rest)])
 
 
