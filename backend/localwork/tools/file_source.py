@@ -32,10 +32,6 @@ class FileToolSource:
         # from call to call (a write checks the file did not change since it was read).
         self._context = FileToolContext(sandbox=self._current(), backups=backups)
 
-    @property
-    def backups(self) -> Path:
-        return self._context.backups
-
     def tools(self) -> Sequence[Tool]:
         return tuple(self._tools.values())
 

@@ -156,7 +156,7 @@ class PromptTextTurns:
         appears; bare-JSON calls are read out of the text only when tools are offered."""
         offer = turn.tools is not None
         visible = _VisibleText(turn.on_text, watching=offer)
-        after_results = turn.after_results
+        after_results = turn.after_results  # an answer to tool results: its start is bound
         result = self._engine.generate(
             prompt.text,
             prompt.max_tokens,
