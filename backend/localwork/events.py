@@ -116,14 +116,22 @@ PAYLOADS: dict[EventKind, type] = {
 }
 
 
+def _keys(declared: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """A TypedDict's required keys, and all the keys it allows."""
+    required: frozenset[str] = declared.__required_keys__
+    return required, required | declared.__optional_keys__
+
+
+# Read once, not for each event: every token event is checked.
+_KEYS = {kind: _keys(declared) for kind, declared in PAYLOADS.items()}
+
+
 def check_payload(kind: str, payload: dict[str, Any]) -> None:
     """Raises: TypeError: the kind is not declared, or the payload is not its declared one."""
-    declared = PAYLOADS.get(kind)  # type: ignore[call-overload]
-    if declared is None:
+    if kind not in _KEYS:
         raise TypeError(f"undeclared event kind {kind!r}: declare it in events.py")
-    keys = set(payload)
-    required: frozenset[str] = declared.__required_keys__
-    allowed = required | declared.__optional_keys__
+    required, allowed = _KEYS[kind]
+    keys = payload.keys()
     if not required <= keys <= allowed:
         raise TypeError(
             f"a {kind} event carries {sorted(keys)}; events.py declares {sorted(allowed)}"
