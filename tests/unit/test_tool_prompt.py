@@ -95,7 +95,7 @@ def test_a_round_with_several_calls_renders_for_every_family():
 
 
 def test_the_file_examples_come_only_with_the_file_tools():
-    from localwork.engine.local.tool_prompt import generic_instructions
+    from localwork.engine.tool_text import generic_instructions
 
     with_files = generic_instructions({tool["function"]["name"] for tool in TOOLS})
     assert "list_directory" in with_files and "the user's files" in with_files

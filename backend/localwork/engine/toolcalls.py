@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,3 +246,33 @@ def arguments_schema(tool: Tool, choices: PathChoices | None = None) -> dict[str
         ):
             prop["maxLength"] = _SHORT_TEXT_MAX
     return parameters
+
+
+class HeldBackText:
+    """Streams a turn's text to the screen. When tools are offered, a reply that opens like a
+    bare JSON call is held back until it is clear whether it is one (any engine whose calls
+    come as text: the local one, a remote server whose tools are prompted)."""
+
+    def __init__(self, publish: Callable[[str], None], watching: bool) -> None:
+        self._publish = publish
+        self._parts: list[str] = []
+        self._sent = 0  # how many of the parts were published
+        self._watching = watching
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def add(self, piece: str) -> None:
+        self._parts.append(piece)
+        if self._watching:
+            if could_open_a_call(self.text):
+                return
+            self._watching = False  # decided: plain text, stream it from here on
+        self.flush()
+
+    def flush(self) -> None:
+        unsent = "".join(self._parts[self._sent :])
+        self._sent = len(self._parts)
+        if unsent:
+            self._publish(unsent)

@@ -10,7 +10,6 @@ opens like a bare JSON call is held back from the screen until it is clear wheth
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from localwork.engine.base import (
@@ -26,10 +25,10 @@ from localwork.engine.local.guided import GuidedCalls
 from localwork.engine.local.tool_prompt import render_with_tools, render_without_tools
 from localwork.engine.toolcalls import (
     CALL_MARKERS,
+    HeldBackText,
     ParsedCall,
     answer_grammar,
     call_opener,
-    could_open_a_call,
     parse_reply,
     without_response_tags,
 )
@@ -52,35 +51,6 @@ class _Written:
     opener: str | None  # the marker that started a call, if one did
     calls: list[ParsedCall]  # calls written without a marker (bare JSON), parsed
     result: Generation  # what the engine reports about it
-
-
-class _VisibleText:
-    """Streams a turn's text to the screen. When tools are offered, a reply that opens like a
-    bare JSON call is held back until it is clear whether it is one."""
-
-    def __init__(self, publish: Callable[[str], None], watching: bool) -> None:
-        self._publish = publish
-        self._parts: list[str] = []
-        self._sent = 0  # how many of the parts were published
-        self._watching = watching
-
-    @property
-    def text(self) -> str:
-        return "".join(self._parts)
-
-    def add(self, piece: str) -> None:
-        self._parts.append(piece)
-        if self._watching:
-            if could_open_a_call(self.text):
-                return
-            self._watching = False  # decided: plain text, stream it from here on
-        self.flush()
-
-    def flush(self) -> None:
-        unsent = "".join(self._parts[self._sent :])
-        self._sent = len(self._parts)
-        if unsent:
-            self._publish(unsent)
 
 
 class PromptTextTurns:
@@ -155,7 +125,7 @@ class PromptTextTurns:
         """Stream text until the reply ends or, when calls are watched for, a call marker
         appears; bare-JSON calls are read out of the text only when tools are offered."""
         offer = turn.tools is not None
-        visible = _VisibleText(turn.on_text, watching=offer)
+        visible = HeldBackText(turn.on_text, watching=offer)
         after_results = turn.after_results  # an answer to tool results: its start is bound
         result = self._engine.generate(
             prompt.text,
