@@ -18,8 +18,8 @@ from localwork.chat.approvals import ApprovalGate
 from localwork.chat.service import ChatService
 from localwork.conversations.export import ConversationFiles
 from localwork.conversations.store import ConversationStore
+from localwork.engine.choice import SelectedEngine
 from localwork.engine.local.runtime import ModelRuntime
-from localwork.engine.local.turns import PromptTextTurns
 from localwork.events import EventBus
 from localwork.infra.paths import AppPaths
 from localwork.library.profiles import ProfileService
@@ -78,6 +78,8 @@ class App:
         self.runtime = options.runtime(
             self.registry, self.settings, self.events, paths.engine_log_file
         )
+        # The engine of the selected model: the local worker's, or a server's (engine/choice.py).
+        self.engine = SelectedEngine(self.settings, self.runtime, self.events)
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         self.audit = AuditLog(paths.audit_file)
         self.folders = Folders(
@@ -89,14 +91,14 @@ class App:
             other_sources=options.tool_sources,
         )
         approvals = ApprovalGate(options.approval_policy)
-        turns = PromptTextTurns(self.runtime)  # the local engine, a chat turn at a time
-        agent = AgentLoop(turns, self.settings, self.folders, approvals, self.events)
-        self.chat = ChatService(self.store, self.runtime, self.events, agent, approvals)
+        agent = AgentLoop(self.engine, self.settings, self.folders, approvals, self.events)
+        self.chat = ChatService(self.store, self.engine, self.events, agent, approvals)
         self.models = ModelService(
             paths.models_dir,
             self.settings,
             self.registry,
             self.runtime,
+            self.engine,
             self.events,
             picker=pickers.gguf_file if pickers else None,
         )
@@ -105,7 +107,7 @@ class App:
 
     def start(self) -> None:
         self.chat.start()
-        self.runtime.load(self.settings.current.selected_model)
+        self.engine.apply_selection()
 
     def close(self) -> None:
         self.models.close()  # first: a running download keeps its partial file for next time

@@ -13,6 +13,8 @@ that what they listen for is declared here).
 - ``reply_queued``: a reply waits for ``ahead`` others.
 - ``reply_started``: its turn came.
 - ``token``: ``text`` the model wrote, as it writes it.
+- ``reasoning``: ``text`` the model thought (shown folded above the answer); ``refiled``:
+  the reply's text so far was reasoning after all and moves into the fold.
 - ``tool_call``: a tool call was made or changed state; ``text`` is its round's text so far.
 - ``history_trimmed``: the oldest ``dropped_messages`` did not fit and were left out.
 - ``reply_done``: the reply ended (``stopped`` when the user stopped it); ``message`` is the
@@ -36,6 +38,7 @@ EventKind = Literal[
     "reply_queued",
     "reply_started",
     "token",
+    "reasoning",
     "tool_call",
     "history_trimmed",
     "reply_done",
@@ -78,6 +81,11 @@ class Token(_OfAReply):
     text: str
 
 
+class Reasoning(_OfAReply):
+    text: str
+    refiled: bool
+
+
 class ToolCall(_OfAReply):
     call: dict[str, Any]
     text: str
@@ -109,6 +117,7 @@ PAYLOADS: dict[EventKind, type] = {
     "reply_queued": ReplyQueued,
     "reply_started": ReplyStarted,
     "token": Token,
+    "reasoning": Reasoning,
     "tool_call": ToolCall,
     "history_trimmed": HistoryTrimmed,
     "reply_done": ReplyDone,

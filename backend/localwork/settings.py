@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -267,6 +268,42 @@ class FolderGrant(_Strict):
     mode: Literal["ro", "rw"] = "ro"
 
 
+# A server's name starts a model's id ("gpu-box/Qwen3-8B"), so it has no "/" and is none of
+# the installed models' own prefixes.
+SERVER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+RESERVED_SERVER_NAMES = frozenset({"local", "bundled"})
+
+
+class RemoteModelSetting(_Strict):
+    """One model of a server, as the user set it up in the Models pane."""
+
+    id: str = Field(min_length=1, max_length=300, description="The server's id of the model")
+    context_length: int = Field(8192, ge=256, le=10_000_000)
+    # "native": the server takes tools and returns calls; "prompt": tools are described in
+    # the prompt and the calls read from the text (a server or model without tool calling).
+    tools: Literal["native", "prompt"] = "native"
+    # Off: ask the server not to think first (``chat_template_kwargs.enable_thinking``, which
+    # vLLM and llama-server read for Qwen3-style templates). Reasoning that comes is shown.
+    reasoning: bool = True
+
+
+class RemoteServerSetting(_Strict):
+    """An OpenAI-compatible server the user added (llama-server, vLLM, Ollama, …)."""
+
+    name: str = Field(pattern=SERVER_NAME_PATTERN)
+    base_url: str = Field(min_length=1, max_length=2000)
+    # Kept only in this local file, like the Hub token, and never sent to the page.
+    api_key: str | None = Field(None, max_length=4000)
+    models: list[RemoteModelSetting] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name.lower() in RESERVED_SERVER_NAMES:
+            raise ValueError(f"{name!r} is a name the app's own models use; choose another")
+        return name
+
+
 class AppSettings(_Strict):
     version: int = 1
     selected_model: str | None = Field(None, description="Model id; None is the bundled model")
@@ -284,6 +321,20 @@ class AppSettings(_Strict):
     hf_token: str | None = Field(None, max_length=500)
     # The first-launch welcome was read or skipped: it is not shown again.
     welcome_seen: bool = False
+    servers: list[RemoteServerSetting] = Field(default_factory=list)
+    # The installed model used last: what "Continue on a local model" goes back to.
+    last_local_model: str | None = None
+
+    @field_validator("servers")
+    @classmethod
+    def _unique_server_names(cls, servers: list[RemoteServerSetting]) -> list[RemoteServerSetting]:
+        names = [server.name.lower() for server in servers]
+        if len(set(names)) != len(names):
+            raise ValueError("two servers have the same name")
+        return servers
+
+    def server(self, name: str) -> RemoteServerSetting | None:
+        return next((s for s in self.servers if s.name.lower() == name.lower()), None)
 
     def profile_for(self, model_id: str) -> Profile:
         return self.model_profiles.get(model_id) or Profile(

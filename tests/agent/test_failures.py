@@ -15,7 +15,7 @@ TOKENS_33K = "word " * (33_000 * 4 // 5)
 
 def usage(s) -> int:
     app = s.app
-    return context_usage(app.store, app.runtime, app.settings, s.conversation_id)["tokens"]
+    return context_usage(app.store, app.engine, app.settings, s.conversation_id)["tokens"]
 
 
 def failed(s, job_id: str) -> dict:

@@ -210,6 +210,11 @@ class FakeEngine:
             self._loaded = loaded
         self._set_state("ready")
 
+    def unload(self) -> None:
+        with self._lock:
+            self._loaded, self._wanted, self._wanted_label = None, None, None
+        self._set_state("idle")
+
     def load_and_wait(self, model_id: str | None, timeout: float = 300.0) -> LoadedModel:
         self.load(model_id)
         return self.ensure_ready(timeout)

@@ -15,8 +15,8 @@ from tests.support.protocols import mismatched_methods, protocol_methods
 CHAT = Path(__file__).resolve().parents[2] / "backend" / "localwork" / "chat"
 
 
-def test_the_chat_turn_seam_is_three_methods_and_the_local_engine_has_them(app):
-    assert protocol_methods(ChatEngine) == ["cancel", "ready", "take_turn"]
+def test_the_chat_turn_seam_is_four_methods_and_the_local_engine_has_them(app):
+    assert protocol_methods(ChatEngine) == ["cancel", "count_conversation", "ready", "take_turn"]
     local: ChatEngine = PromptTextTurns(app.runtime)
     assert isinstance(local, ChatEngine)
     assert mismatched_methods(PromptTextTurns, ChatEngine) == []
@@ -46,8 +46,6 @@ def test_the_chat_layer_imports_no_engine_but_the_seam():
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("localwork.engine")
     }
-    # usage.py (the context meter) still renders the local engine's prompt to count it; the
-    # rest of the chat layer knows the seam and the engine-neutral call parsing only.
-    allowed = {("usage.py", "localwork.engine.local.tool_prompt")}
+    # The chat layer knows the seam and the engine-neutral call parsing only.
     seam = {"localwork.engine.base", "localwork.engine.toolcalls"}
-    assert imported and {module for _, module in imported - allowed} <= seam, imported
+    assert imported and {module for _, module in imported} <= seam, imported

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from localwork.chat.outcomes import describe_call, says_nothing
 from localwork.chat.reply import AgentReply, ToolCallRecord
 from localwork.chat.turns import MAX_RESULT_CHARS, prompt_turns
 from localwork.conversations.store import StoredMessage
-from localwork.engine.base import ChatEngine, ReadyModel, TurnRequest
+from localwork.engine.base import ChatEngine, ReadyModel, ReasoningCallback, TurnRequest
 from localwork.engine.toolcalls import ParsedCall
 from localwork.errors import ContextOverflow, InvalidRequest
 from localwork.events import EventBus
@@ -153,6 +154,7 @@ class AgentLoop:
                         overflow=self._settings.current.overflow,
                         on_text=self._shower(job, reply),
                         cancelled=job.cancelled,
+                        on_reasoning=self._thinker(job, reply),
                     )
                 )
             except ContextOverflow:
@@ -201,6 +203,27 @@ class AgentLoop:
             )
 
         return show
+
+    def _thinker(self, job: AgentJob, reply: AgentReply) -> ReasoningCallback:
+        """Where a turn's reasoning goes: into the reply (timed), and to the page's fold."""
+        started: list[float] = []
+
+        def think(text: str, *, refiled: bool = False) -> None:
+            now = time.monotonic()
+            started[:] = started or [now]
+            if refiled and reply.streaming.startswith(text):  # it was shown as the answer
+                reply.streaming = reply.streaming[len(text) :]
+            reply.reasoning += text
+            reply.reasoning_seconds = round(now - started[0], 1)
+            self._events.publish(
+                "reasoning",
+                conversation_id=job.conversation_id,
+                job_id=job.id,
+                text=text,
+                refiled=refiled,
+            )
+
+        return think
 
     # --- running the calls -----------------------------------------------------------------------
     def _run_calls(

@@ -51,6 +51,8 @@ class AgentReply:
     dropped_messages: int = 0
     streaming: str = ""  # the text of the round being written, as shown so far
     from_results: bool = False  # the text says what the calls did: the model said nothing
+    reasoning: str = ""  # what the model thought, kept with the message, never fed back
+    reasoning_seconds: float = 0.0  # how long it thought ("Thought for N s")
 
     def progress(self) -> dict[str, Any]:
         """The reply so far, for a page that opens the conversation mid-reply."""
@@ -58,6 +60,7 @@ class AgentReply:
             "tool_calls": [call.to_dict() for call in self.calls],
             "round_texts": list(self.round_texts),
             "text": self.streaming,
+            "reasoning": self.reasoning,
         }
 
     def say_what_the_calls_did(self) -> None:
@@ -80,4 +83,6 @@ class AgentReply:
             meta["notice"] = self.notice
         if self.from_results:
             meta["answer_from_results"] = True
+        if self.reasoning:
+            meta["reasoning"] = {"text": self.reasoning, "seconds": self.reasoning_seconds}
         return meta

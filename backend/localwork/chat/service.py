@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from localwork.chat.agent import AgentLoop
 from localwork.chat.approvals import ApprovalGate
@@ -21,7 +21,7 @@ from localwork.conversations.store import (
     StoredMessage,
     title_from_message,
 )
-from localwork.engine.base import TextEngine
+from localwork.engine.base import ChatEngine, EngineStatus
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.tools.approval import UserAnswer
@@ -30,6 +30,12 @@ from localwork.vocabulary import ToolMode
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 1_000_000
+
+
+class SelectedEngineLike(ChatEngine, Protocol):
+    """The engine of the selected model, and its status (``engine/choice.SelectedEngine``)."""
+
+    def status(self) -> EngineStatus: ...
 
 
 @dataclass
@@ -53,13 +59,13 @@ class ChatService:
     def __init__(
         self,
         store: ConversationStore,
-        runtime: TextEngine,
+        engine: SelectedEngineLike,
         events: EventBus,
         agent: AgentLoop,
         approvals: ApprovalGate,
     ) -> None:
         self._store = store
-        self._runtime = runtime
+        self._engine = engine
         self._events = events
         self._agent = agent
         self.approvals = approvals
@@ -79,7 +85,7 @@ class ChatService:
             jobs = list(self._active.values())
         for job in jobs:
             job.cancelled.set()
-        self._runtime.cancel()
+        self._engine.cancel()
         self._jobs.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -186,7 +192,7 @@ class ChatService:
             return False
         job.cancelled.set()  # also ends a wait for approval; a queued job ends unstarted
         if running:  # the engine may be writing another conversation's reply otherwise
-            self._runtime.cancel()
+            self._engine.cancel()
         return True
 
     def decide(self, conversation_id: str, call_id: str, decision: UserAnswer) -> dict[str, Any]:
@@ -281,7 +287,7 @@ class ChatService:
         """Said instead of nothing when the model ends its turn at once, which a prompt format
         the model was not trained on often causes."""
         try:
-            own = self._runtime.ensure_ready(timeout=0).template.is_model_template
+            own = self._engine.ready(timeout=0).own_template
         except LocalWorkError:
             own = True
         advice = (
@@ -296,13 +302,15 @@ class ChatService:
         self, job: ReplyJob, base: dict[str, str], reply: AgentReply, error: LocalWorkError
     ) -> None:
         """Save the failure with its reason and advice, so a reload shows it as it was; tool
-        calls already made stay part of the conversation."""
-        failure = describe_failure(error, self._runtime.status())
+        calls already made stay part of the conversation, and so does the text written before
+        it failed (a stream that dropped), marked as interrupted."""
+        failure = describe_failure(error, self._engine.status())
         text = ""
         meta: dict[str, Any] = {"error": failure}  # without calls, only the record of a failure
-        if reply.calls:
+        if reply.calls or reply.streaming:
             reply.stopped = True  # the reason is in the failure, not repeated as a notice
-            text, meta = reply.text, {**reply.meta(), "interrupted": True, "error": failure}
+            text = reply.text or reply.streaming
+            meta = {**reply.meta(), "interrupted": True, "error": failure}
         try:
             message = self._store.add_message(job.conversation_id, "assistant", text, meta)
         except NotFound:  # the conversation itself is gone: nothing to keep it in

@@ -6,17 +6,17 @@ from typing import Any
 
 from localwork.chat.turns import prompt_turns
 from localwork.conversations.store import ConversationStore
-from localwork.engine.base import TextEngine
-from localwork.engine.local.tool_prompt import render_without_tools
+from localwork.engine.base import ChatEngine
 from localwork.settings import SettingsStore
 
 
 def context_usage(
-    store: ConversationStore, runtime: TextEngine, settings: SettingsStore, conversation_id: str
+    store: ConversationStore, engine: ChatEngine, settings: SettingsStore, conversation_id: str
 ) -> dict[str, Any]:
     """``{"tokens": n}``: the last reply's own count when it is the newest message (what the
     context held), otherwise the conversation counted as the next prompt would hold it, e.g.
-    after a message that did not fit, or for an imported conversation.
+    after a message that did not fit, or for an imported conversation (by the engine: exact
+    for the local one, estimated for a server's).
 
     Raises:
         NotFound: the conversation does not exist.
@@ -31,8 +31,7 @@ def context_usage(
         prompt, written = stats.get("prompt_tokens"), stats.get("completion_tokens") or 0
         if isinstance(prompt, int) and isinstance(written, int):
             return {"tokens": prompt + written}
-    loaded = runtime.ensure_ready()
-    system = settings.current.profile_for(loaded.model.id).generation.system_prompt.strip()
+    ready = engine.ready()
+    system = settings.current.profile_for(ready.model_id).generation.system_prompt.strip()
     turns = [{"role": "system", "content": system}] if system else []
-    text = render_without_tools(loaded.template, turns + prompt_turns(messages))
-    return {"tokens": runtime.count_tokens(text)}
+    return {"tokens": engine.count_conversation(turns + prompt_turns(messages))}

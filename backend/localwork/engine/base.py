@@ -170,6 +170,16 @@ class ReadyModel:
     context_length: int  # tokens a turn's prompt and reply must fit in
     very_small: bool  # a model this small is helped to answer after one working call
     can_rate_requests: bool  # it rates a request against each tool's uses (guided choice)
+    # How the engine works, for whoever needs to know (the Models pane, the local API):
+    native_tools: bool = False  # the server or template takes tools and returns calls itself
+    grammar: bool = False  # it can constrain what it writes with a grammar
+    counts_tokens: bool = True  # its token counts are exact (else estimated from characters)
+    # False: the model has no chat template of its own and a fallback prompt format is used.
+    own_template: bool = True
+
+
+class ReasoningCallback(Protocol):
+    def __call__(self, text: str, *, refiled: bool = False) -> None: ...
 
 
 @dataclass
@@ -194,6 +204,10 @@ class TurnRequest:
     overflow: Literal["trim_oldest", "stop"]  # what to do with history that does not fit
     on_text: Callable[[str], None]  # the turn's visible text, as it is written
     cancelled: threading.Event  # set when the user stops the reply
+    # The model's reasoning (``<think>`` or a server's reasoning field), as it is written;
+    # ``refiled`` True: the text is what ``on_text`` had already been given, which turned
+    # out to be reasoning (``engine/reasoning.py``), so the caller moves it.
+    on_reasoning: ReasoningCallback | None = None
 
 
 @dataclass
@@ -208,6 +222,7 @@ class TurnReply:
     wanted_a_call: bool = False
     context_full: bool = False  # no room was left in the context for the call it started
     dropped_messages: int = 0  # the oldest messages left out so the prompt fits
+    reasoning: str = ""  # what the model thought before it answered (never fed back)
 
 
 @runtime_checkable
@@ -230,6 +245,16 @@ class ChatEngine(Protocol):
         Raises:
             ContextOverflow: the conversation does not fit in the context.
             LocalWorkError: the engine failed (e.g. ``EngineCrashed``, ``GenerationFailed``).
+        """
+        ...
+
+    def count_conversation(self, messages: list[Message]) -> int:
+        """How many tokens ``messages`` (system prompt first, if any) take as a prompt: the
+        context meter's figure. Exact, or estimated when the engine cannot count
+        (``ReadyModel.counts_tokens``).
+
+        Raises:
+            EngineNotReady: no model is ready to count with.
         """
         ...
 

@@ -271,6 +271,10 @@ class HeldBackText:
             self._watching = False  # decided: plain text, stream it from here on
         self.flush()
 
+    def take_back(self) -> None:
+        """Forget the text so far: it was the model's reasoning after all."""
+        self._parts, self._sent = [], 0
+
     def flush(self) -> None:
         unsent = "".join(self._parts[self._sent :])
         self._sent = len(self._parts)

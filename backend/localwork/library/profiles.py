@@ -8,6 +8,7 @@ from typing import Any, Literal
 import psutil
 from pydantic import ValidationError
 
+from localwork.engine.choice import remote_model
 from localwork.engine.local.context_plan import physical_cores, plan_context
 from localwork.engine.local.runtime import ModelRuntime
 from localwork.errors import ModelLoadFailed, NotFound, SettingsError
@@ -27,10 +28,18 @@ class ProfileService:
         self._registry = registry
         self._runtime = runtime
 
+    @staticmethod
+    def _local_selection(current: AppSettings) -> str | None:
+        """The installed model the pane is about when none is named: the selected one, or
+        the last one used while a server's model is selected (its context is the server's)."""
+        if remote_model(current, current.selected_model) is not None:
+            return current.last_local_model
+        return current.selected_model
+
     def describe(self, model_id: str | None) -> dict[str, Any]:
         """Everything the pane shows for one model (the selected one by default)."""
         current = self._settings.current
-        model = self._registry.find(model_id or current.selected_model)
+        model = self._registry.find(model_id or self._local_selection(current))
         profile = current.profile_for(model.id).model_dump()
         memory = psutil.virtual_memory()
         return {
@@ -56,7 +65,7 @@ class ProfileService:
             checked = Profile.model_validate(profile)
         except ValidationError as error:
             return {"errors": field_errors(error), "plan": None}
-        model = self._registry.find(model_id or self._settings.current.selected_model)
+        model = self._registry.find(model_id or self._local_selection(self._settings.current))
         info = read_gguf(model.path)
         try:
             plan = plan_context(checked.context, info, model.size_bytes)
@@ -126,6 +135,8 @@ class ProfileService:
 
     def _reload_if_needed(self, before: AppSettings, after: AppSettings) -> bool:
         """Reload the model when its context changed (or it failed); True when it reloads."""
+        if remote_model(after, after.selected_model) is not None:
+            return False  # a server's model: its context is the server's
         status = self._runtime.status()
         loaded = (status["model"] or {}).get("id") or status["wanted"]
         model_id = self._registry.find(loaded or after.selected_model).id

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from localwork.engine.choice import SelectedEngine
 from localwork.engine.local.runtime import ModelRuntime
 from localwork.errors import (
     HubAuthRequired,
@@ -55,6 +56,7 @@ class ModelService:
         settings: SettingsStore,
         registry: ModelRegistry,
         runtime: ModelRuntime,
+        engine: SelectedEngine,
         events: EventBus,
         policy: TransferPolicy | None = None,
         picker: FilePicker | None = None,  # the native file dialog, in the desktop window
@@ -63,6 +65,7 @@ class ModelService:
         self._settings = settings
         self._registry = registry
         self._runtime = runtime
+        self._engine = engine
         self.downloads = DownloadManager(models_dir, events, self.hub, policy)
         self._picker = picker
 
@@ -183,9 +186,11 @@ class ModelService:
         }
         if was_selected:
             patch["selected_model"] = None
+        if current.last_local_model == model_id:
+            patch["last_local_model"] = None
         self._settings.replace(current.model_copy(update=patch))
         if was_selected:
-            self._runtime.load(None)
+            self._engine.apply_selection()
         return {"freed": freed, **self.overview()}
 
     def select(self, model_id: str, confirmed: bool) -> dict[str, Any]:
@@ -204,8 +209,9 @@ class ModelService:
                     "Loading it may fail or make the computer slow. Load it anyway?"
                 ),
             }
-        self._settings.update({"selected_model": None if model.id == BUNDLED_ID else model.id})
-        self._runtime.load(self._settings.current.selected_model)
+        chosen = None if model.id == BUNDLED_ID else model.id
+        self._settings.update({"selected_model": chosen, "last_local_model": chosen})
+        self._engine.apply_selection()
         return {"needs_confirmation": False, "selected": model.id}
 
     def set_prompt_format(self, model_id: str, prompt_format: PromptFormatName) -> dict[str, Any]:

@@ -64,7 +64,7 @@ class _BridgeCore:
     @_validated
     def get_status(self) -> dict[str, Any]:
         return {
-            **self._app.runtime.status(),
+            **self._app.engine.status(),
             "busy": self._app.chat.busy_conversations(),
             "last_seq": self._app.events.last_seq,
         }
@@ -108,7 +108,7 @@ class _BridgeCore:
     @_validated
     def context_usage(self, conversation_id: ConversationId) -> dict[str, Any]:
         app = self._app
-        return context_usage(app.store, app.runtime, app.settings, conversation_id)
+        return context_usage(app.store, app.engine, app.settings, conversation_id)
 
     @_validated
     def rename_conversation(self, conversation_id: ConversationId, title: Title) -> Conversation:

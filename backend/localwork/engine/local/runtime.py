@@ -63,6 +63,7 @@ class ModelRuntime:
         self._loaded: LoadedModel | None = None
         self._wanted: str | None = None
         self._wanted_label: str | None = None  # what the status line names while it loads
+        self._unloaded = False  # unload() came after the last load(): nothing is wanted
         self._client: EngineClient | None = None
         self._crashes: deque[float] = deque(maxlen=_CRASH_LIMIT)
         self._last_stats: Generation | None = None
@@ -111,11 +112,28 @@ class ModelRuntime:
         with self._changed:
             self._wanted = model_id
             self._wanted_label = label
+            self._unloaded = False
             self._state = "loading"
             self._error = None
         threading.Thread(
             target=self._load, args=(model_id,), name="model-load", daemon=True
         ).start()
+
+    def unload(self) -> None:
+        """Free the model's memory: the user chose a model that runs elsewhere (a server)."""
+        with self._changed:
+            self._wanted = self._wanted_label = None
+            self._unloaded = True
+        with self._load_lock:  # a load in progress ends first, and sees it was superseded
+            with self._changed:
+                self._loaded = None
+            self._stop_client()
+        self._set_state("idle")
+
+    def _stop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def load_and_wait(self, model_id: str | None, timeout: float = 300.0) -> LoadedModel:
         self.load(model_id)
@@ -123,7 +141,7 @@ class ModelRuntime:
 
     def _load(self, model_id: str | None) -> None:
         with self._load_lock:
-            if model_id != self._wanted:
+            if self._unloaded or model_id != self._wanted:
                 return  # a newer choice superseded this one
             self._set_state("loading")
             try:
@@ -143,7 +161,11 @@ class ModelRuntime:
                 )
                 return
             with self._changed:
-                self._loaded = loaded
+                superseded = self._unloaded or model_id != self._wanted
+                self._loaded = None if superseded else loaded
+            if superseded:
+                self._stop_client()
+                return
             self._set_state("ready")
 
     def _start_engine(self, model_id: str | None) -> LoadedModel:

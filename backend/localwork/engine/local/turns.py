@@ -23,6 +23,7 @@ from localwork.engine.base import (
 from localwork.engine.budget import BudgetedPrompt, fit_conversation
 from localwork.engine.local.guided import GuidedCalls
 from localwork.engine.local.tool_prompt import render_with_tools, render_without_tools
+from localwork.engine.reasoning import OPEN_TAG, Piece, ReasoningSplitter
 from localwork.engine.toolcalls import (
     CALL_MARKERS,
     HeldBackText,
@@ -51,6 +52,34 @@ class _Written:
     opener: str | None  # the marker that started a call, if one did
     calls: list[ParsedCall]  # calls written without a marker (bare JSON), parsed
     result: Generation  # what the engine reports about it
+    reasoning: str  # what it wrote inside <think>…</think>
+
+
+class _Thoughts:
+    """Splits the streamed reply at ``<think>`` tags (``engine/reasoning.py``): the answer
+    goes on to the visible text, the reasoning to the turn's reasoning callback."""
+
+    def __init__(self, visible: HeldBackText, turn: TurnRequest, prompt: str) -> None:
+        self._visible = visible
+        self._on_reasoning = turn.on_reasoning
+        # A template that ends the prompt with <think> makes the reply start inside it.
+        self.splitter = ReasoningSplitter(starts_in_reasoning=prompt.rstrip().endswith(OPEN_TAG))
+
+    def feed(self, delta: str) -> None:
+        self._give(self.splitter.feed(delta))
+
+    def finish(self) -> None:
+        self._give(self.splitter.finish())
+
+    def _give(self, pieces: list[Piece]) -> None:
+        for piece in pieces:
+            if piece.kind == "text":
+                self._visible.add(piece.text)
+                continue
+            if piece.kind == "refiled":
+                self._visible.take_back()
+            if self._on_reasoning is not None:
+                self._on_reasoning(piece.text, refiled=piece.kind == "refiled")
 
 
 class PromptTextTurns:
@@ -67,10 +96,18 @@ class PromptTextTurns:
             context_length=loaded.plan.n_ctx,
             very_small=loaded.model.size_bytes < SMALL_MODEL_BYTES,
             can_rate_requests=loaded.can_score,
+            native_tools=loaded.template.supports_tools,
+            grammar=True,
+            counts_tokens=True,
+            own_template=loaded.template.is_model_template,
         )
 
     def cancel(self) -> None:
         self._engine.cancel()
+
+    def count_conversation(self, messages: list[Message]) -> int:
+        loaded = self._engine.ensure_ready()
+        return self._engine.count_tokens(render_without_tools(loaded.template, messages))
 
     def take_turn(self, turn: TurnRequest) -> TurnReply:
         loaded = self._engine.ensure_ready()
@@ -82,6 +119,7 @@ class PromptTextTurns:
             written = self._write(prompt, turn)
             said.stats = written.result
             text = written.text
+            said.reasoning = written.reasoning
             if turn.cancelled.is_set() or written.result["stop_reason"] == "cancelled":
                 return replace(said, text=text, stopped=True)
             if turn.answer_only:  # what it wrote is the answer; no call is made
@@ -123,20 +161,24 @@ class PromptTextTurns:
 
     def _write(self, prompt: BudgetedPrompt, turn: TurnRequest) -> _Written:
         """Stream text until the reply ends or, when calls are watched for, a call marker
-        appears; bare-JSON calls are read out of the text only when tools are offered."""
+        appears; bare-JSON calls are read out of the text only when tools are offered.
+        Reasoning (``<think>``…) goes to ``turn.on_reasoning``, never into the text."""
         offer = turn.tools is not None
         visible = HeldBackText(turn.on_text, watching=offer)
+        thoughts = _Thoughts(visible, turn, prompt.text)
         after_results = turn.after_results  # an answer to tool results: its start is bound
         result = self._engine.generate(
             prompt.text,
             prompt.max_tokens,
             turn.sampling,
-            visible.add,
+            thoughts.feed,
             grammar=answer_grammar(calls=not turn.answer_only) if after_results else None,
             grammar_tokens=_ANSWER_START_TOKENS if after_results else None,
             stop=list(CALL_MARKERS) if turn.watch_for_calls else None,
         )
-        written = _Written(without_response_tags(visible.text), result["stop_text"], [], result)
+        thoughts.finish()
+        text = without_response_tags(visible.text)
+        written = _Written(text, result["stop_text"], [], result, thoughts.splitter.reasoning)
         if offer and written.opener is None:
             parsed = parse_reply(written.text)
             if parsed.calls:  # calls in a form without a marker, e.g. bare JSON
