@@ -17,6 +17,9 @@ Its own settings (``llama_cpp/server/settings.py``), which the tests rely on:
   other model is answered by that one.
 - ``interrupt_requests`` true: a new request ends the one streaming (with ``[DONE]``), so the
   tests send one request at a time.
+- one thread (``--n_threads 1 --n_threads_batch 1``), not one a core: llama.cpp's threads
+  wait for each other spinning, and on two cores shared with another busy process a
+  24-token reply took 25 to 45 s with two threads, 0.3 s with one.
 - ``verbose`` true: it logs to stderr, which goes to a file (a pipe nobody reads would fill
   and stall it); the tail is in the error when it fails to start.
 """
@@ -41,6 +44,7 @@ LLAMA_VENV = REPO_ROOT / ".cache" / "test-servers" / "llama-venv"
 LLAMA_PYTHON = LLAMA_VENV / "bin" / "python"
 SETUP_COMMAND = "bash build/setup.sh test tests/remote_real"
 N_CTX = 2048
+THREADS = 1
 START_SECONDS = 60.0
 STOP_SECONDS = 5.0
 _STDERR_TAIL = 4000
@@ -66,11 +70,13 @@ class LlamaServer:
         *,
         python: Path = LLAMA_PYTHON,
         n_ctx: int = N_CTX,
+        threads: int = THREADS,
         extra_args: Sequence[str] = (),
     ) -> None:
         self.model = model
         self.python = python
         self.n_ctx = n_ctx
+        self.threads = threads
         self.extra_args = tuple(extra_args)
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -107,7 +113,9 @@ class LlamaServer:
             "--n_ctx",
             str(self.n_ctx),
             "--n_threads",
-            "2",
+            str(self.threads),
+            "--n_threads_batch",
+            str(self.threads),
             *self.extra_args,
         ]
 
