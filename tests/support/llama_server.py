@@ -48,6 +48,7 @@ THREADS = 1
 START_SECONDS = 60.0
 STOP_SECONDS = 5.0
 _STDERR_TAIL = 4000
+_PORT_TRIES = 3
 
 
 class LlamaServerError(RuntimeError):
@@ -126,6 +127,15 @@ class LlamaServer:
             LlamaServerError: it exited, or did not answer within ``timeout``; the message
                 has the end of its stderr.
         """
+        deadline = time.monotonic() + timeout
+        for _ in range(_PORT_TRIES):
+            if self._launch(deadline, timeout):
+                return
+            # The free port was taken before uvicorn bound it: another one.
+        raise LlamaServerError(f"llama_cpp.server found its port taken {_PORT_TRIES} times.")
+
+    def _launch(self, deadline: float, timeout: float) -> bool:
+        """One start on a fresh port: True once it answers, False if the port was taken."""
         self.port = free_port()
         # Open for the server's lifetime; stop() closes it.
         self._stderr = tempfile.TemporaryFile(prefix="llama-server-")  # noqa: SIM115
@@ -137,17 +147,20 @@ class LlamaServer:
             stderr=self._stderr,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
         while not self._answers():
             if self._process.poll() is not None:
+                taken = "address already in use" in self.stderr_tail().lower()
                 problem = self._failure(f"exited with status {self._process.returncode}")
                 self.stop()
+                if taken:
+                    return False
                 raise LlamaServerError(problem)
             if time.monotonic() > deadline:
                 problem = self._failure(f"did not answer GET /v1/models within {timeout:g} s")
                 self.stop()
                 raise LlamaServerError(problem)
             time.sleep(0.2)
+        return True
 
     def stop(self) -> None:
         """Terminate its process group, then kill it if it lingers; idempotent."""
