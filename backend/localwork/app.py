@@ -23,6 +23,7 @@ from localwork.engine.local.runtime import ModelRuntime
 from localwork.events import EventBus
 from localwork.infra.paths import AppPaths
 from localwork.library.profiles import ProfileService
+from localwork.library.servers import ServerService
 from localwork.library.service import ModelService
 from localwork.models.registry import ModelRegistry
 from localwork.settings import FolderGrant, SettingsStore
@@ -80,6 +81,7 @@ class App:
         )
         # The engine of the selected model: the local worker's, or a server's (engine/choice.py).
         self.engine = SelectedEngine(self.settings, self.runtime, self.events)
+        self.servers = ServerService(self.settings, self.engine)
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         self.audit = AuditLog(paths.audit_file)
         self.folders = Folders(

@@ -21,6 +21,7 @@ from localwork.engine.base import EngineStatus
 from localwork.errors import InvalidRequest, LocalWorkError
 from localwork.infra.userlocale import system_locale
 from localwork.models.prompt_formats import PromptFormatName
+from localwork.models.registry import BUNDLED_ID
 from localwork.settings import PresetName, describe_validation_error, settings_form
 from localwork.tools.approval import Answer, UserAnswer
 from localwork.transports import links
@@ -334,7 +335,88 @@ class _ConversationMethods:
         return {"show_welcome": False}
 
 
-class Bridge(_BridgeCore, _FolderMethods, _ConversationMethods, _ToolUseMethods, _ModelMethods):
+ServerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+BaseUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+ApiKey = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+RemoteModelId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
+]
+
+
+class _ServerMethods:
+    """The Models pane's Servers: OpenAI-compatible servers and their models."""
+
+    _app: App
+
+    @_validated
+    def list_servers(self) -> dict[str, Any]:
+        return self._app.servers.overview()
+
+    @_validated
+    def add_server(
+        self, name: ServerName, base_url: BaseUrl, api_key: ApiKey | None = None
+    ) -> dict[str, Any]:
+        return self._app.servers.add(name, base_url, api_key)
+
+    @_validated
+    def update_server(
+        self, name: ServerName, base_url: BaseUrl | None = None, api_key: ApiKey | None = None
+    ) -> dict[str, Any]:
+        return self._app.servers.update(name, base_url, api_key)
+
+    @_validated
+    def remove_server(self, name: ServerName) -> dict[str, Any]:
+        return self._app.servers.remove(name)
+
+    @_validated
+    def probe_server(self, name: ServerName) -> dict[str, Any]:
+        return self._app.servers.probe(name)
+
+    @_validated
+    def server_models(self, name: ServerName) -> dict[str, Any]:
+        return self._app.servers.list_server_models(name)
+
+    @_validated
+    def set_server_model(
+        self,
+        name: ServerName,
+        model_id: RemoteModelId,
+        context_length: Annotated[int, Field(ge=256, le=10_000_000)] | None = None,
+        tools: Literal["native", "prompt"] | None = None,
+        reasoning: bool | None = None,
+    ) -> dict[str, Any]:
+        return self._app.servers.set_model(
+            name, model_id, context_length=context_length, tools=tools, reasoning=reasoning
+        )
+
+    @_validated
+    def remove_server_model(self, name: ServerName, model_id: RemoteModelId) -> dict[str, Any]:
+        return self._app.servers.remove_model(name, model_id)
+
+    @_validated
+    def test_server_tools(self, name: ServerName, model_id: RemoteModelId) -> dict[str, Any]:
+        return self._app.servers.test_tools(name, model_id)
+
+    @_validated
+    def select_server_model(self, name: ServerName, model_id: RemoteModelId) -> dict[str, Any]:
+        return self._app.servers.select(name, model_id)
+
+    @_validated
+    def continue_locally(self, conversation_id: ConversationId) -> dict[str, Any]:
+        """After a server failed: the last installed model used answers the same message."""
+        local = self._app.settings.current.last_local_model or BUNDLED_ID
+        self._app.models.select(local, confirmed=True)
+        return {**self._app.chat.retry(conversation_id), "model": local}
+
+
+class Bridge(
+    _BridgeCore,
+    _FolderMethods,
+    _ConversationMethods,
+    _ToolUseMethods,
+    _ModelMethods,
+    _ServerMethods,
+):
     """Methods callable from the frontend. Holds only private references."""
 
     def dispatch(self, method: str, params: Any) -> dict[str, Any]:
@@ -368,6 +450,7 @@ EXPOSED_METHODS: frozenset[str] = frozenset(
         _ConversationMethods,
         _ToolUseMethods,
         _ModelMethods,
+        _ServerMethods,
     )
     for name, value in vars(part).items()
     if not name.startswith("_") and callable(value)

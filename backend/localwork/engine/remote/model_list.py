@@ -9,7 +9,8 @@ refused key, the server failing) are raised as coded errors, as for a chat.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx2
 
@@ -25,11 +26,13 @@ _LIST_LIMIT = 4 * 1024 * 1024
 @dataclass(frozen=True)
 class ModelList:
     """``ids`` in the server's order. ``listed`` False: the server gave no list, and
-    ``note`` says to type the id."""
+    ``note`` says to type the id. ``context_lengths``: what the server says of a model's
+    context, when it says (vLLM's ``max_model_len``, llama-server's ``meta.n_ctx_train``…)."""
 
     ids: list[str]
     listed: bool
     note: str | None = None
+    context_lengths: dict[str, int] = field(default_factory=dict)
 
 
 def list_models(
@@ -61,15 +64,24 @@ def list_models(
                     return ModelList([], listed=False, note=TYPE_THE_ID)
     except httpx2.TransportError as error:
         raise error_for_transport(server, error, replying=False) from None
-    ids = _model_ids(bytes(body))
-    if ids is None:
+    entries = _entries(bytes(body))
+    if entries is None:
         return ModelList([], listed=False, note=TYPE_THE_ID)
-    return ModelList(ids, listed=True)
+    ids: list[str] = []
+    lengths: dict[str, int] = {}
+    for entry in entries:
+        model_id = entry.get("id")
+        if isinstance(model_id, str) and model_id.strip() and model_id not in ids:
+            ids.append(model_id)
+            length = _context_length(entry)
+            if length is not None:
+                lengths[model_id] = length
+    return ModelList(ids, listed=True, context_lengths=lengths)
 
 
-def _model_ids(body: bytes) -> list[str] | None:
-    """The ids in an OpenAI model list (``{"data": [{"id": ...}, ...]}``), None if it is not
-    one."""
+def _entries(body: bytes) -> list[dict[str, Any]] | None:
+    """The entries of an OpenAI model list (``{"data": [{"id": ...}, ...]}``), None if it is
+    not one."""
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -77,9 +89,24 @@ def _model_ids(body: bytes) -> list[str] | None:
     entries = parsed.get("data") if isinstance(parsed, dict) else None
     if not isinstance(entries, list):
         return None
-    ids: list[str] = []
-    for entry in entries:
-        model_id = entry.get("id") if isinstance(entry, dict) else None
-        if isinstance(model_id, str) and model_id.strip() and model_id not in ids:
-            ids.append(model_id)
-    return ids
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+# Where servers put a model's context length in its list entry, by server.
+_CONTEXT_FIELDS = (
+    ("max_model_len",),  # vLLM
+    ("context_length",),  # OpenRouter, LiteLLM
+    ("max_context_length",),  # LM Studio
+    ("meta", "n_ctx"),  # llama-server: the context it runs with…
+    ("meta", "n_ctx_train"),  # …or, in older versions, only the trained one
+)
+
+
+def _context_length(entry: dict[str, Any]) -> int | None:
+    for path in _CONTEXT_FIELDS:
+        value: Any = entry
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
