@@ -20,6 +20,7 @@ from localwork.conversations.export import ConversationFiles
 from localwork.conversations.store import ConversationStore
 from localwork.engine.choice import SelectedEngine
 from localwork.engine.local.runtime import ModelRuntime
+from localwork.engine.remote.connection import Timeouts
 from localwork.events import EventBus
 from localwork.infra.paths import AppPaths
 from localwork.library.profiles import ProfileService
@@ -61,6 +62,8 @@ class AppOptions:
     runtime: RuntimeFactory = ModelRuntime
     # Where tools come from besides the file tools (MCP servers…): see tools/source.py.
     tool_sources: tuple[ToolSource, ...] = ()
+    # How long a server's model may keep silent before its reply fails (``ask`` waits less).
+    remote_timeouts: Timeouts = field(default_factory=Timeouts)
 
 
 class App:
@@ -80,7 +83,9 @@ class App:
             self.registry, self.settings, self.events, paths.engine_log_file
         )
         # The engine of the selected model: the local worker's, or a server's (engine/choice.py).
-        self.engine = SelectedEngine(self.settings, self.runtime, self.events)
+        self.engine = SelectedEngine(
+            self.settings, self.runtime, self.events, options.remote_timeouts
+        )
         self.servers = ServerService(self.settings, self.engine)
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         self.audit = AuditLog(paths.audit_file)

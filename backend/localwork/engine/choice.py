@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from localwork.engine.base import ChatEngine, EngineStatus, ReadyModel, TurnReply, TurnRequest
 from localwork.engine.local.runtime import ModelRuntime
 from localwork.engine.local.turns import PromptTextTurns
-from localwork.engine.remote.connection import RemoteServer
+from localwork.engine.remote.connection import RemoteServer, Timeouts
 from localwork.engine.remote.engine import RemoteEngine, RemoteModel
 from localwork.errors import InvalidRequest
 from localwork.events import EventBus
@@ -26,7 +26,9 @@ from localwork.settings import AppSettings, RemoteModelSetting, SettingsStore
 from localwork.vocabulary import Message
 
 
-def remote_model(settings: AppSettings, selection: str | None) -> RemoteModel | None:
+def remote_model(
+    settings: AppSettings, selection: str | None, timeouts: Timeouts | None = None
+) -> RemoteModel | None:
     """The server's model that ``selection`` names, None for an installed model.
 
     Raises:
@@ -42,7 +44,7 @@ def remote_model(settings: AppSettings, selection: str | None) -> RemoteModel | 
         model = RemoteModelSetting(id=model_id)
     return RemoteModel(
         server_name=server.name,
-        server=RemoteServer(server.base_url, server.api_key),
+        server=RemoteServer(server.base_url, server.api_key, timeouts or Timeouts()),
         model=model.id,
         context_length=model.context_length,
         tools=model.tools,
@@ -58,7 +60,14 @@ def remote_label(model: RemoteModel) -> str:
 class SelectedEngine:
     """A ``ChatEngine`` for whichever model is selected (see the module's note)."""
 
-    def __init__(self, settings: SettingsStore, runtime: ModelRuntime, events: EventBus) -> None:
+    def __init__(
+        self,
+        settings: SettingsStore,
+        runtime: ModelRuntime,
+        events: EventBus,
+        timeouts: Timeouts | None = None,  # how long a server may stay silent (AppOptions)
+    ) -> None:
+        self._timeouts = timeouts or Timeouts()
         self._settings = settings
         self._runtime = runtime
         self._events = events
@@ -70,7 +79,7 @@ class SelectedEngine:
     def apply_selection(self) -> None:
         """Make the saved selection the engine: load an installed model, or free its memory
         for a server's and say the server's model is ready."""
-        remote = remote_model(self._settings.current, self._settings.current.selected_model)
+        remote = self._selected_remote()
         with self._lock:
             self._remote = RemoteEngine(remote) if remote is not None else None
         if remote is None:
@@ -81,13 +90,17 @@ class SelectedEngine:
 
     def current(self) -> ChatEngine:
         """The engine of the selection as it is now (a model's settings may have changed)."""
-        remote = remote_model(self._settings.current, self._settings.current.selected_model)
+        remote = self._selected_remote()
         with self._lock:
             if remote is None:
                 return self._local
             if self._remote is None or self._remote.model != remote:
                 self._remote = RemoteEngine(remote)
             return self._remote
+
+    def _selected_remote(self) -> RemoteModel | None:
+        current = self._settings.current
+        return remote_model(current, current.selected_model, self._timeouts)
 
     def status(self) -> EngineStatus:
         """The selection's status in the runtime's shape (``model_status`` events)."""
