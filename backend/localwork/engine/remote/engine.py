@@ -9,9 +9,11 @@ back out of the text the way the local engine reads them (``engine/tool_text.py`
 ``engine/toolcalls.py``). Reasoning (a ``reasoning_content``/``reasoning`` field, or
 ``<think>`` in the text) goes to the turn's reasoning callback, never into the answer.
 
-The server does not say how many tokens a prompt is before it is sent, so the conversation is
-fitted into the model's context with an estimate from its length that errs on the large side
-(``estimate_tokens``); the server's own counts, when it sends them, are what the stats say.
+The OpenAI API does not say how many tokens a prompt is before it is sent: the conversation is
+fitted into the model's context by the server's own tokenizer where it has one (``tokens.py``:
+llama-server, vLLM, llama-cpp-python), else by an estimate from its length; either way into a
+share of the context, for the template's own tokens. The server's counts, when it sends them,
+are what the stats say.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from localwork.engine.remote.request import (
     Sampling,
     ToolChoice,
     ToolSpec,
+    UseTool,
 )
 from localwork.engine.remote.stream import ChatReply
+from localwork.engine.remote.tokens import ServerTokenCounter
 from localwork.engine.tool_text import folders_line, plain_turns, prompted_tools_system
 from localwork.engine.toolcalls import HeldBackText, ParsedCall, parse_reply
 from localwork.errors import InvalidRequest
@@ -45,7 +49,9 @@ DEFAULT_CONTEXT_LENGTH = 8192
 # Characters per token, on the small side (English is about 4, code and other scripts less),
 # so that an estimated prompt is rarely bigger on the server than it was here.
 _CHARS_PER_TOKEN = 3.0
-_TOKENS_PER_MESSAGE = 4  # the template's role markers around each message
+_TOKENS_PER_MESSAGE = 8  # the template's role markers around each message, generously
+# The estimate is fitted into this share of the context: the rest covers its error.
+_ESTIMATE_SHARE = 0.9
 _NOT_AN_OBJECT = "the arguments are not a JSON object"
 
 
@@ -77,6 +83,7 @@ class RemoteEngine:
     def __init__(self, model: RemoteModel, client: RemoteChatClient | None = None) -> None:
         self.model = model
         self._client = client or RemoteChatClient(model.server)
+        self._counter = ServerTokenCounter(model.server, model.model)
         self.last_stats: Generation | None = None  # the last turn's, for the status line
 
     def ready(self, timeout: float = 300.0) -> ReadyModel:
@@ -88,14 +95,21 @@ class RemoteEngine:
             can_rate_requests=False,
             native_tools=self.model.tools == "native",
             grammar=False,
-            counts_tokens=False,
+            counts_tokens=self._counter.available is True,
         )
 
     def cancel(self) -> None:
         self._client.cancel()
 
     def count_conversation(self, messages: list[Message]) -> int:
-        return _estimate(wire_messages(messages), [])
+        return self._count(wire_messages(messages), [])
+
+    def _count(self, messages: list[Any], tools: list[dict[str, Any]]) -> int:
+        """The prompt's tokens by the server's tokenizer when it has one, else estimated."""
+        text = _prompt_text(messages, tools)
+        counted = self._counter.count(text)
+        tokens = estimate_tokens(text) if counted is None else counted
+        return tokens + _TOKENS_PER_MESSAGE * len(messages)
 
     def take_turn(self, turn: TurnRequest) -> TurnReply:
         tools = None if turn.answer_only else turn.tools
@@ -110,7 +124,7 @@ class RemoteEngine:
             model=self.model.model,
             messages=json.loads(prompt.text),
             tools=specs if native else (),
-            tool_choice=_tool_choice(turn, native),
+            tool_choice=_tool_choice(turn, specs) if native else None,
             sampling=_sampling(turn.sampling, self.model.thinking),
             max_tokens=prompt.max_tokens,
         )
@@ -159,10 +173,10 @@ class RemoteEngine:
         return fit_conversation(
             system={"role": "system", "content": system} if system else None,
             history=turn.messages,
-            n_ctx=self.model.context_length,
+            n_ctx=int(self.model.context_length * _ESTIMATE_SHARE),
             max_tokens=turn.max_tokens,
             render=render,
-            count=lambda text: _estimate(json.loads(text), schemas),
+            count=lambda text: self._count(json.loads(text), schemas),
             overflow=turn.overflow,
         )
 
@@ -186,7 +200,8 @@ def wire_messages(messages: list[Message]) -> list[ChatMessage]:
                 }
                 for call in message["tool_calls"]
             ]
-            wire.append({"role": "assistant", "content": content or None, "tool_calls": calls})
+            # "" rather than null: llama-cpp-python's server refuses a null content.
+            wire.append({"role": "assistant", "content": content or "", "tool_calls": calls})
         elif role == "tool":
             wire.append(
                 {"role": "tool", "tool_call_id": message["tool_call_id"], "content": content or ""}
@@ -202,12 +217,13 @@ def _arguments_text(arguments: object) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
 
 
-def _estimate(messages: list[Any], tools: list[dict[str, Any]]) -> int:
-    text = "".join(str(message.get("content") or "") for message in messages)
+def _prompt_text(messages: list[Any], tools: list[dict[str, Any]]) -> str:
+    """What of a request becomes prompt tokens: the messages' text, their calls, the tools."""
+    text = "\n".join(str(message.get("content") or "") for message in messages)
     calls = [message.get("tool_calls") or [] for message in messages]
     extra = json.dumps(calls, ensure_ascii=False) if any(calls) else ""
     schemas = json.dumps(tools, ensure_ascii=False) if tools else ""
-    return estimate_tokens(text + extra + schemas) + _TOKENS_PER_MESSAGE * len(messages)
+    return text + extra + schemas
 
 
 def _spec(schema: dict[str, Any]) -> ToolSpec:
@@ -215,10 +231,12 @@ def _spec(schema: dict[str, Any]) -> ToolSpec:
     return ToolSpec(function["name"], function.get("description", ""), function["parameters"])
 
 
-def _tool_choice(turn: TurnRequest, native: bool) -> ToolChoice | None:
-    if not native:
-        return None
-    return "required" if turn.must_call else "auto"
+def _tool_choice(turn: TurnRequest, specs: list[ToolSpec]) -> ToolChoice:
+    if not turn.must_call:
+        return "auto"
+    # One tool: named, which more servers honour than "required" (llama-cpp-python's server
+    # turns a named choice into a grammar and answers "required" with plain text).
+    return UseTool(specs[0].name) if len(specs) == 1 else "required"
 
 
 def _sampling(settings: dict[str, Any], thinking: bool) -> Sampling:
