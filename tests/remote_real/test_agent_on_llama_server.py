@@ -134,7 +134,7 @@ def test_a_required_tool_call_goes_through_the_agent_loop(start):
 
 def test_a_history_longer_than_the_context_is_trimmed_before_it_is_sent(start):
     app, events, conversation = start(context_length=2048)
-    for index in range(12):  # about 12 × 250 = 3,000 tokens: more than the 2,048 it holds
+    for index in range(12):  # about 12 x 400 = 4,800 tokens: more than the 2,048 it holds
         app.store.add_message(conversation, "user", f"Note {index}: " + "lorem ipsum " * 80)
         app.store.add_message(conversation, "assistant", "Noted.")
     job = app.chat.send(conversation, "Say hello.")["job_id"]
