@@ -64,6 +64,9 @@ class AppOptions:
     tool_sources: tuple[ToolSource, ...] = ()
     # How long a server's model may keep silent before its reply fails (``ask`` waits less).
     remote_timeouts: Timeouts = field(default_factory=Timeouts)
+    # The model for this run only, instead of the saved selection (the command line's
+    # ``ask --model``): an installed model's id, or a server's ``NAME/MODEL``.
+    session_model: str | None = None
 
 
 class App:
@@ -84,7 +87,11 @@ class App:
         )
         # The engine of the selected model: the local worker's, or a server's (engine/choice.py).
         self.engine = SelectedEngine(
-            self.settings, self.runtime, self.events, options.remote_timeouts
+            self.settings,
+            self.runtime,
+            self.events,
+            options.remote_timeouts,
+            session_model=options.session_model,
         )
         self.servers = ServerService(self.settings, self.engine)
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)

@@ -90,7 +90,15 @@ def test_tool_help_lists_the_nine_tools():
 
 
 def test_every_sub_command_explains_data_dir():
-    for command in (["tool"], ["ask"], ["models", "list"], ["models", "import"]):
+    for command in (
+        ["tool"],
+        ["ask"],
+        ["models", "list"],
+        ["models", "import"],
+        ["servers", "add"],
+        ["servers", "list"],
+        ["servers", "remove"],
+    ):
         result = run_cli(*command, "--help")
         assert result.returncode == 0, command
         assert "--data-dir DIR" in result.stdout
@@ -107,3 +115,22 @@ def test_the_window_is_sized_to_the_screen():
     assert window_size((1024, 600)) == (921, 540)
     assert window_size((640, 400)) == (640, 480)  # never below the minimum size
     assert window_size(None) == DEFAULT_SIZE
+
+
+def test_ask_help_names_both_kinds_of_model():
+    result = run_cli("ask", "--help")
+    assert result.returncode == 0
+    words = " ".join(result.stdout.split())
+    assert "--model MODEL" in words
+    assert (
+        "an installed model (its id, name or file name) or a saved server's model as "
+        "SERVER/MODEL" in words
+    )
+
+
+def test_servers_help_says_the_exit_codes():
+    result = run_cli("servers", "remove", "--help")
+    assert result.returncode == 0
+    assert "Exit 0 when removed, 1 when there is no server of that name." in " ".join(
+        result.stdout.split()
+    )

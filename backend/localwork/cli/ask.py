@@ -2,6 +2,12 @@
 
 The answer streams to stdout; each tool call and its result is a readable line between the
 answer's parts. Exit 0 when the reply was written, 1 when it failed, 2 for bad usage.
+
+``--model`` names an installed model, or a saved server's model as ``SERVER/MODEL``; either is
+used for this run only (``AppOptions.session_model``), the saved selection stays. A server's
+model gets shorter timeouts than the window's (``ask_timeouts``): when the server drops,
+stalls or fails mid-reply, ``ask`` says why and exits 1 within 30 seconds, with what was
+already written left on stdout.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from localwork.vocabulary import TOOL_MODES
 
 if TYPE_CHECKING:  # the parser is built on every start (even the engine worker's): stay light
     from localwork.app import App
+    from localwork.engine.remote.connection import Timeouts
     from localwork.infra.paths import AppPaths
-    from localwork.models.registry import InstalledModel, ModelRegistry
-    from localwork.settings import FolderGrant
+    from localwork.models.registry import ModelRegistry
+    from localwork.settings import AppSettings, FolderGrant
 
 _SHOWN_RESULT_CHARS = 400
 _FINISHED = ("done", "failed", "denied", "stopped")
@@ -35,11 +42,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="ask the assistant one thing and print its streamed answer, tool calls included",
         description="Run one turn of the assistant with the app's own tool loop. The answer "
         "streams to stdout; each tool call and its result is printed as a line. Exit 0 when "
-        "the reply was written, 1 when it failed, 2 for bad usage.",
+        "the reply was written, 1 when it failed (a server that stops answering fails the "
+        "reply within 30 seconds; what it wrote stays on stdout), 2 for bad usage.",
     )
     ask.add_argument("prompt", help="what to ask")
     ask.add_argument(
-        "--model", metavar="NAME", help="an installed model (default: the selected one)"
+        "--model",
+        metavar="MODEL",
+        help="for this run only: an installed model (its id, name or file name) or a saved "
+        "server's model as SERVER/MODEL, e.g. gpu-box/Qwen3-8B (see 'localwork-hero servers "
+        "list'); default: the selected one",
     )
     add_grant_option(ask, "a folder the assistant may use")
     ask.add_argument(
@@ -61,19 +73,39 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
-def find_model(registry: ModelRegistry, name: str | None) -> InstalledModel | None:
-    """An installed model by id, name or file name (any case); None means the default.
+def find_model(settings: AppSettings, registry: ModelRegistry, name: str | None) -> str | None:
+    """The selection ``--model`` names: a saved server's ``SERVER/MODEL`` (the model need not
+    be set up: it gets the defaults), else an installed model by id, name or file name (any
+    case). None means the saved selection.
 
     Raises:
-        UsageError: nothing installed matches.
+        UsageError: neither a saved server's model nor an installed model.
+        InvalidRequest: the server's saved address is no longer accepted.
     """
+    from localwork.engine.choice import remote_model
+
     if name is None:
         return None
+    remote = remote_model(settings, name)
+    if remote is not None:
+        return remote.selection_id
     matches = registry.matching(name, ignore_case=True)
     if matches:
-        return matches[0]
-    known = ", ".join(model.name for model in registry.installed()) or "none"
-    raise UsageError(f"no installed model is called {name!r} (installed: {known})")
+        return matches[0].id
+    installed = ", ".join(model.name for model in registry.installed()) or "none"
+    servers = ", ".join(server.name for server in settings.servers) or "none"
+    raise UsageError(
+        f"no installed model is called {name!r}, and it is not a saved server's model "
+        f"(SERVER/MODEL) (installed: {installed}; servers: {servers})"
+    )
+
+
+def ask_timeouts() -> Timeouts:
+    """How long a server's model may keep silent here: a reply that stalls fails after 25 s
+    (the window waits minutes), so that ``ask`` exits well within 30 s."""
+    from localwork.engine.remote.connection import Timeouts
+
+    return Timeouts(connect=10.0, read=25.0, write=10.0)
 
 
 def session_grants(specs: list[str], paths: AppPaths) -> list[FolderGrant]:
@@ -124,8 +156,11 @@ class _Printer:
             self.line(f"[{call['status']}] {call['tool'] or 'invalid call'}: {detail}")
 
     def end(self) -> None:
+        """End the last line (once: an answer ends with one newline, not a blank line)."""
         if self._mid_line:
-            self.line("")
+            self._out.write("\n")
+            self._out.flush()
+            self._mid_line = False
 
 
 def ask(
@@ -136,7 +171,7 @@ def ask(
     grants: list[str],
     tools: str,
     approve: bool,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,  # stdout
 ) -> int:
     try:
         folders = session_grants(grants, paths)
@@ -145,19 +180,31 @@ def ask(
         print(f"localwork-hero ask: {error}", file=sys.stderr)
         return 2
     from localwork.app import App, AppOptions
+    from localwork.models.registry import ModelRegistry
+    from localwork.settings import SettingsStore
 
-    # The grants are for this run only (saved grants are untouched), and nobody is asked.
-    options = AppOptions(session_grants=folders, approval_policy="approve" if approve else "refuse")
+    try:
+        settings = SettingsStore(paths.settings_file).current
+        chosen = find_model(settings, ModelRegistry(paths.models_dir), model)
+    except UsageError as error:
+        print(f"localwork-hero ask: {error}", file=sys.stderr)
+        return 2
+    except LocalWorkError as error:
+        print(f"localwork-hero ask: {error.message}", file=sys.stderr)
+        return 2
+    # The grants and the model are for this run only (the saved ones are untouched), and
+    # nobody is asked.
+    options = AppOptions(
+        session_grants=folders,
+        approval_policy="approve" if approve else "refuse",
+        remote_timeouts=ask_timeouts(),
+        session_model=chosen,
+    )
     app = App(paths, options)
     try:
-        try:
-            chosen = find_model(app.registry, model)
-        except UsageError as error:
-            print(f"localwork-hero ask: {error}", file=sys.stderr)
-            return 2
         app.chat.start()
-        app.runtime.load(chosen.id if chosen else app.settings.current.selected_model)
-        return _one_turn(app, prompt, tools, _Printer(out))
+        app.engine.apply_selection()  # an installed model loads; a server's needs nothing here
+        return _one_turn(app, prompt, tools, _Printer(out or sys.stdout))
     except LocalWorkError as error:
         print(f"localwork-hero ask: {error.message}", file=sys.stderr)
         return 1
@@ -168,7 +215,7 @@ def ask(
 def _one_turn(app: App, prompt: str, tools: str, printer: _Printer) -> int:
     from localwork.conversations.store import title_from_message
 
-    app.runtime.ensure_ready()
+    app.engine.ready()
     conversation = app.store.create_conversation(title_from_message(prompt))
     app.store.set_tool_mode(conversation["id"], tools)
     after = app.events.last_seq

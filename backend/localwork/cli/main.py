@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from localwork import APP_NAME, __version__
-from localwork.cli import activity, ask, models, tool
+from localwork.cli import activity, ask, models, servers, tool
 from localwork.cli.options import DATA_DIR_HELP, Parser
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ _SUBCOMMANDS: dict[str, ModuleType] = {
     "tool": tool,
     "ask": ask,
     "models": models,
+    "servers": servers,
     "activity": activity,
     "undo": activity,
 }

@@ -6,7 +6,8 @@ server the user added, ``RemoteEngine``). ``SelectedEngine`` is a ``ChatEngine``
 each call to the engine of the current selection, and says the selection's status in the
 local runtime's shape, so the status line, the failure advice and the page need not know
 which kind it is. Choosing a server's model frees the local model's memory; choosing an
-installed one loads it.
+installed one loads it. A run may name its own model instead of the saved selection
+(``session_model``: the command line's ``ask --model``), which leaves the saved one as it was.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ class SelectedEngine:
         runtime: ModelRuntime,
         events: EventBus,
         timeouts: Timeouts | None = None,  # how long a server may stay silent (AppOptions)
+        session_model: str | None = None,  # this run's model instead of the saved selection
     ) -> None:
         self._timeouts = timeouts or Timeouts()
+        self._session_model = session_model
         self._settings = settings
         self._runtime = runtime
         self._events = events
@@ -76,14 +79,18 @@ class SelectedEngine:
         self._remote: RemoteEngine | None = None  # the engine of the selected server model
 
     # --- the selection --------------------------------------------------------------------------
+    def selection(self) -> str | None:
+        """The model this run uses: its own (``session_model``), else the saved selection."""
+        return self._session_model or self._settings.current.selected_model
+
     def apply_selection(self) -> None:
-        """Make the saved selection the engine: load an installed model, or free its memory
-        for a server's and say the server's model is ready."""
+        """Make the selection the engine: load an installed model, or free its memory for a
+        server's and say the server's model is ready."""
         remote = self._selected_remote()
         with self._lock:
             self._remote = RemoteEngine(remote) if remote is not None else None
         if remote is None:
-            self._runtime.load(self._settings.current.selected_model)
+            self._runtime.load(self.selection())
             return
         self._runtime.unload()
         self._events.publish("model_status", status=self.status())
@@ -99,8 +106,7 @@ class SelectedEngine:
             return self._remote
 
     def _selected_remote(self) -> RemoteModel | None:
-        current = self._settings.current
-        return remote_model(current, current.selected_model, self._timeouts)
+        return remote_model(self._settings.current, self.selection(), self._timeouts)
 
     def status(self) -> EngineStatus:
         """The selection's status in the runtime's shape (``model_status`` events)."""

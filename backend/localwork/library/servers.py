@@ -11,13 +11,14 @@ its list says, else 8,192), how it takes tools, and whether it may think first.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from localwork.engine.choice import SelectedEngine, remote_model
+from localwork.engine.choice import remote_model
 from localwork.engine.remote.address import is_unencrypted_remote, normalise_base_url
 from localwork.engine.remote.client import RemoteChatClient
 from localwork.engine.remote.connection import RemoteServer, Timeouts
@@ -25,6 +26,8 @@ from localwork.engine.remote.model_list import ModelList, list_models
 from localwork.engine.remote.request import ChatRequest, Sampling, ToolSpec
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound, RemoteError
 from localwork.settings import (
+    RESERVED_SERVER_NAMES,
+    SERVER_NAME_PATTERN,
     AppSettings,
     RemoteModelSetting,
     RemoteServerSetting,
@@ -63,8 +66,15 @@ PRESETS = (
 ToolsFound = Literal["native", "prompt"]
 
 
+class FollowsSelection(Protocol):
+    """Told when the selected model changed: the app's ``SelectedEngine``; the command line,
+    which runs no model while it changes the list, passes one that does nothing."""
+
+    def apply_selection(self) -> None: ...
+
+
 class ServerService:
-    def __init__(self, settings: SettingsStore, engine: SelectedEngine) -> None:
+    def __init__(self, settings: SettingsStore, engine: FollowsSelection) -> None:
         self._settings = settings
         self._engine = engine
         self._lock = threading.Lock()  # one change of the server list at a time
@@ -97,6 +107,7 @@ class ServerService:
         Raises:
             InvalidRequest: a bad name or address, or a server with that name exists.
         """
+        _check_name(name)
         url = RemoteServer(base_url, api_key).base_url  # checks the address and the key
         with self._lock:
             current = self._settings.current
@@ -283,6 +294,19 @@ class ServerService:
         current = self._settings.current
         if remote_model(current, current.selected_model) is not None:
             self._engine.apply_selection()
+
+
+def _check_name(name: str) -> None:
+    """Raises: InvalidRequest: not a name a server may have, in words (the settings' own
+    check says only which pattern it missed)."""
+    name = name.strip()
+    if not re.fullmatch(SERVER_NAME_PATTERN, name):
+        raise InvalidRequest(
+            f"{name!r} cannot name a server: use 1 to 40 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (e.g. gpu-box)."
+        )
+    if name.lower() in RESERVED_SERVER_NAMES:
+        raise InvalidRequest(f"{name!r} is a name the app's own models use; choose another.")
 
 
 def _connection(server: RemoteServerSetting, timeouts: Timeouts) -> RemoteServer:
