@@ -46,7 +46,7 @@ export class ServersPanel {
     this.overview = await this.api.call("list_servers");
     this.renderPresets();
     this.render();
-    for (const server of this.overview.servers) this.guard(() => this.check(server.name));
+    for (const server of this.overview.servers) this.guard(() => this.check(server.name, { quiet: true }));
   }
 
   // After a local model was chosen: the "In use" marks follow.
@@ -58,7 +58,7 @@ export class ServersPanel {
 
   renderPresets() {
     const row = $(this.root, "server-presets");
-    row.replaceChildren();
+    row.replaceChildren(element("span", { class: "field-help", text: "Start from:" }));
     for (const preset of this.overview.presets) {
       row.append(button(preset.name, `Fill in the address of ${preset.name}`, "server-preset", () => this.usePreset(preset)));
     }
@@ -130,8 +130,11 @@ export class ServersPanel {
     const contextLabel = element("label", { text: "Context " });
     contextLabel.append(context, element("span", { class: "unit", text: " tokens" }));
 
-    const tools = element("select", { "data-testid": "server-model-tools", "aria-label": `How ${model.id} takes tools` });
-    for (const [value, label] of [["native", "Tools: the server's own"], ["prompt", "Tools: in the prompt"]]) {
+    const tools = element("select", {
+      "data-testid": "server-model-tools", "aria-label": `How ${model.id} takes tools`,
+      title: "Native: the server takes the tools and returns calls. In the prompt: they are described to the model, and its calls read from its text. Test finds out.",
+    });
+    for (const [value, label] of [["native", "Tools: native"], ["prompt", "Tools: in the prompt"]]) {
       const option = element("option", { text: label });
       option.value = value;
       tools.append(option);
@@ -205,8 +208,8 @@ export class ServersPanel {
     await this.check(serverName);
   }
 
-  // Whether it answers now, and then what it offers.
-  async check(name) {
+  // Whether it answers now, and then what it offers; `quiet`: said in its row only.
+  async check(name, { quiet = false } = {}) {
     this.states.set(name, { state: "checking" });
     this.render();
     const state = await this.api.call("probe_server", { name });
@@ -215,6 +218,7 @@ export class ServersPanel {
       this.choices.set(name, await this.api.call("server_models", { name }));
     }
     this.render();
+    if (quiet) return;
     if (state.state === "failed") this.message(`${name} did not answer: ${state.reason}`, true);
     else this.message(`${name}: ${stateText(state)}.`);
   }
