@@ -93,6 +93,7 @@ export class ModelsPane {
       button.tabIndex = name === tab ? 0 : -1;
       $(this.dialog, panel).hidden = name !== tab;
     }
+    $(this.dialog, "models-body").scrollTop = 0;
     this.message("");
     if (tab === "servers") await this.servers.open();
   }
