@@ -19,7 +19,14 @@ from tests.conftest import DETERMINISTIC_GENERATION
 from tests.e2e.conftest import api_call
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
 from tests.support.llama_server import LLAMA_PYTHON, LlamaServer
-from tests.support.openai_server import OpenAIServer, Stream, chunk, model_list, text_stream
+from tests.support.openai_server import (
+    Answer,
+    OpenAIServer,
+    Stream,
+    chunk,
+    model_list,
+    text_stream,
+)
 from tests.support.scripted_engine import add_replies
 
 SHOTS = Path("/work/notes/shots")
@@ -101,7 +108,12 @@ def test_add_a_server_use_its_model_chat_stop_and_think(
     model.get_by_test_id("server-model-reasoning").uncheck()
     expect(pane.get_by_test_id("models-message")).to_contain_text("not to let beta-3b think")
     saved = api_call(page, "list_servers")["servers"][0]["models"][0]
-    assert saved == {"id": "beta-3b", "context_length": 16384, "tools": "prompt", "reasoning": False}
+    assert saved == {
+        "id": "beta-3b",
+        "context_length": 16384,
+        "tools": "prompt",
+        "reasoning": False,
+    }
     model.get_by_test_id("server-model-reasoning").check()
 
     model.get_by_test_id("server-model-use").click()
@@ -150,10 +162,14 @@ def test_add_a_server_use_its_model_chat_stop_and_think(
     send(page, "What is 2+2?")
     reply = page.get_by_test_id("message-assistant").nth(2)
     fold = reply.get_by_test_id("reasoning")
-    expect(fold.get_by_test_id("reasoning-summary")).to_have_text("Thinking…", timeout=REPLY_TIMEOUT)
+    expect(fold.get_by_test_id("reasoning-summary")).to_have_text(
+        "Thinking…", timeout=REPLY_TIMEOUT
+    )
     expect(reply).to_have_attribute("data-state", "done", timeout=REPLY_TIMEOUT)
     expect(reply.get_by_test_id("message-text")).to_have_text("Four.")
-    expect(fold.get_by_test_id("reasoning-summary")).to_have_text(re.compile(r"^Thought for [\d.]+ s$"))
+    expect(fold.get_by_test_id("reasoning-summary")).to_have_text(
+        re.compile(r"^Thought for [\d.]+ s$")
+    )
     expect(fold).not_to_have_attribute("open", "")
     expect(fold.get_by_test_id("reasoning-text")).to_be_hidden()
     fold.get_by_test_id("reasoning-summary").click()
@@ -174,10 +190,33 @@ def test_add_a_server_use_its_model_chat_stop_and_think(
     wait_until_ready(page)
     reply = page.get_by_test_id("message-assistant").nth(2)
     fold = reply.get_by_test_id("reasoning")
-    expect(fold.get_by_test_id("reasoning-summary")).to_have_text(re.compile(r"^Thought for [\d.]+ s$"))
+    expect(fold.get_by_test_id("reasoning-summary")).to_have_text(
+        re.compile(r"^Thought for [\d.]+ s$")
+    )
     expect(fold.get_by_test_id("reasoning-text")).to_be_hidden()
     expect(reply.get_by_test_id("message-text")).to_have_text("Four.")
     expect(page.get_by_test_id("status-model")).to_contain_text("beta-3b on gpu-box (remote)")
+
+
+def test_a_server_without_a_model_list_takes_a_typed_model_id(
+    script, page: Page, fake_server: OpenAIServer
+):
+    fake_server.models = Answer(status=404)
+    wait_until_ready(page)
+    pane = open_servers(page)
+    pane.get_by_role("button", name="Fill in the address of Ollama").click()
+    expect(pane.get_by_test_id("add-server-name")).to_have_value("ollama")
+    pane.get_by_test_id("add-server-url").fill(fake_server.url)
+    pane.get_by_test_id("add-server-submit").click()
+    server = pane.get_by_test_id("server-item")
+    expect(server.get_by_test_id("server-state")).to_contain_text("does not list its models")
+    expect(server.get_by_test_id("server-key-badge")).to_have_count(0)
+    expect(server.get_by_test_id("server-model-note")).not_to_be_empty()
+    expect(server.get_by_test_id("server-model-pick")).to_have_count(0)
+    server.get_by_test_id("server-model-id").fill("qwen3:8b")
+    server.get_by_test_id("server-model-add").click()
+    expect(server.get_by_test_id("server-model")).to_have_attribute("data-model", "qwen3:8b")
+    expect(server.get_by_test_id("server-model-context")).to_have_value("8192")
 
 
 @pytest.fixture
@@ -193,7 +232,12 @@ def set_up_servers(fake_server: OpenAIServer) -> dict:
                 "api_key": KEY,
                 "models": [
                     {"id": "alpha-8b", "context_length": 32768, "tools": "native"},
-                    {"id": "beta-3b", "context_length": 8192, "tools": "prompt", "reasoning": False},
+                    {
+                        "id": "beta-3b",
+                        "context_length": 8192,
+                        "tools": "prompt",
+                        "reasoning": False,
+                    },
                 ],
             },
             {"name": "lab-vllm", "base_url": FAR_AWAY, "models": []},
@@ -211,7 +255,9 @@ class TestSetUpServers:
         self, script, page: Page, artifacts_dir
     ):
         wait_until_ready(page)
-        expect(page.get_by_test_id("status-model")).to_have_text("alpha-8b on gpu-box (remote) — ready")
+        expect(page.get_by_test_id("status-model")).to_have_text(
+            "alpha-8b on gpu-box (remote) — ready"
+        )
         pane = open_servers(page)
         servers = pane.get_by_test_id("server-item")
         expect(servers).to_have_count(2)
@@ -219,7 +265,10 @@ class TestSetUpServers:
         expect(gpu.get_by_test_id("server-key-badge")).to_be_visible()
         expect(gpu.get_by_test_id("server-unencrypted")).to_have_count(0)
         expect(gpu.get_by_test_id("server-model")).to_have_count(2)
-        alpha, beta = gpu.get_by_test_id("server-model").nth(0), gpu.get_by_test_id("server-model").nth(1)
+        alpha, beta = (
+            gpu.get_by_test_id("server-model").nth(0),
+            gpu.get_by_test_id("server-model").nth(1),
+        )
         expect(alpha.get_by_test_id("server-model-selected")).to_have_text("In use")
         expect(beta.get_by_test_id("server-model-use")).to_be_visible()
         expect(alpha.get_by_test_id("server-model-context")).to_have_value("32768")
@@ -231,7 +280,9 @@ class TestSetUpServers:
         expect(lab.get_by_test_id("server-unencrypted")).to_contain_text(
             "Traffic to this server is not encrypted"
         )
-        expect(lab.get_by_test_id("server-state")).to_have_attribute("data-state", "failed", timeout=20_000)
+        expect(lab.get_by_test_id("server-state")).to_have_attribute(
+            "data-state", "failed", timeout=20_000
+        )
         assert KEY not in page.content()
         shot(page, artifacts_dir, "servers-pane")
 
@@ -240,7 +291,9 @@ class TestSetUpServers:
         expect(beta.get_by_test_id("server-model-selected")).to_be_visible()
         pane.get_by_test_id("models-tab").click()
         pane.get_by_role("button", name=re.compile("^Use ")).first.click()
-        expect(page.get_by_test_id("status-model")).not_to_contain_text("(remote)", timeout=REPLY_TIMEOUT)
+        expect(page.get_by_test_id("status-model")).not_to_contain_text(
+            "(remote)", timeout=REPLY_TIMEOUT
+        )
         pane.get_by_test_id("servers-tab").click()
         expect(pane.get_by_test_id("server-model-selected")).to_have_count(0)
 
@@ -249,12 +302,16 @@ class TestSetUpServers:
     ):
         wait_until_ready(page)
         fake_server.script(
-            text_stream("The start of", " an answer", " that never ends", " well.", drop_after=3, gap=0.1)
+            text_stream(
+                "The start of", " an answer", " that never ends", " well.", drop_after=3, gap=0.1
+            )
         )
         send(page, "Explain DNS.")
         reply = last_reply(page)
         expect(reply).to_have_attribute("data-state", "failed", timeout=REPLY_TIMEOUT)
-        expect(reply.get_by_test_id("message-text")).to_have_text("The start of an answer that never ends")
+        expect(reply.get_by_test_id("message-text")).to_have_text(
+            "The start of an answer that never ends"
+        )
         expect(reply.get_by_test_id("failure-reason")).not_to_be_empty()
         expect(reply.get_by_role("button", name="Retry")).to_be_visible()
         expect(reply.get_by_role("button", name="Continue on the local model")).to_be_visible()
@@ -264,7 +321,9 @@ class TestSetUpServers:
         page.reload()
         wait_until_ready(page)
         reply = last_reply(page)
-        expect(reply.get_by_test_id("message-text")).to_have_text("The start of an answer that never ends")
+        expect(reply.get_by_test_id("message-text")).to_have_text(
+            "The start of an answer that never ends"
+        )
         expect(reply.get_by_test_id("continue-locally-button")).to_be_visible()
 
         # The server is gone now: Retry fails again, and says so.
@@ -308,7 +367,9 @@ class TestRealServer:
         pane.get_by_test_id("add-server-url").fill(llama_server.base_url)
         pane.get_by_test_id("add-server-submit").click()
         server = pane.get_by_test_id("server-item")
-        expect(server.get_by_test_id("server-state")).to_have_attribute("data-state", "ready", timeout=20_000)
+        expect(server.get_by_test_id("server-state")).to_have_attribute(
+            "data-state", "ready", timeout=20_000
+        )
         expect(server.get_by_test_id("server-model-pick").locator("option")).to_have_count(1)
         server.get_by_test_id("server-model-add").click()
         server.get_by_test_id("server-model-use").click()
@@ -317,5 +378,7 @@ class TestRealServer:
         pane.get_by_test_id("models-close").click()
         send(page, "Say hello.")
         reply = last_reply(page)
-        expect(reply).to_have_attribute("data-state", re.compile("done|stopped"), timeout=REPLY_TIMEOUT)
+        expect(reply).to_have_attribute(
+            "data-state", re.compile("done|stopped"), timeout=REPLY_TIMEOUT
+        )
         expect(reply.get_by_test_id("message-text")).not_to_be_empty()
