@@ -3,6 +3,7 @@
 
 import { element } from "./dom.js";
 import { copyButton, renderMarkdown } from "./markdown.js";
+import { reasoningFold, showReasoning, showStoredReasoning, THINKING, thoughtFor } from "./reasoning.js";
 import { ToolCards } from "./toolcards.js";
 
 // While a reply streams, its Markdown is rebuilt at most this often (then once at the end).
@@ -18,18 +19,27 @@ export function describeStats(stats, stopped) {
 }
 
 export class ChatView {
-  constructor(root, { onRetry, onAnswer, onRegenerate, onEdit }) {
+  constructor(root, { onRetry, onContinueLocally, onAnswer, onRegenerate, onEdit }) {
     this.root = root;
     this.onRetry = onRetry;
+    this.onContinueLocally = onContinueLocally;
     this.cards = new ToolCards({ onAnswer });
     this.onRegenerate = onRegenerate;
     this.onEdit = onEdit;
     this.welcome = root.querySelector('[data-testid="welcome"]');
     this.pending = null;
     this.pendingText = "";
+    this.resetThinking();
     this.texts = new WeakMap(); // message node → its raw text, for Copy and Edit
     this.renderQueued = false;
     this.lastRender = 0;
+  }
+
+  // The reasoning of the reply being written, and when it came (for "Thought for N s").
+  resetThinking() {
+    this.pendingReasoning = "";
+    this.thinking = { started: null, last: null };
+    this.phase = null; // "thinking" or "writing": what the reply's meta line says now
   }
 
   clear() {
@@ -38,6 +48,7 @@ export class ChatView {
     }
     this.pending = null;
     this.pendingText = "";
+    this.resetThinking();
     this.welcome.hidden = false;
   }
 
@@ -54,6 +65,7 @@ export class ChatView {
     const node = this.buildMessage(message.role, message.content, state);
     node.dataset.messageId = message.id;
     if (message.role === "assistant") {
+      if (meta.reasoning) showStoredReasoning(node, meta.reasoning);
       this.cards.showStored(node, meta);
       node.querySelector(".message-meta").textContent = describeStats(meta.stats, meta.stopped);
       // A saved failure (possibly imported): shown as it was when it happened.
@@ -78,7 +90,9 @@ export class ChatView {
       "data-testid": "message-text",
     });
     const meta = element("div", { class: "message-meta", "data-testid": "message-meta" });
-    node.append(label, tools, body, meta, this.buildActions(node, role));
+    node.append(label);
+    if (role === "assistant") node.append(reasoningFold());
+    node.append(tools, body, meta, this.buildActions(node, role));
     this.setText(node, text);
     this.root.append(node);
     return node;
@@ -116,6 +130,8 @@ export class ChatView {
       if (button) button.hidden = reply !== last || reply === this.pending || reply.dataset.state === "failed";
       const retry = reply.querySelector('[data-testid="retry-button"]');
       if (retry) retry.hidden = reply !== last; // an earlier failure was answered since
+      const local = reply.querySelector('[data-testid="continue-locally-button"]');
+      if (local) local.hidden = reply !== last;
     }
   }
 
@@ -175,12 +191,39 @@ export class ChatView {
   // (a label, a layout read) made every batch restyle and redraw the reply.
   appendToken(text) {
     const node = this.pending ?? this.beginReply();
-    if (node.dataset.state !== "streaming") {
-      node.dataset.state = "streaming";
-      node.querySelector(".message-meta").textContent = "Writing…";
-    }
+    this.enterPhase(node, "writing");
     this.pendingText += text;
     this.scheduleRender();
+  }
+
+  // The model's reasoning, streamed like the text (and drawn in the same throttled frame).
+  // `refiled`: it is text already shown as the answer, which moves into the fold.
+  appendReasoning(text, refiled = false) {
+    const node = this.pending ?? this.beginReply();
+    if (refiled) {
+      const at = this.pendingText.startsWith(text) ? 0 : this.pendingText.indexOf(text);
+      if (at >= 0) this.pendingText = this.pendingText.slice(0, at) + this.pendingText.slice(at + text.length);
+    }
+    const now = performance.now();
+    this.thinking.started ??= now;
+    this.thinking.last = now;
+    this.enterPhase(node, "thinking");
+    this.pendingReasoning += text;
+    this.scheduleRender();
+  }
+
+  // The meta line says what the reply is doing; it changes only when that does.
+  enterPhase(node, phase) {
+    if (this.phase === phase) return;
+    this.phase = phase;
+    node.dataset.state = "streaming";
+    node.querySelector(".message-meta").textContent = phase === "thinking" ? THINKING : "Writing…";
+  }
+
+  // The fold's summary while the reply is written: thinking, or how long it thought.
+  pendingSummary() {
+    if (this.phase === "thinking") return THINKING;
+    return thoughtFor((this.thinking.last - this.thinking.started) / 1000);
   }
 
   // Rebuilding the Markdown for every token would stall the page: at most one rebuild per
@@ -193,6 +236,7 @@ export class ChatView {
       this.renderQueued = false;
       if (!this.pending) return;
       const nearEnd = this.isNearEnd(); // read before the change: the layout is still clean
+      if (this.pendingReasoning) showReasoning(this.pending, this.pendingReasoning, this.pendingSummary());
       this.setText(this.pending, this.pendingText, false);
       this.lastRender = performance.now();
       if (nearEnd) this.scrollToEnd();
@@ -221,8 +265,10 @@ export class ChatView {
   finishReply({ stopped, stats, message }) {
     const node = this.pending;
     const text = message?.content ?? this.pendingText;
+    const reasoning = message?.meta?.reasoning;
     this.pending = null;
     this.pendingText = "";
+    this.resetThinking();
     if (!node) return;
     if (!message && !text) {
       node.remove();
@@ -231,6 +277,7 @@ export class ChatView {
     }
     // The stored text is the reply as kept (e.g. without markup the model imitated).
     this.setText(node, text);
+    showStoredReasoning(node, reasoning);
     if (message) node.dataset.messageId = message.id;
     if (message?.meta?.notice) this.cards.showNotice(node, message.meta.notice);
     node.dataset.state = stopped ? "stopped" : "done";
@@ -243,13 +290,16 @@ export class ChatView {
     const node = this.pending ?? this.beginReply();
     this.pending = null;
     this.pendingText = "";
+    this.resetThinking();
     if (message) node.dataset.messageId = message.id;
-    this.setText(node, message?.content ?? "");
+    this.setText(node, message?.content ?? ""); // a dropped stream's text stays, above the error
+    showStoredReasoning(node, message?.meta?.reasoning);
     this.showFailure(node, failure);
     this.scrollToEnd(true);
   }
 
-  // What went wrong, what to do, and Retry only when trying again can change the outcome.
+  // What went wrong, what to do, and Retry only when trying again can change the outcome; a
+  // server's failure also offers to answer with the local model instead.
   showFailure(node, failure) {
     node.dataset.state = "failed";
     node.classList.add("failed");
@@ -264,13 +314,22 @@ export class ChatView {
     const meta = node.querySelector(".message-meta");
     meta.textContent = "";
     if (failure.retry !== false) {
-      const retry = element("button", { class: "retry", type: "button", "data-testid": "retry-button", text: "Retry" });
-      retry.addEventListener("click", () => {
-        node.remove();
-        this.refreshActions();
-        this.onRetry();
-      });
-      meta.append(retry);
+      const actions = element("div", { class: "failure-actions" });
+      const again = (text, testId, title, handler) => {
+        const button = element("button", { class: "retry", type: "button", "data-testid": testId, text, title });
+        button.addEventListener("click", () => {
+          node.remove(); // the backend forgets the failure too; the new reply streams in
+          this.refreshActions();
+          handler();
+        });
+        actions.append(button);
+      };
+      again("Retry", "retry-button", undefined, () => this.onRetry());
+      if (String(failure.code ?? "").startsWith("remote_")) {
+        again("Continue on the local model", "continue-locally-button",
+          "Answer this message with the model on this computer you used last", () => this.onContinueLocally());
+      }
+      meta.append(actions);
     }
     this.refreshActions();
   }

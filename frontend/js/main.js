@@ -49,6 +49,7 @@ function build(api) {
   let modelEvents;
   const chat = new ChatView($("messages"), {
     onRetry: () => chatScreen.retry(nav.activeId),
+    onContinueLocally: () => chatScreen.continueLocally(nav.activeId),
     onAnswer: (call, answer, reason) => chatScreen.answerToolCall(call, answer, reason),
     onRegenerate: () => chatScreen.regenerate(),
     onEdit: (messageId, text) => chatScreen.editAndResend(messageId, text),

@@ -1,9 +1,11 @@
 // The Models pane: installed models with fit badges, downloads with progress, the catalog,
-// any repo's GGUF files, importing a local file, and the Hub token.
+// any repo's GGUF files, importing a local file, and the Hub token; its Servers tab is
+// servers.js.
 
 import { confirmDialog } from "./dialog.js";
 import { byTestId as $, element, showMessage } from "./dom.js";
 import { guarded } from "./notice.js";
+import { ServersPanel } from "./servers.js";
 import { formatBytes } from "./settings.js";
 
 function button(label, accessibleName, onClick, kind = "secondary") {
@@ -43,6 +45,12 @@ export class ModelsPane {
     this.loading = null; // the model id we asked to load, until it is ready
     this.choices = { catalog: [], repo: [] }; // what the two lists show, re-marked on changes
     $(this.dialog, "import-browse").hidden = !desktop;
+    this.servers = new ServersPanel(api, $(this.dialog, "servers-panel"), {
+      guard: this.guard,
+      message: (text, error = false) => this.message(text, error),
+      onSelected: () => this.refresh(),
+    });
+    this.tab = "models";
     this.bind();
   }
 
@@ -57,6 +65,15 @@ export class ModelsPane {
     on("token-form", "submit", () => this.saveToken($(this.dialog, "hub-token").value));
     on("token-forget", "click", () => this.saveToken(null));
     $(this.dialog, "models-close").addEventListener("click", () => this.dialog.close());
+    for (const tab of ["models", "servers"]) {
+      $(this.dialog, `${tab}-tab`).addEventListener("click", () => this.guard(() => this.showTab(tab)));
+    }
+    $(this.dialog, "models-tab").parentElement.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      const other = this.tab === "models" ? "servers" : "models";
+      this.guard(() => this.showTab(other));
+      $(this.dialog, `${other}-tab`).focus();
+    });
   }
 
   async open() {
@@ -64,6 +81,21 @@ export class ModelsPane {
     await this.refresh();
     this.dialog.showModal();
     this.loadCatalog();
+    if (this.tab === "servers") this.guard(() => this.servers.open());
+  }
+
+  // "models": the models on this computer; "servers": the servers' (asked when shown).
+  async showTab(tab) {
+    this.tab = tab;
+    for (const [name, panel] of [["models", "models-local"], ["servers", "servers-panel"]]) {
+      const button = $(this.dialog, `${name}-tab`);
+      button.setAttribute("aria-selected", String(name === tab));
+      button.tabIndex = name === tab ? 0 : -1;
+      $(this.dialog, panel).hidden = name !== tab;
+    }
+    $(this.dialog, "models-body").scrollTop = 0;
+    this.message("");
+    if (tab === "servers") await this.servers.open();
   }
 
   async refresh() {
@@ -296,6 +328,7 @@ export class ModelsPane {
     this.loading = model.name;
     this.message(`Loading ${model.name}…`);
     await this.refresh();
+    await this.servers.refresh(); // a server's model is no longer the one in use
   }
 
   async remove(model) {

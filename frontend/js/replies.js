@@ -1,5 +1,6 @@
 // The replies being written, per conversation, as the event stream tells them: which
-// conversations are busy, the text and tool calls so far, and what a reply is waiting for.
+// conversations are busy, the text, reasoning and tool calls so far, and what a reply is
+// waiting for.
 // The conversation on screen shows its reply live in the chat view; another one's is kept
 // here until it is opened again.
 
@@ -17,6 +18,7 @@ export class Replies {
     this.onDone = onDone;
     this.busy = new Set();
     this.streams = new Map(); // conversation id → text streamed so far
+    this.thoughts = new Map(); // conversation id → reasoning streamed so far
     this.pendingNotes = new Map(); // conversation id → what its reply is waiting for
     this.liveCalls = new Map(); // conversation id → tool_call events of the reply being written
   }
@@ -35,6 +37,7 @@ export class Replies {
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);
       this.streams.set(event.conversation_id, "");
+      this.thoughts.delete(event.conversation_id);
       // One reply is written at a time; another one may even be waiting for an approval.
       if (event.ahead > 0) this.pendingNotes.set(event.conversation_id, WAITING_FOR_ANOTHER);
       if (here(event)) {
@@ -49,6 +52,15 @@ export class Replies {
     events.on("token", (event) => {
       this.streams.set(event.conversation_id, (this.streams.get(event.conversation_id) ?? "") + event.text);
       if (here(event)) this.chat.appendToken(event.text);
+    });
+    events.on("reasoning", (event) => {
+      const id = event.conversation_id;
+      if (event.refiled) { // the text so far was reasoning: it leaves the answer
+        const text = this.streams.get(id) ?? "";
+        if (text.startsWith(event.text)) this.streams.set(id, text.slice(event.text.length));
+      }
+      this.thoughts.set(id, (this.thoughts.get(id) ?? "") + event.text);
+      if (here(event)) this.chat.appendReasoning(event.text, event.refiled);
     });
     events.on("tool_call", (event) => {
       const calls = this.liveCalls.get(event.conversation_id) ?? new Map();
@@ -87,6 +99,7 @@ export class Replies {
 
   forget(conversationId) {
     this.streams.delete(conversationId);
+    this.thoughts.delete(conversationId);
     this.pendingNotes.delete(conversationId);
     this.liveCalls.delete(conversationId);
   }
@@ -100,6 +113,7 @@ export class Replies {
     }
     this.liveCalls.set(conversationId, calls);
     this.streams.set(conversationId, live.text);
+    if (live.reasoning) this.thoughts.set(conversationId, live.reasoning);
   }
 
   // Back to a conversation whose reply is still being written: its cards, then its text.
@@ -108,6 +122,8 @@ export class Replies {
     for (const event of this.liveCalls.get(conversationId)?.values() ?? []) {
       this.chat.showToolCall(conversationId, event.call, event.text);
     }
+    const thought = this.thoughts.get(conversationId);
+    if (thought) this.chat.appendReasoning(thought);
     const text = this.streams.get(conversationId);
     if (text) this.chat.appendToken(text);
   }
@@ -117,6 +133,8 @@ export class Replies {
   followMessage(conversationId) {
     if (!this.chat.keepReplyLast() && this.busy.has(conversationId)) {
       this.chat.beginReply(this.streams.get(conversationId) ?? "");
+      const thought = this.thoughts.get(conversationId);
+      if (thought) this.chat.appendReasoning(thought);
     }
     const note = this.pendingNotes.get(conversationId);
     if (note && !this.streams.get(conversationId)) this.chat.setPendingNote(note);

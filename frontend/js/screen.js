@@ -1,6 +1,6 @@
 // The conversation on screen: opening one, starting a new chat, sending a message, and what
-// the user does to its replies (stop, retry, regenerate, edit and resend, approve a tool
-// call), with its tool mode and the context it fills.
+// the user does to its replies (stop, retry or continue on the local model, regenerate, edit
+// and resend, approve a tool call), with its tool mode and the context it fills.
 
 export class ChatScreen {
   constructor({ api, nav, chat, composer, header, replies, conversations, status, notice, firstRun }) {
@@ -105,6 +105,11 @@ export class ChatScreen {
 
   retry(conversationId) {
     return this.notice.guard(() => this.api.call("retry_reply", { conversation_id: conversationId }));
+  }
+
+  // After a server failed: the local model used last answers the same message (it loads first).
+  continueLocally(conversationId) {
+    return this.notice.guard(() => this.api.call("continue_locally", { conversation_id: conversationId }));
   }
 
   // Regenerate and edit replace later turns in the backend; the view is rebuilt from it.

@@ -1,8 +1,17 @@
-// The status line: which model is loaded (or being loaded), its state, the speed of the last
-// reply, how much of the model's context the open conversation fills, and Restart the model
-// when the engine is stopped by an error.
+// The status line: which model is loaded (or being loaded), or which server's model is used,
+// its state, the speed of the last reply, how much of the model's context the open
+// conversation fills, and Restart the model when the engine is stopped by an error.
 
 const STATE_WORDS = { idle: "no model", loading: "loading…", ready: "ready", error: "error" };
+
+// The tooltip: a local model's context and threads; a server's model, where it runs.
+function describeModel(model) {
+  if (!model) return "";
+  const parts = [Number.isFinite(model.n_ctx) ? `context ${model.n_ctx} tokens` : null];
+  if (model.remote) parts.push(`${model.server} at ${model.base_url}`);
+  else if (Number.isFinite(model.n_threads)) parts.push(`${model.n_threads} threads`);
+  return parts.filter(Boolean).join(" · ");
+}
 
 export class StatusLine {
   constructor(root, { onRestart }) {
@@ -50,7 +59,7 @@ export class StatusLine {
     this.restart.hidden = status.state !== "error";
     const detail = status.state === "error" ? status.error?.message : STATE_WORDS[status.state];
     this.model.textContent = `${name} — ${detail}`;
-    this.model.title = status.model ? `context ${status.model.n_ctx} tokens · ${status.model.n_threads} threads` : "";
+    this.model.title = describeModel(status.model);
     if (status.model?.n_ctx) {
       this.nCtx = status.model.n_ctx;
       this.renderContext();
