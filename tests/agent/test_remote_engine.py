@@ -269,27 +269,30 @@ def test_thinking_switched_off_asks_the_server_not_to_think(remote_app, server):
     assert body["chat_template_kwargs"] == {"enable_thinking": False}
 
 
-@pytest.mark.parametrize(
-    ("answer", "code"),
-    [
-        (Answer(401, {"error": {"message": "Invalid API key"}}), "remote_auth_failed"),
-        (
-            Answer(404, {"error": {"message": "model 'Qwen3-8B' not found"}}),
-            "remote_model_not_found",
-        ),
-        (
-            Answer(429, {"error": {"message": "slow down"}}, {"Retry-After": "7"}),
-            "remote_rate_limited",
-        ),
-        (Answer(500, "Internal Server Error", media_type="text/plain"), "remote_server_error"),
-        (Answer(200, "<html>proxy</html>", media_type="text/html"), "remote_bad_response"),
-    ],
-)
-def test_a_server_failure_is_saved_with_its_reason(remote_app, server, answer, code):
+_FAILURES = [
+    (Answer(401, {"error": {"message": "Invalid API key"}}), "remote_auth_failed", False),
+    (Answer(404, {"error": {"message": "no model"}}), "remote_model_not_found", False),
+    (
+        Answer(429, {"error": {"message": "slow"}}, {"Retry-After": "7"}),
+        "remote_rate_limited",
+        True,
+    ),
+    (Answer(500, "Internal Server Error", media_type="text/plain"), "remote_server_error", True),
+    (Answer(200, "<html>proxy</html>", media_type="text/html"), "remote_bad_response", True),
+]
+
+
+@pytest.mark.parametrize(("answer", "code", "retry"), _FAILURES)
+def test_a_server_failure_is_saved_with_its_reason_and_advice(
+    remote_app, server, answer, code, retry
+):
     server.script(answer)
     running = remote_app()
     failed = running.failed(running.send("Hi"))
-    assert failed["error"]["code"] == code and failed["error"]["retry"] is True
+    assert failed["error"]["code"] == code and failed["error"]["retry"] is bool(retry)
+    assert failed["error"]["advice"]  # what to do, in words
+    if code == "remote_rate_limited":
+        assert "Wait 7 s" in failed["error"]["advice"]
     saved = running.app.store.messages(running.conversation_id)[-1]
     assert saved["meta"]["error"]["code"] == code  # a reload shows the same reason
 

@@ -205,16 +205,17 @@ class AgentLoop:
         return show
 
     def _thinker(self, job: AgentJob, reply: AgentReply) -> ReasoningCallback:
-        """Where a turn's reasoning goes: into the reply (timed), and to the page's fold."""
-        started: list[float] = []
+        """Where a turn's reasoning goes: into the reply, and to the page's fold. Its time
+        runs from the turn's start (the model thinks before its first word) to its last
+        thought."""
+        started = time.monotonic()
 
         def think(text: str, *, refiled: bool = False) -> None:
             now = time.monotonic()
-            started[:] = started or [now]
             if refiled and reply.streaming.startswith(text):  # it was shown as the answer
                 reply.streaming = reply.streaming[len(text) :]
             reply.reasoning += text
-            reply.reasoning_seconds = round(now - started[0], 1)
+            reply.reasoning_seconds = round(now - started, 1)
             self._events.publish(
                 "reasoning",
                 conversation_id=job.conversation_id,

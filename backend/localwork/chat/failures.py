@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from localwork.engine.base import EngineStatus
-from localwork.errors import ContextOverflow, EngineCrashed, LocalWorkError
+from localwork.errors import (
+    ContextOverflow,
+    EngineCrashed,
+    LocalWorkError,
+    RemoteError,
+    RemoteRateLimited,
+)
 from localwork.models.catalog import CATALOG
 
 # How many catalog models a "does not fit" advice names.
@@ -37,7 +43,55 @@ def describe_failure(error: LocalWorkError, status: EngineStatus) -> dict[str, A
             failure["tokens"] = error.tokens
     elif isinstance(error, EngineCrashed):
         failure.update(_crash_words(error, status))
+    elif isinstance(error, RemoteError):
+        failure.update(_server_advice(error))
     return failure
+
+
+_ON_THE_SERVERS_TAB = "under Models, Servers"
+# What a server's failure leaves the user to do; False: Retry would fail the same way.
+_SERVER_ADVICE: dict[str, tuple[str, bool]] = {
+    "remote_unreachable": (
+        f"Check that the server is running and its address {_ON_THE_SERVERS_TAB}, then Retry; "
+        "or continue on the local model.",
+        True,
+    ),
+    "remote_timeout": (
+        "The server may be busy or still loading its model: Retry in a moment, or continue "
+        "on the local model.",
+        True,
+    ),
+    "remote_auth_failed": (f"Update the server's API key {_ON_THE_SERVERS_TAB}.", False),
+    "remote_model_not_found": (
+        f"Choose one of the server's own models {_ON_THE_SERVERS_TAB}.",
+        False,
+    ),
+    "remote_redirected": (
+        f"Type the address it sends you to {_ON_THE_SERVERS_TAB}.",
+        False,
+    ),
+    "remote_bad_response": (
+        f"Check that the address {_ON_THE_SERVERS_TAB} is the server's API (it usually ends "
+        "in /v1).",
+        True,
+    ),
+    "remote_stream_dropped": ("Retry for a whole reply, or continue on the local model.", True),
+}
+
+
+def _server_advice(error: RemoteError) -> dict[str, Any]:
+    if isinstance(error, RemoteRateLimited):
+        wait = f"Wait {error.retry_after:g} s, then Retry" if error.retry_after else "Wait"
+        return {"advice": f"{wait}; or continue on the local model."}
+    advice, retry = _SERVER_ADVICE.get(
+        error.code,
+        (
+            "Retry; if it keeps failing, the server's log says why. Or continue on the local "
+            "model.",
+            True,
+        ),
+    )
+    return {"advice": advice, "retry": retry}
 
 
 def _crash_words(error: EngineCrashed, status: EngineStatus) -> dict[str, str]:
