@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from localwork.engine.base import EngineStatus
-from localwork.errors import ContextOverflow, EngineCrashed, LocalWorkError
+from localwork.errors import ContextOverflow, EngineCrashed, LocalWorkError, ToolListTooLarge
 from localwork.models.catalog import CATALOG
 
 # How many catalog models a "does not fit" advice names.
@@ -30,7 +30,14 @@ def describe_failure(error: LocalWorkError, status: EngineStatus) -> dict[str, A
         "advice": None,
         "retry": True,
     }
-    if isinstance(error, ContextOverflow):
+    if isinstance(error, ToolListTooLarge):
+        failure["retry"] = False
+        failure["advice"] = (
+            "Turn off MCP servers or tools you do not need here (Settings, MCP servers, "
+            "where each shows what its tools cost), or raise the context length in Settings."
+        )
+        failure["tokens"] = error.tokens
+    elif isinstance(error, ContextOverflow):
         failure["retry"] = False  # the same message, model and settings fail the same way
         failure["advice"] = _overflow_advice(error, status.get("model"))
         if error.tokens is not None:
