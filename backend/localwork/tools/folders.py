@@ -108,11 +108,12 @@ class Folders:
                 log.warning("skipping a granted folder that is gone: %s", error.message)
         return Sandbox(grants, protected=self.owned)
 
-    def tool_runner(self) -> ToolRunner:
+    def tool_runner(self, other_sources: Sequence[ToolSource] | None = None) -> ToolRunner:
         """The tools of every source: the file tools (through the grants as they are at each
-        call), then the other sources the app was given."""
+        call), then the other sources the app was given (or ``other_sources`` instead)."""
         files = FileToolSource(self.sandbox, self._paths.backups_dir)
-        return ToolRunner([files, *self._other_sources()], self._audit)
+        others = self._other_sources() if other_sources is None else other_sources
+        return ToolRunner([files, *others], self._audit)
 
     def activity(self, limit: int, conversation_id: str | None = None) -> list[dict[str, Any]]:
         calls = self._audit.calls(conversation_id, newest=limit)

@@ -80,10 +80,11 @@ class McpService:
         return any(entry.config.enabled for entry in self._store.entries().values())
 
     # --- for the app ------------------------------------------------------------------------
-    def sources(self) -> list[McpToolSource]:
-        """One tool source per server that is on, with its tools' policies."""
+    def sources(self, *, start: bool = True) -> list[McpToolSource]:
+        """One tool source per server that is on, with its tools' policies; ``start`` False:
+        sources that offer a server's tools only while it is ready (they start nothing)."""
         return [
-            McpToolSource(self.manager, name, self._policy_of(name))
+            McpToolSource(self.manager, name, self._policy_of(name), start=start)
             for name, entry in self._store.entries().items()
             if entry.config.enabled
         ]

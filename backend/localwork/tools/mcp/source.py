@@ -31,11 +31,17 @@ def _always_ask(_tool: ToolInfo) -> Literal["ask"]:
 
 class McpToolSource:
     def __init__(
-        self, manager: McpServerManager, server: str, policy: PolicyOf | None = None
+        self,
+        manager: McpServerManager,
+        server: str,
+        policy: PolicyOf | None = None,
+        *,
+        start: bool = True,
     ) -> None:
         self.name = server
         self._manager = manager
         self._policy = policy or _always_ask
+        self._start = start  # False: only a server that is ready already is available
 
     def tools(self) -> Sequence[Tool]:
         """Its tools but those turned off; an allowed one needs no approval."""
@@ -59,7 +65,9 @@ class McpToolSource:
 
     def available(self) -> bool:
         """Ready, after starting the server on first use; a server that fails to start is
-        not offered (its state says why)."""
+        not offered (its state says why). Without ``start``: whether it is ready now."""
+        if not self._start:
+            return self._manager.state(self.name).status == "ready"
         try:
             return self._manager.start(self.name).status == "ready"
         except LocalWorkError:
