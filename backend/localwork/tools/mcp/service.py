@@ -51,8 +51,18 @@ def state_line(state: ServerState) -> str:
     if state.status == "ready":
         return f"ready ({state.tool_count} tool{'' if state.tool_count == 1 else 's'})"
     if state.status == "failed":
-        return f"failed: {state.error.message if state.error else 'it stopped'}"
+        return f"failed: {failure_reason(state)}"
     return {"disabled": "off", "stopped": "not started", "starting": "starting"}[state.status]
+
+
+def failure_reason(state: ServerState) -> str:
+    """Why it failed, in the error's words; a missing command as the launcher says it:
+    "command not found: npx — install Node.js…"."""
+    if state.error is None:
+        return "it stopped"
+    if isinstance(state.error, McpCommandNotFound):
+        return state.error.message.removeprefix(f"The MCP server {state.name!r} cannot start: ")
+    return state.error.message
 
 
 def command_line(config: StdioServer | HttpServer) -> str:
@@ -75,6 +85,10 @@ class McpService:
 
     def names(self) -> list[str]:
         return list(self._store.entries())
+
+    def configs(self) -> dict[str, StdioServer | HttpServer]:
+        """Each server's settings, secrets and all: for this process only, never the page."""
+        return self._configs(self._store.entries())
 
     def has_enabled(self) -> bool:
         return any(entry.config.enabled for entry in self._store.entries().values())
