@@ -46,7 +46,8 @@ def check_tool_room(
     what is never trimmed) and the room kept for the reply fit the context together.
 
     Raises:
-        ToolListTooLarge: they do not; the message gives the numbers and what to do.
+        ToolListTooLarge: they do not, and would without the tools; the message gives the
+            numbers and what to do.
     """
     tool_tokens = engine.count_tools(tools)
     prefix: list[Message] = [{"role": "system", "content": system}] if system else []
@@ -54,7 +55,9 @@ def check_tool_room(
     n_ctx = ready.context_length
     room = reply_room(max_tokens, n_ctx)
     total = tool_tokens + message_tokens
-    if total + room <= n_ctx:
+    # A message too long even without the tools is the engine's to refuse (ContextOverflow,
+    # with its own advice); only the tool list's share is refused here.
+    if total + room <= n_ctx or message_tokens + room > n_ctx:
         return tool_tokens
     raise ToolListTooLarge(
         f"The reply was not started: the {len(tools)} tools on offer take {tool_tokens:,} "
