@@ -31,6 +31,8 @@ from localwork.settings import FolderGrant, SettingsStore
 from localwork.tools.approval import Policy
 from localwork.tools.audit import AuditLog
 from localwork.tools.folders import Folders
+from localwork.tools.mcp.service import McpService
+from localwork.tools.mcp.store import McpStore
 from localwork.tools.source import ToolSource
 
 log = logging.getLogger(__name__)
@@ -96,13 +98,17 @@ class App:
         self.servers = ServerService(self.settings, self.engine)
         self.profiles = ProfileService(self.settings, self.registry, self.runtime)
         self.audit = AuditLog(paths.audit_file)
+        # The user's MCP servers (mcp.json): one manager runs them, each one that is on is a
+        # tool source, asked for at each reply.
+        self.mcp = McpService(McpStore(paths.mcp_file))
+        extra_sources = options.tool_sources
         self.folders = Folders(
             self.settings,
             paths,
             self.audit,
             picker=pickers.folder if pickers else None,
             session_grants=options.session_grants,
-            other_sources=options.tool_sources,
+            other_sources=lambda: (*extra_sources, *self.mcp.sources()),
         )
         approvals = ApprovalGate(options.approval_policy)
         agent = AgentLoop(self.engine, self.settings, self.folders, approvals, self.events)
@@ -122,11 +128,13 @@ class App:
     def start(self) -> None:
         self.chat.start()
         self.engine.apply_selection()
+        self.mcp.start_at_launch()  # in the background: startup never waits for a server
 
     def close(self) -> None:
         self.models.close()  # first: a running download keeps its partial file for next time
         self.events.close()
         self.chat.close()
+        self.mcp.close()  # after the replies: every server's process group stops
         self.runtime.close()
         self.store.close()
         self.audit.close()

@@ -26,6 +26,7 @@ The tree::
     │       ├── RemoteBadResponse         remote_bad_response
     │       └── RemoteStreamDropped       remote_stream_dropped
     ├── ContextOverflow                 context_overflow
+    │   └── ToolListTooLarge              tool_list_too_large
     ├── SandboxDenied (PermissionError) sandbox_denied
     ├── PathNotFound                    path_not_found    (FileNotFoundError)
     ├── ToolError                       tool_failed
@@ -273,6 +274,38 @@ class ContextOverflow(LocalWorkError):
         super().__init__(message)
         self.tokens, self.n_ctx, self.room = tokens, n_ctx, room
         self.whole_conversation = whole_conversation
+
+
+class ToolListTooLarge(ContextOverflow):
+    """The tools on offer take so much of the context that the conversation's newest message
+    and the reply no longer fit: the reply is not started. ``tool_tokens`` is the tool list's
+    cost, ``tokens`` the whole prompt's (tools, system prompt, newest message)."""
+
+    code = "tool_list_too_large"
+
+    def __init__(
+        self, message: str, *, tool_tokens: int = 0, tokens: int = 0, n_ctx: int = 0, room: int = 0
+    ) -> None:
+        super().__init__(message, tokens=tokens, n_ctx=n_ctx, room=room)
+        self.tool_tokens = tool_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        numbers = {"tool_tokens": self.tool_tokens, "tokens": self.tokens, "n_ctx": self.n_ctx}
+        return {**super().to_dict(), **numbers, "room": self.room}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> LocalWorkError:
+        def number(key: str) -> int:
+            value = payload.get(key)
+            return value if isinstance(value, int) else 0
+
+        return cls(
+            str(payload.get("message", "")),
+            tool_tokens=number("tool_tokens"),
+            tokens=number("tokens"),
+            n_ctx=number("n_ctx"),
+            room=number("room"),
+        )
 
 
 class SandboxDenied(LocalWorkError, PermissionError):

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +26,7 @@ from pydantic import (
 
 from localwork.errors import SettingsError
 from localwork.infra.atomic import atomic_write_bytes
+from localwork.infra.broken import set_aside
 from localwork.infra.paths import PRIVATE_FILE
 from localwork.models.prompt_formats import PromptFormatName
 
@@ -444,10 +444,7 @@ class SettingsStore:
         try:
             return AppSettings.model_validate(json.loads(self._path.read_text("utf-8")))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as error:
-            backup = self._path.with_name(
-                f"{self._path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}"
-            )
-            os.replace(self._path, backup)
+            backup = set_aside(self._path)
             reason = (
                 describe_validation_error(error)
                 if isinstance(error, ValidationError)

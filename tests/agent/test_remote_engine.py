@@ -367,3 +367,15 @@ def test_choosing_an_installed_model_again_loads_it_and_leaves_the_server(remote
     app.runtime.ensure_ready(timeout=30)
     assert app.engine.status()["model"].get("remote") is None
     assert app.settings.current.selected_model is None  # the bundled model
+
+
+@pytest.mark.parametrize("tools", ["native", "prompt"])
+def test_the_tool_lists_cost_is_counted_the_way_the_server_gets_it(remote_app, tools):
+    running = remote_app(tools=tools)
+    offered = running.app.folders.tool_runner().offered
+    assert offered  # the file tools, with the folder granted
+    cost = running.app.engine.count_tools(offered)
+    assert cost > 100  # nine tools with their schemas
+    assert running.app.engine.count_tools({}) == 0
+    one = dict(list(offered.items())[:1])
+    assert 0 < running.app.engine.count_tools(one) < cost

@@ -15,8 +15,14 @@ from tests.support.protocols import mismatched_methods, protocol_methods
 CHAT = Path(__file__).resolve().parents[2] / "backend" / "localwork" / "chat"
 
 
-def test_the_chat_turn_seam_is_four_methods_and_the_local_engine_has_them(app):
-    assert protocol_methods(ChatEngine) == ["cancel", "count_conversation", "ready", "take_turn"]
+def test_the_chat_turn_seam_is_five_methods_and_the_local_engine_has_them(app):
+    assert protocol_methods(ChatEngine) == [
+        "cancel",
+        "count_conversation",
+        "count_tools",
+        "ready",
+        "take_turn",
+    ]
     local: ChatEngine = PromptTextTurns(app.runtime)
     assert isinstance(local, ChatEngine)
     assert mismatched_methods(PromptTextTurns, ChatEngine) == []
@@ -46,6 +52,7 @@ def test_the_chat_layer_imports_no_engine_but_the_seam():
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("localwork.engine")
     }
-    # The chat layer knows the seam and the engine-neutral call parsing only.
-    seam = {"localwork.engine.base", "localwork.engine.toolcalls"}
+    # The chat layer knows the seam, the engine-neutral call parsing, and the room every
+    # engine keeps for a reply (``budget.reply_room``: the tool budget checks against it).
+    seam = {"localwork.engine.base", "localwork.engine.toolcalls", "localwork.engine.budget"}
     assert imported and {module for _, module in imported} <= seam, imported

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.outcomes import describe_call, says_nothing
 from localwork.chat.reply import AgentReply, ToolCallRecord
+from localwork.chat.tool_budget import check_tool_room
 from localwork.chat.turns import MAX_RESULT_CHARS, prompt_turns
 from localwork.conversations.store import StoredMessage
 from localwork.engine.base import ChatEngine, ReadyModel, ReasoningCallback, TurnRequest
@@ -103,10 +104,20 @@ class AgentLoop:
         if runner is not None and not runner.offered:  # no folder granted, no other source
             if mode == "required":
                 raise InvalidRequest(
-                    "Tool use is set to Required, but no folder is shared with the assistant. "
-                    "Add a folder under Folders, or set tool use to Auto."
+                    "Tool use is set to Required, but no folder is shared with the assistant and "
+                    "no MCP server offers tools. Add a folder under Folders, or set tool use to "
+                    "Auto."
                 )
             runner = None
+        if runner is not None:  # refused before it starts when the tools leave no room
+            check_tool_room(
+                self._engine,
+                ready,
+                runner.offered,
+                generation.system_prompt.strip(),
+                _newest_turn(prompt_turns(messages)),
+                generation.max_tokens,
+            )
         self._rounds(job, prompt_turns(messages), runner, mode, ready, generation, reply)
         if reply.calls and not reply.stopped and says_nothing(reply.text):
             reply.say_what_the_calls_did()
@@ -254,7 +265,8 @@ class AgentLoop:
                 continue
             # The file tools see grant changes at once; the approval scope is taken now.
             scope = change_scope(self._folders.sandbox().grants)
-            approval = self._standing_approval(job, runner, parsed.name, scope)
+            key = runner.approval_key(parsed.name)  # "allow for this chat" is per source+tool
+            approval = self._standing_approval(job, runner, parsed.name, key, scope)
             if approval is None:  # the user decides, after seeing what would change
                 record.preview = runner.preview(parsed.name, parsed.arguments)
                 if "error" in record.preview:  # it cannot succeed: nothing to ask
@@ -263,7 +275,7 @@ class AgentLoop:
                 record.status = "waiting"
                 self._publish(job, reply, record)
                 decision = self._approvals.wait(
-                    job.conversation_id, record.id, parsed.name, job.cancelled, scope
+                    job.conversation_id, record.id, key, job.cancelled, scope
                 )
                 if decision is None:
                     record.status = "stopped"
@@ -299,13 +311,14 @@ class AgentLoop:
         return True
 
     def _standing_approval(
-        self, job: AgentJob, runner: ToolRunner, tool: str, scope: Scope
+        self, job: AgentJob, runner: ToolRunner, tool: str, key: str, scope: Scope
     ) -> Approval | None:
-        """How the runner may treat a call without asking; None when the user must decide."""
+        """How the runner may treat a call without asking; None when the user must decide.
+        ``key``: what "allow for this chat" is kept under (``ToolRunner.approval_key``)."""
         gate = self._approvals
         if not runner.needs_approval(tool) or gate.policy == "refuse":
             return "ask"  # reads just run; under "refuse" the runner says approval is required
-        if gate.policy == "approve" or gate.is_allowed(job.conversation_id, tool, scope):
+        if gate.policy == "approve" or gate.is_allowed(job.conversation_id, key, scope):
             return "approved"
         return None
 
@@ -357,6 +370,14 @@ def _only_changes(calls: list[ToolCallRecord], runner: ToolRunner) -> bool:
     """Whether every call that worked changed files (a read's answer needs the model)."""
     done = [call.tool for call in calls if call.status == "done" and call.tool]
     return bool(done) and all(runner.needs_approval(tool) for tool in done)
+
+
+def _newest_turn(history: list[Message]) -> list[Message]:
+    """The user's newest message and what follows it: what trimming never leaves out."""
+    for index in range(len(history) - 1, -1, -1):
+        if history[index]["role"] == "user":
+            return history[index:]
+    return history[-1:]
 
 
 def _request_text(history: list[Message]) -> str:

@@ -32,7 +32,8 @@ class ApprovalGate:
         self.policy: Policy = policy
         self._lock = threading.Lock()
         self._waiting: dict[tuple[str, str], _Waiting] = {}
-        # conversation -> tool -> the changeable folders its "allow in this chat" covers
+        # conversation -> tool -> the changeable folders its "allow in this chat" covers; a
+        # tool is named by the runner's ``approval_key`` (its source and its own name)
         self._allowed: dict[str, dict[str, Scope]] = {}
 
     def is_allowed(self, conversation_id: str, tool: str, scope: Scope) -> bool:

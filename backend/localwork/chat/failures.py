@@ -17,6 +17,7 @@ from localwork.errors import (
     LocalWorkError,
     RemoteError,
     RemoteRateLimited,
+    ToolListTooLarge,
 )
 from localwork.models.catalog import CATALOG
 
@@ -36,7 +37,14 @@ def describe_failure(error: LocalWorkError, status: EngineStatus) -> dict[str, A
         "advice": None,
         "retry": True,
     }
-    if isinstance(error, ContextOverflow):
+    if isinstance(error, ToolListTooLarge):
+        failure["retry"] = False
+        failure["advice"] = (
+            "Turn off MCP servers or tools you do not need here (Settings, MCP servers, "
+            "where each shows what its tools cost), or raise the context length in Settings."
+        )
+        failure["tokens"] = error.tokens
+    elif isinstance(error, ContextOverflow):
         failure["retry"] = False  # the same message, model and settings fail the same way
         failure["advice"] = _overflow_advice(error, status.get("model"))
         if error.tokens is not None:

@@ -60,7 +60,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default="auto",
         help="tool use: off, auto (the model decides; the default) or required",
     )
-    ask.add_argument("--yes", action="store_true", help="approve every call that changes files")
+    ask.add_argument(
+        "--yes",
+        action="store_true",
+        help="approve every call that changes files, and every MCP tool call that asks",
+    )
     add_data_dir_option(ask)
 
 
@@ -115,15 +119,31 @@ def session_grants(specs: list[str], paths: AppPaths) -> list[FolderGrant]:
     return [grant.setting() for grant in checked_grants(specs, paths)]
 
 
-def check_usage(prompt: str, tools: str, folders: list[FolderGrant]) -> None:
-    """Raises: UsageError: nothing to ask, or tools required without a folder to use."""
+def check_usage(
+    prompt: str, tools: str, folders: list[FolderGrant], *, mcp_servers: bool = False
+) -> None:
+    """Raises: UsageError: nothing to ask, or tools required without a folder to use or an
+    MCP server that is on (``mcp_servers``)."""
     if not prompt.strip():
         raise UsageError("the prompt is empty: say what to ask, e.g. ask 'Summarise notes.txt'")
-    if tools == "required" and not folders:
+    if tools == "required" and not folders and not mcp_servers:
         raise UsageError(
-            "--tools required needs a folder to work in: add --grant DIR (or DIR:rw to let "
-            "the assistant change files there)"
+            "--tools required needs tools to use: add --grant DIR (or DIR:rw to let the "
+            "assistant change files there), or an MCP server ('localwork-hero mcp add')"
         )
+
+
+def _mcp_servers_on(paths: AppPaths) -> bool:
+    """Whether an MCP server is on (the app then offers its tools, asked like file changes:
+    ``--yes`` approves the calls of tools whose policy is "ask")."""
+    from localwork.tools.mcp.store import McpStore
+
+    if not paths.mcp_file.exists():
+        return False
+    store = McpStore(paths.mcp_file)
+    if store.notice:
+        print(f"localwork-hero ask: {store.notice}", file=sys.stderr)
+    return any(entry.config.enabled for entry in store.entries().values())
 
 
 class _Printer:
@@ -175,7 +195,7 @@ def ask(
 ) -> int:
     try:
         folders = session_grants(grants, paths)
-        check_usage(prompt, tools, folders)
+        check_usage(prompt, tools, folders, mcp_servers=_mcp_servers_on(paths))
     except (LocalWorkError, UsageError) as error:
         print(f"localwork-hero ask: {error}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import signal
 import sys
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from localwork import APP_NAME, __version__
-from localwork.cli import activity, ask, models, servers, tool
+from localwork.cli import activity, ask, mcp, models, servers, tool
 from localwork.cli.options import DATA_DIR_HELP, Parser
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ _SUBCOMMANDS: dict[str, ModuleType] = {
     "ask": ask,
     "models": models,
     "servers": servers,
+    "mcp": mcp,
     "activity": activity,
     "undo": activity,
 }
@@ -68,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from localwork.tools.mcp.launcher import main as launcher_main
 
         return launcher_main(argv[1:])
+    argv, trailing = _command_line_after_dashes(argv)
     args = build_parser().parse_args(argv)
+    if trailing is not None:
+        args.server_command = trailing
     if args.engine_worker:  # a bundled app re-runs itself as the engine worker
         from localwork.engine.local.worker import main as worker_main
 
@@ -80,6 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         build_parser().error("--port must be between 0 and 65535")
     return _run_app(args)
+
+
+def _command_line_after_dashes(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """For ``mcp add NAME [OPTIONS] -- CMD [ARGS…]``: the arguments before ``--``, and the
+    server's command line after it, untouched (its options are the server's, never ours).
+    Every other command keeps ``--`` as argparse reads it."""
+    if "--" not in argv:
+        return argv, None
+    cut = argv.index("--")
+    words = [word for word in argv[:cut] if not word.startswith("-")]
+    if ("mcp", "add") not in itertools.pairwise(words):
+        return argv, None
+    return argv[:cut], argv[cut + 1 :]
 
 
 def _run_app(args: argparse.Namespace) -> int:

@@ -258,6 +258,16 @@ class ChatEngine(Protocol):
         """
         ...
 
+    def count_tools(self, tools: Mapping[str, Tool]) -> int:
+        """How many tokens offering ``tools`` adds to a prompt, put there the way this engine
+        puts them (a template's own tool format, the prompted instruction, a server's native
+        ``tools``): the tool list's cost, before any message.
+
+        Raises:
+            EngineNotReady: no model is ready to count with.
+        """
+        ...
+
     def cancel(self) -> None:
         """Stop the turn in progress, if any, keeping what it wrote."""
         ...

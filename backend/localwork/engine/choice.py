@@ -13,6 +13,7 @@ installed one loads it. A run may name its own model instead of the saved select
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from localwork.engine.remote.engine import RemoteEngine, RemoteModel
 from localwork.errors import InvalidRequest
 from localwork.events import EventBus
 from localwork.settings import AppSettings, RemoteModelSetting, SettingsStore
+from localwork.tools.base import Tool
 from localwork.vocabulary import Message
 
 
@@ -147,6 +149,9 @@ class SelectedEngine:
 
     def count_conversation(self, messages: list[Message]) -> int:
         return self.current().count_conversation(messages)
+
+    def count_tools(self, tools: Mapping[str, Tool]) -> int:
+        return self.current().count_tools(tools)
 
     def cancel(self) -> None:
         """Stop whichever engine is writing: the selection may have changed since it began."""

@@ -26,6 +26,11 @@ class AppPaths:
         return self.config_dir / "settings.json"
 
     @property
+    def mcp_file(self) -> Path:
+        """The user's MCP servers, in the ``mcpServers`` JSON other apps write."""
+        return self.config_dir / "mcp.json"
+
+    @property
     def database_file(self) -> Path:
         return self.data_dir / "conversations.sqlite3"
 

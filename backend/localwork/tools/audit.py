@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS tool_calls (
     decision         TEXT NOT NULL,   -- auto | approved | denied | refused (tools/approval.py)
     ok               INTEGER NOT NULL,
     summary          TEXT NOT NULL,
-    hashes           TEXT NOT NULL    -- sha256 of content before / after, by path
+    hashes           TEXT NOT NULL,   -- sha256 of content before / after, by path
+    runs_on          TEXT             -- another program that ran it (an MCP server): no undo
 );
 CREATE TRIGGER IF NOT EXISTS tool_calls_no_update BEFORE UPDATE ON tool_calls
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -44,6 +45,9 @@ class AuditLog:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = open_database(path, _SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(tool_calls)")}
+        if "runs_on" not in columns:  # a log from before MCP tools
+            self._db.execute("ALTER TABLE tool_calls ADD COLUMN runs_on TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -61,13 +65,15 @@ class AuditLog:
         hashes: dict[str, Any],
         changes: list[dict[str, Any]],
         undoes: int | None = None,
+        runs_on: str | None = None,
     ) -> int:
-        """Append one call; ``undoes`` marks that change undone in the same transaction."""
+        """Append one call; ``undoes`` marks that change undone in the same transaction;
+        ``runs_on`` names the other program that ran it (its effects have no undo)."""
         with self._lock:
             self._db.execute("BEGIN")
             cursor = self._db.execute(
                 "INSERT INTO tool_calls (created_at, conversation_id, tool, arguments, decision,"
-                " ok, summary, hashes) VALUES (?,?,?,?,?,?,?,?)",
+                " ok, summary, hashes, runs_on) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     time.time(),
                     conversation_id,
@@ -77,6 +83,7 @@ class AuditLog:
                     int(ok),
                     summary[:2000],
                     json.dumps(hashes),
+                    runs_on,
                 ),
             )
             call_id = cursor.lastrowid
@@ -121,6 +128,8 @@ class AuditLog:
                 "arguments": json.loads(row["arguments"]),
                 "hashes": json.loads(row["hashes"]),
                 "ok": bool(row["ok"]),
+                # It ran in another program (an MCP server): what it did cannot be undone here.
+                "no_undo": row["runs_on"] is not None,
             }
             for row in rows
         ]

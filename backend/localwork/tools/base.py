@@ -71,6 +71,9 @@ class Tool:
     quoted_arguments: tuple[str, ...] = ()
     # Its arguments as a JSON schema, for a tool without a pydantic model (an MCP tool).
     input_schema: Mapping[str, Any] | None = None
+    # Another program that runs its calls ("the MCP server git"); None: this app runs them.
+    # What such a call did cannot be undone here.
+    runs_on: str | None = None
 
     def all_uses(self) -> tuple[Use, ...]:
         return self.uses or (Use(self.description.rstrip(".").lower(), ()),)

@@ -33,7 +33,9 @@ class Folders:
         *,
         picker: FolderPicker | None = None,  # the native dialog, in the desktop window
         session_grants: list[FolderGrant] | None = None,
-        other_sources: Sequence[ToolSource] = (),
+        # Tools beside the file tools: fixed, or asked for at each reply (MCP servers the user
+        # turns on and off while the app runs).
+        other_sources: Sequence[ToolSource] | Callable[[], Sequence[ToolSource]] = (),
     ) -> None:
         self._settings = settings
         self._paths = paths
@@ -43,7 +45,9 @@ class Folders:
         self._picker = picker
         # Grants for this run only, instead of the saved ones (the command line's --grant).
         self._session_grants = session_grants
-        self._other_sources = tuple(other_sources)  # tools beside the file tools
+        self._other_sources = (
+            other_sources if callable(other_sources) else _fixed(tuple(other_sources))
+        )
 
     def close(self) -> None:
         self.owned.close()
@@ -104,11 +108,12 @@ class Folders:
                 log.warning("skipping a granted folder that is gone: %s", error.message)
         return Sandbox(grants, protected=self.owned)
 
-    def tool_runner(self) -> ToolRunner:
+    def tool_runner(self, other_sources: Sequence[ToolSource] | None = None) -> ToolRunner:
         """The tools of every source: the file tools (through the grants as they are at each
-        call), then the other sources the app was given."""
+        call), then the other sources the app was given (or ``other_sources`` instead)."""
         files = FileToolSource(self.sandbox, self._paths.backups_dir)
-        return ToolRunner([files, *self._other_sources], self._audit)
+        others = self._other_sources() if other_sources is None else other_sources
+        return ToolRunner([files, *others], self._audit)
 
     def activity(self, limit: int, conversation_id: str | None = None) -> list[dict[str, Any]]:
         calls = self._audit.calls(conversation_id, newest=limit)
@@ -140,3 +145,7 @@ class Folders:
                 f'Undo works only inside folders granted with "Read and change": grant the '
                 f"folder in Folders, then try again ({denied.message})."
             ) from None
+
+
+def _fixed(sources: tuple[ToolSource, ...]) -> Callable[[], Sequence[ToolSource]]:
+    return lambda: sources

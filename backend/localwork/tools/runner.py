@@ -49,6 +49,14 @@ class ToolRunner:
         """The tools of the sources that are available now: what the model is offered."""
         return self._offered
 
+    def approval_key(self, name: str) -> str:
+        """What "allow for this chat" is kept under: the source and the tool's own name, so
+        that it never carries over to another source's tool that comes to have this name."""
+        if name not in self._sources:
+            return name
+        source, tool = self._sources[name]
+        return f"{source.name}\x1f{tool.name}"
+
     def needs_approval(self, name: str) -> bool:
         tool = self._tools.get(name)
         return bool(tool and tool.may_change)
@@ -115,12 +123,13 @@ class ToolRunner:
                     error=f"the user denied this {name} call{why}",
                 )
             if approval != "approved":
+                what = f"a call to {tool.runs_on}" if tool.runs_on else "changing files"
                 return self._finish(
                     name,
                     arguments,
                     "refused",
                     conversation_id,
-                    error="approval required: changing files needs the user's approval",
+                    error=f"approval required: {what} needs the user's approval",
                 )
             decision = "approved"
         try:
@@ -158,7 +167,9 @@ class ToolRunner:
         result = ToolResult(tool=name, ok=error is None, output=output, error=error)
         recorded = arguments if isinstance(arguments, dict) else {"raw": repr(arguments)[:2000]}
         changes = done.changes if done and result.ok else []
+        known = self._tools.get(name)
         result.audit_id = self._audit.record(
+            runs_on=known.runs_on if known else None,
             conversation_id=conversation_id,
             tool=name,
             arguments=recorded,

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, ValidationError, validate_call
 
 from localwork import APP_NAME, __version__
 from localwork.app import App
+from localwork.chat.tool_budget import tool_list_cost
 from localwork.chat.usage import context_usage
 from localwork.conversations import export
 from localwork.conversations.store import TITLE_MAX, Conversation, ListedConversation
@@ -24,6 +25,8 @@ from localwork.models.prompt_formats import PromptFormatName
 from localwork.models.registry import BUNDLED_ID
 from localwork.settings import PresetName, describe_validation_error, settings_form
 from localwork.tools.approval import Answer, UserAnswer
+from localwork.tools.mcp.config import DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS
+from localwork.tools.mcp.store import StartWhen, ToolPolicy
 from localwork.transports import links
 from localwork.vocabulary import ToolMode
 
@@ -57,7 +60,11 @@ class _BridgeCore:
             "version": __version__,
             "data_dir": str(paths.data_dir),
             "log_file": str(paths.log_file),
-            "notice": self._app.settings.notice,
+            # A settings or MCP servers file that could not be read (each was set aside).
+            "notice": " ".join(
+                notice for notice in (self._app.settings.notice, self._app.mcp.notice) if notice
+            )
+            or None,
             "show_welcome": not self._app.settings.current.welcome_seen,
             "locale": system_locale(),
         }
@@ -409,6 +416,95 @@ class _ServerMethods:
         return {**self._app.chat.retry(conversation_id), "model": local}
 
 
+McpName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+McpToolName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+McpTimeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)]
+McpText = Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+McpValue = Annotated[str, StringConstraints(max_length=100_000)]
+
+
+class _McpMethods:
+    """The Settings pane's MCP servers: add, import, turn on and off, each tool's policy."""
+
+    _app: App
+
+    @_validated
+    def mcp_servers(self, start: bool = False) -> dict[str, Any]:
+        """Every server with its state and tools, each server's tool cost, and the whole
+        offered tool list's; ``start``: start the servers that are on first."""
+        app = self._app
+        servers = app.mcp.overview(start=start)
+        status = app.engine.status()
+        exact = status["state"] == "ready"  # counting otherwise waits for a model to load
+        ready = {source.name: source for source in app.mcp.sources(start=False)}
+        for server in servers:
+            source = ready.get(server["name"])
+            tools = {tool.name: tool for tool in source.tools()} if source else {}
+            server["tool_tokens"] = tool_list_cost(app.engine, tools, exact=exact)
+        offered = app.folders.tool_runner(list(ready.values())).offered
+        model = status.get("model") or {}
+        return {
+            "servers": servers,
+            "offered_tokens": {**tool_list_cost(app.engine, offered, exact=exact)},
+            "offered_tools": len(offered),
+            "context_length": model.get("n_ctx"),
+            "notice": app.mcp.notice,
+        }
+
+    @_validated
+    def mcp_add_stdio(
+        self,
+        name: McpName,
+        command: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)],
+        args: list[McpValue] | None = None,
+        env: dict[str, McpValue] | None = None,
+        cwd: FolderPath | None = None,
+        timeout: McpTimeout = DEFAULT_TIMEOUT_SECONDS,
+    ) -> dict[str, Any]:
+        return self._app.mcp.add_stdio(name, command, args or [], env=env, cwd=cwd, timeout=timeout)
+
+    @_validated
+    def mcp_add_http(
+        self,
+        name: McpName,
+        url: BaseUrl,
+        headers: dict[str, McpValue] | None = None,
+        timeout: McpTimeout = DEFAULT_TIMEOUT_SECONDS,
+    ) -> dict[str, Any]:
+        return self._app.mcp.add_http(name, url, headers=headers, timeout=timeout)
+
+    @_validated
+    def mcp_import(self, text: McpText) -> dict[str, Any]:
+        return self._app.mcp.import_document(text)
+
+    @_validated
+    def mcp_remove(self, name: McpName) -> dict[str, Any]:
+        self._app.mcp.remove(name)
+        return {"removed": name}
+
+    @_validated
+    def mcp_set_enabled(self, name: McpName, enabled: bool) -> dict[str, Any]:
+        return self._app.mcp.set_enabled(name, enabled)
+
+    @_validated
+    def mcp_set_start(self, name: McpName, start: StartWhen) -> dict[str, Any]:
+        return self._app.mcp.set_start(name, start)
+
+    @_validated
+    def mcp_set_timeout(self, name: McpName, timeout: McpTimeout) -> dict[str, Any]:
+        return self._app.mcp.set_timeout(name, timeout)
+
+    @_validated
+    def mcp_set_tool_policy(
+        self, name: McpName, tool: McpToolName, policy: ToolPolicy | None
+    ) -> dict[str, Any]:
+        return self._app.mcp.set_tool_policy(name, tool, policy)
+
+    @_validated
+    def mcp_restart(self, name: McpName) -> dict[str, Any]:
+        return self._app.mcp.restart(name)
+
+
 class Bridge(
     _BridgeCore,
     _FolderMethods,
@@ -416,6 +512,7 @@ class Bridge(
     _ToolUseMethods,
     _ModelMethods,
     _ServerMethods,
+    _McpMethods,
 ):
     """Methods callable from the frontend. Holds only private references."""
 
@@ -451,6 +548,7 @@ EXPOSED_METHODS: frozenset[str] = frozenset(
         _ToolUseMethods,
         _ModelMethods,
         _ServerMethods,
+        _McpMethods,
     )
     for name, value in vars(part).items()
     if not name.startswith("_") and callable(value)

@@ -10,6 +10,7 @@ opens like a bare JSON call is held back from the screen until it is clear wheth
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from localwork.engine.base import (
@@ -33,6 +34,7 @@ from localwork.engine.toolcalls import (
     parse_reply,
     without_response_tags,
 )
+from localwork.tools.base import Tool
 from localwork.vocabulary import Message
 
 # A model this small chains calls at random once one has worked (measured with the bundled 135M
@@ -108,6 +110,16 @@ class PromptTextTurns:
     def count_conversation(self, messages: list[Message]) -> int:
         loaded = self._engine.ensure_ready()
         return self._engine.count_tokens(render_without_tools(loaded.template, messages))
+
+    def count_tools(self, tools: Mapping[str, Tool]) -> int:
+        loaded = self._engine.ensure_ready()
+        if not tools:
+            return 0
+        probe: list[Message] = [{"role": "user", "content": "?"}]
+        schemas = [tool.schema() for tool in tools.values()]
+        offered = self._engine.count_tokens(render_with_tools(loaded.template, probe, schemas, []))
+        bare = self._engine.count_tokens(render_without_tools(loaded.template, probe))
+        return max(0, offered - bare)
 
     def take_turn(self, turn: TurnRequest) -> TurnReply:
         loaded = self._engine.ensure_ready()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,6 +42,7 @@ from localwork.engine.remote.tokens import ServerTokenCounter
 from localwork.engine.tool_text import folders_line, plain_turns, prompted_tools_system
 from localwork.engine.toolcalls import HeldBackText, ParsedCall, parse_reply
 from localwork.errors import InvalidRequest
+from localwork.tools.base import Tool
 from localwork.vocabulary import Message
 
 # How a model takes tools: the server's native tool calling, or described in the prompt.
@@ -110,6 +112,18 @@ class RemoteEngine:
         counted = self._counter.count(text)
         tokens = estimate_tokens(text) if counted is None else counted
         return tokens + _TOKENS_PER_MESSAGE * len(messages)
+
+    def count_tools(self, tools: Mapping[str, Tool]) -> int:
+        if not tools:
+            return 0
+        schemas = [_spec(tool.schema()).to_openai() for tool in tools.values()]
+        probe: list[Message] = [{"role": "user", "content": "?"}]
+        bare = self._count(wire_messages(probe), [])
+        if self.model.tools == "native":
+            return max(0, self._count(wire_messages(probe), schemas) - bare)
+        system: list[Message] = [{"role": "system", "content": prompted_tools_system("", schemas)}]
+        turns = plain_turns(probe)
+        return max(0, self._count(wire_messages(system + turns), []) - bare)
 
     def take_turn(self, turn: TurnRequest) -> TurnReply:
         tools = None if turn.answer_only else turn.tools

@@ -13,6 +13,9 @@ One job a module:
 - ``supervisor.py``  one server over time: its state, restarts with backoff (async)
 - ``loop.py``        the background event-loop thread the SDK's asyncio runs on
 - ``manager.py``     ``McpServerManager``: the synchronous API the rest of the app calls
+- ``source.py``      one server as a ``ToolSource``, with each tool's policy
+- ``store.py``       the user's ``mcp.json``: servers, when each starts, each tool's policy
+- ``service.py``     ``McpService``: the store and the manager in step, for the app and pane
 
 This package's ``__init__`` imports nothing: the launcher runs as a bare script.
 """

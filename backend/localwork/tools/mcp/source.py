@@ -1,45 +1,73 @@
 """One MCP server as a tool source (``tools/source.py``): its tools beside the file tools,
 through the same runner, approvals and audit log.
 
-Every call of an MCP tool waits for the user's approval: a server's ``readOnlyHint`` is a
-hint from a program the user did not write, and the MCP spec asks that a human can deny any
-call. Its result reaches the model as text; the server's own failure (``isError``) is
-reported as the server's.
+Each tool has a policy (``store.py``): "off" is not offered, "allow" runs without asking,
+"ask" waits for the user's approval. Without a policy every tool asks: a server's
+``readOnlyHint`` is a hint from a program the user did not write, and the MCP spec asks that
+a human can deny any call (the app's store lets the hint pre-select "allow" until the user
+chooses). Its result reaches the model as text; the server's own failure (``isError``) is
+reported as the server's. What a call did cannot be undone here (``Tool.runs_on``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from localwork.errors import LocalWorkError, ToolError
 from localwork.tools.base import Tool
+from localwork.tools.mcp.catalog import ToolInfo
 from localwork.tools.mcp.manager import McpServerManager
 from localwork.tools.mcp.results import ResourceLink, TextContent
 from localwork.tools.source import SourceRun
 
+# A tool's policy, as ``store.ToolPolicy`` spells it.
+PolicyOf = Callable[[ToolInfo], Literal["ask", "allow", "off"]]
+
+
+def _always_ask(_tool: ToolInfo) -> Literal["ask"]:
+    return "ask"
+
 
 class McpToolSource:
-    def __init__(self, manager: McpServerManager, server: str) -> None:
+    def __init__(
+        self,
+        manager: McpServerManager,
+        server: str,
+        policy: PolicyOf | None = None,
+        *,
+        start: bool = True,
+    ) -> None:
         self.name = server
         self._manager = manager
+        self._policy = policy or _always_ask
+        self._start = start  # False: only a server that is ready already is available
 
     def tools(self) -> Sequence[Tool]:
+        """Its tools but those turned off; an allowed one needs no approval."""
         state = self._manager.state(self.name)
-        return tuple(
-            Tool(
-                info.name,
-                info.description or info.title,
-                None,
-                may_change=True,
-                input_schema=info.input_schema,
+        tools = []
+        for info in state.tools:
+            policy = self._policy(info)
+            if policy == "off":
+                continue
+            tools.append(
+                Tool(
+                    info.name,
+                    info.description or info.title,
+                    None,
+                    may_change=policy != "allow",
+                    input_schema=info.input_schema,
+                    runs_on=f"the MCP server {self.name}",
+                )
             )
-            for info in state.tools
-        )
+        return tuple(tools)
 
     def available(self) -> bool:
         """Ready, after starting the server on first use; a server that fails to start is
-        not offered (its state says why)."""
+        not offered (its state says why). Without ``start``: whether it is ready now."""
+        if not self._start:
+            return self._manager.state(self.name).status == "ready"
         try:
             return self._manager.start(self.name).status == "ready"
         except LocalWorkError:
