@@ -323,6 +323,10 @@ class ToolError(LocalWorkError):
 
     code = "tool_failed"
 
+    def __init__(self, message: str, shown: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.shown = shown  # what the program that ran the call returned, for the user's eyes
+
 
 class McpConfigInvalid(SettingsError):
     """An MCP servers configuration (``mcpServers`` JSON) that does not validate; ``fields``

@@ -300,6 +300,7 @@ class AgentLoop:
                 conversation_id=job.conversation_id,
             )
             record.audit_id = result.audit_id
+            record.shown = result.shown
             if result.ok:
                 self._finish(job, reply, record, result=result.output)
             else:

@@ -130,6 +130,7 @@ class ToolResult:
     output: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     audit_id: int | None = None  # its entry in the audit log
+    shown: dict[str, Any] | None = None  # for the user only (``SourceRun.shown``)
 
     def to_dict(self) -> dict[str, Any]:
         if self.ok:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from localwork.errors import InvalidRequest, LocalWorkError
+from localwork.errors import InvalidRequest, LocalWorkError, ToolError
 from localwork.tools.approval import Approval, Decision
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import Tool, ToolResult
@@ -135,7 +135,9 @@ class ToolRunner:
         try:
             done = source.run(tool, checked)
         except LocalWorkError as error:
-            return self._finish(name, arguments, decision, conversation_id, error=error.message)
+            result = self._finish(name, arguments, decision, conversation_id, error=error.message)
+            result.shown = error.shown if isinstance(error, ToolError) else None
+            return result
         except OSError as error:
             log.warning("%s failed: %s", name, error)
             return self._finish(
@@ -165,6 +167,7 @@ class ToolRunner:
     ) -> ToolResult:
         output = done.output if done else {}
         result = ToolResult(tool=name, ok=error is None, output=output, error=error)
+        result.shown = done.shown if done else None
         recorded = arguments if isinstance(arguments, dict) else {"raw": repr(arguments)[:2000]}
         changes = done.changes if done and result.ok else []
         known = self._tools.get(name)

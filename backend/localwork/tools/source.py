@@ -25,6 +25,9 @@ class SourceRun:
     changes: list[dict[str, Any]] = field(default_factory=list)
     # sha256 of each changed file before and after, by path (the audit log keeps them).
     hashes: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # What another program returned, for the user only (the tool card), never for the model:
+    # an MCP result's content, images included ({"runs_on", "is_error", "content"}).
+    shown: dict[str, Any] | None = None
 
 
 @runtime_checkable

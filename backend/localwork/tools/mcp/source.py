@@ -18,7 +18,15 @@ from localwork.errors import LocalWorkError, ToolError
 from localwork.tools.base import Tool
 from localwork.tools.mcp.catalog import ToolInfo
 from localwork.tools.mcp.manager import McpServerManager
-from localwork.tools.mcp.results import ResourceLink, TextContent
+from localwork.tools.mcp.results import (
+    AudioContent,
+    CallResult,
+    Content,
+    EmbeddedResource,
+    ImageContent,
+    ResourceLink,
+    TextContent,
+)
 from localwork.tools.source import SourceRun
 
 # A tool's policy, as ``store.ToolPolicy`` spells it.
@@ -79,8 +87,11 @@ class McpToolSource:
     def run(self, tool: Tool, arguments: Any) -> SourceRun:
         result = self._manager.call_tool(self.name, tool.name, arguments)
         text = result.text()
+        shown = self._shown(result)
         if result.is_error:
-            raise ToolError(f"the MCP server {self.name} says: {text or 'the tool failed'}")
+            raise ToolError(
+                f"the MCP server {self.name} says: {text or 'the tool failed'}", shown=shown
+            )
         output: dict[str, Any] = {"text": text}
         if result.structured is not None:
             output["structured"] = result.structured
@@ -94,4 +105,47 @@ class McpToolSource:
         ]
         if others:
             output["not_shown_to_the_model"] = others  # images, audio, binary resources
-        return SourceRun(output)
+        return SourceRun(output, shown=shown)
+
+    def _shown(self, result: CallResult) -> dict[str, Any]:
+        """The result for the user's card: every part in order, images as the base64 the
+        manager kept (size-capped in ``results.py``); audio is named, not carried."""
+        return {
+            "runs_on": f"the MCP server {self.name}",
+            "is_error": result.is_error,
+            "content": [_shown_part(part) for part in result.content],
+            "structured": result.structured,
+        }
+
+
+def _shown_part(part: Content) -> dict[str, Any]:
+    if isinstance(part, TextContent):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImageContent):
+        return {"type": "image", "mime_type": part.mime_type, "data": part.data, "size": part.size}
+    if isinstance(part, AudioContent):
+        return {"type": "audio", "mime_type": part.mime_type, "size": part.size}
+    if isinstance(part, ResourceLink):
+        return {
+            "type": "resource_link",
+            "uri": part.uri,
+            "name": part.name,
+            "title": part.title,
+            "description": part.description,
+            "mime_type": part.mime_type,
+        }
+    if isinstance(part, EmbeddedResource):
+        return {
+            "type": "resource",
+            "uri": part.uri,
+            "mime_type": part.mime_type,
+            "text": part.text,
+            "binary": part.data is not None,
+        }
+    return {
+        "type": "omitted",
+        "kind": part.kind,
+        "mime_type": part.mime_type,
+        "size": part.size,
+        "reason": part.reason,
+    }
