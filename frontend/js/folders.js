@@ -139,6 +139,13 @@ export class ActivityDialog {
         when,
         summary,
       );
+      if (call.no_undo) {
+        // Another program ran it (an MCP server): what it did is out of this app's reach.
+        item.append(element("span", {
+          class: "badge no-undo", "data-testid": "activity-no-undo", text: "no undo",
+          title: `Run by ${call.runs_on ?? "another program"}: what it did cannot be undone here`,
+        }));
+      }
       for (const change of call.changes) item.append(this.changeRow(change));
       list.append(item);
     }

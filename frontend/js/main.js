@@ -10,6 +10,7 @@ import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ChatHeader } from "./header.js";
 import { interceptLinks } from "./markdown.js";
+import { McpDialog } from "./mcp.js";
 import { ModelEvents } from "./model-events.js";
 import { ModelsPane } from "./models.js";
 import { Navigation } from "./navigation.js";
@@ -32,6 +33,7 @@ function build(api) {
   const header = new ChatHeader();
   const folders = new FoldersDialog(api, { desktop });
   const activity = new ActivityDialog(api);
+  const mcp = new McpDialog(api);
   const models = new ModelsPane(api, { desktop });
   const settings = new SettingsPane(api, {
     onSaved: ({ reloading }) => notice.brief(
@@ -89,6 +91,7 @@ function build(api) {
   interceptLinks($("messages"), (url) => guard(() => api.call("open_link", { url })));
   $("new-chat-button").addEventListener("click", () => chatScreen.newChat());
   $("folders-button").addEventListener("click", () => guard(() => folders.open()));
+  $("mcp-button").addEventListener("click", () => guard(() => mcp.open()));
   $("activity-button").addEventListener("click", () => guard(() => activity.open()));
   $("chat-activity-button").addEventListener("click", () => guard(() => activity.open(nav.activeId)));
   const openModels = () => guard(() => models.open());

@@ -195,9 +195,21 @@ export class ToolCards {
     const details = element("details", { class: "tool-outcome" });
     // A call the user denied (or stopped) did not go wrong: it was not run.
     const heading = ["denied", "stopped"].includes(call.status) ? "Not run" : call.error ? "Error" : "Result";
-    const summary = element("summary", { text: heading });
-    details.append(summary, call.error ? errorView(call.error) : resultView(call));
-    details.open = true; // what really happened is worth seeing without a click
+    const summary = element("summary", { text: heading, "data-testid": "tool-outcome-toggle" });
+    const shown = call.shown && typeof call.shown === "object" && Array.isArray(call.shown.content) ? call.shown : null;
+    if (shown) {
+      // Another program ran it (an MCP server): its own words, and its failure marked as its.
+      if (shown.is_error === true) {
+        summary.textContent = "Error from the server";
+        details.classList.add("server-error");
+      }
+      details.append(summary, shownView(call, shown));
+    } else {
+      details.append(summary, call.error ? errorView(call.error) : resultView(call));
+    }
+    // What really happened is worth seeing without a click; another program's answer is
+    // folded (it may be long, or an image), its heading saying what it is.
+    details.open = !shown;
     return details;
   }
 }
@@ -233,5 +245,98 @@ function resultView(call) {
     element("pre", { text: visible(JSON.stringify(result, null, 2), { keepLines: true }) }),
   );
   body.append(raw);
+  return body;
+}
+
+// Images are shown only from the base64 the backend gave (size-capped there), as a data: URL
+// of a raster type: never from an address, never SVG (it could hold script or fetch).
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function imageView(part) {
+  const type = String(part.mime_type ?? "").toLowerCase();
+  const data = typeof part.data === "string" ? part.data.replace(/\s+/g, "") : "";
+  if (!IMAGE_TYPES.has(type) || !BASE64.test(data)) {
+    return element("p", { class: "tool-said", text: `An image (${visible(type || "of no type")}) that is not shown: only PNG, JPEG, GIF and WebP are.` });
+  }
+  const image = element("img", {
+    class: "tool-image", "data-testid": "tool-image", alt: `Image from the tool (${type}, ${count(Number(part.size) || 0, "byte")})`,
+  });
+  image.src = `data:${type};base64,${data}`;
+  return image;
+}
+
+function linkView(part) {
+  const uri = String(part.uri ?? "");
+  const label = visible(part.title || part.name || uri);
+  const line = element("li", { "data-testid": "tool-resource-link" });
+  // A web address opens through the app's link handler (the browser, after asking); any
+  // other scheme is the server's own name for something: shown, not opened.
+  if (/^https?:\/\//i.test(uri)) {
+    line.append(element("a", { href: uri, text: label, title: visible(uri), rel: "noreferrer" }));
+  } else {
+    line.append(element("span", { text: label }));
+  }
+  if (visible(uri) !== label) line.append(element("span", { class: "tool-args", text: ` ${visible(uri)}` }));
+  if (part.description) line.append(element("span", { class: "tool-said", text: ` — ${visible(String(part.description))}` }));
+  return line;
+}
+
+function partView(part) {
+  switch (part?.type) {
+    case "text":
+      return element("pre", { class: "tool-content", text: visible(String(part.text ?? ""), { keepLines: true }) });
+    case "image":
+      return imageView(part);
+    case "audio":
+      return element("p", { class: "tool-said", text: `Audio (${visible(String(part.mime_type))}, ${count(Number(part.size) || 0, "byte")}): not played here.` });
+    case "resource_link": {
+      const list = element("ul", { class: "tool-parts" });
+      list.append(linkView(part));
+      return list;
+    }
+    case "resource":
+      return typeof part.text === "string"
+        ? element("pre", { class: "tool-content", text: visible(`${part.uri}\n${part.text}`, { keepLines: true }) })
+        : element("p", { class: "tool-said", text: `A binary resource, ${visible(String(part.uri))}: not shown.` });
+    case "omitted":
+      return element("p", {
+        class: "tool-said", "data-testid": "tool-omitted",
+        text: `An ${visible(String(part.kind))} (${count(Number(part.size) || 0, "byte")}) left out: ${visible(String(part.reason))}.`,
+      });
+    default:
+      return element("p", { class: "tool-said", text: "A part of the result this app does not show." });
+  }
+}
+
+// What an MCP server returned, part by part in its order, then its structured content as
+// JSON; which server said it, and whether it says the tool failed.
+function shownView(call, shown) {
+  const body = element("div", { class: "tool-result" });
+  body.dataset.testid = "tool-result";
+  const source = typeof shown.runs_on === "string" ? shown.runs_on : "another program";
+  const note = element("p", {
+    class: `tool-source${shown.is_error === true ? " server-error" : ""}`, "data-testid": "tool-source",
+    text: shown.is_error === true ? `${visible(source)} says the tool failed:` : `From ${visible(source)} (what it did cannot be undone here)`,
+  });
+  body.append(note);
+  for (const part of shown.content) body.append(partView(part));
+  if (shown.structured !== null && shown.structured !== undefined) {
+    const structured = element("details", { class: "tool-raw", open: "" });
+    structured.append(
+      element("summary", { text: "Structured content" }),
+      element("pre", { class: "tool-structured", "data-testid": "tool-structured", text: visible(JSON.stringify(shown.structured, null, 2), { keepLines: true }) }),
+    );
+    body.append(structured);
+  }
+  if (call.error && shown.is_error !== true) body.append(errorView(call.error));
+  if (call.result) {
+    const raw = element("details", { class: "tool-raw" });
+    raw.append(
+      element("summary", { text: "Result as the model read it" }),
+      element("pre", { text: visible(JSON.stringify(call.result, null, 2), { keepLines: true }) }),
+    );
+    body.append(raw);
+  }
   return body;
 }
