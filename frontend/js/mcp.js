@@ -11,6 +11,7 @@ import { visible } from "./visible.js";
 
 const POLICY_WORDS = [["ask", "Ask first"], ["allow", "Allow"], ["off", "Off"]];
 const START_WORDS = [["on_use", "Start on first use"], ["at_launch", "Start at launch"]];
+const FOLDED_ABOVE = 6; // a server with more tools than this shows them folded at first
 const COSTLY_SHARE = 0.5; // above this share of the context, the cost is shown as a warning
 
 function button(label, accessibleName, testId, onClick, kind = "secondary") {
@@ -89,6 +90,8 @@ export class McpDialog {
     this.dialog = document.querySelector('[data-testid="mcp-dialog"]');
     this.data = null;
     this.starting = new Set(); // servers being started or restarted by this page
+    this.unfolded = new Set(); // servers whose tool list the user unfolded, or folded
+    this.folded = new Set();
     this.guard = guarded((error) => this.showError(error));
     $(this.dialog, "mcp-close").addEventListener("click", () => this.dialog.close());
     $(this.dialog, "mcp-add-form").addEventListener("submit", (event) => {
@@ -199,7 +202,15 @@ export class McpDialog {
     if (server.tools.length) {
       const tools = element("ul", { class: "server-models mcp-tools", role: "list", "aria-label": `Tools of ${server.name}` });
       for (const tool of server.tools) tools.append(this.toolItem(server, tool));
-      item.append(tools);
+      // A long list is folded (its heading counts them), and stays as the user left it.
+      const fold = element("details", { class: "mcp-tools-fold", "data-testid": "mcp-tools-fold" });
+      fold.open = this.unfolded.has(server.name) || (server.tools.length <= FOLDED_ABOVE && !this.folded.has(server.name));
+      fold.addEventListener("toggle", () => {
+        (fold.open ? this.folded : this.unfolded).delete(server.name);
+        (fold.open ? this.unfolded : this.folded).add(server.name);
+      });
+      fold.append(element("summary", { "data-testid": "mcp-tools-toggle", text: `${plural(server.tools.length, "tool")}: what each may do` }), tools);
+      item.append(fold);
     }
     return item;
   }
@@ -248,8 +259,10 @@ export class McpDialog {
     this.render();
   }
 
+  // One change, then the whole list once (the costs follow it): drawn once, so that a field
+  // the user is typing in is not redrawn twice under their hands.
   async change(server, method, params, said) {
-    this.replace(await this.api.call(method, { name: server.name, ...params }));
+    await this.api.call(method, { name: server.name, ...params });
     await this.load(false);
     this.message(said);
   }
@@ -271,7 +284,6 @@ export class McpDialog {
   async setPolicy(server, tool, policy) {
     const words = { ask: "asks you first", allow: "runs without asking", off: "is not offered to the model" };
     const listing = await this.api.call("mcp_set_tool_policy", { name: server.name, tool: tool.name, policy });
-    this.replace(listing);
     await this.load(false);
     const now = listing.tools.find((each) => each.name === tool.name);
     this.message(policy === null ? `${tool.name} is back to its default: it ${words[now?.policy ?? "ask"]}.` : `${tool.name} ${words[policy]}.`);
@@ -288,7 +300,8 @@ export class McpDialog {
     }
     this.replace(listing);
     await this.load(false);
-    this.message(`${server.name}: ${listing.state_text}.`, listing.state === "failed");
+    const said = listing.state_text.replace(/[.\s]+$/, "");
+    this.message(`${server.name}: ${said}.`, listing.state === "failed");
   }
 
   async remove(server) {

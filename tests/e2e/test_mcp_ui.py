@@ -104,6 +104,9 @@ def test_add_a_real_server_set_its_tools_policies_and_see_a_failing_one(
     # Off: not offered; the timeout and when it starts are kept.
     broken.get_by_test_id("mcp-enabled").uncheck()
     expect(broken.get_by_test_id("mcp-state")).to_have_text("off")
+    expect(dialog.get_by_test_id("mcp-message")).to_have_text(
+        "broken is off: its tools are not offered."
+    )
     time.get_by_test_id("mcp-timeout").fill("45")
     time.get_by_test_id("mcp-timeout").press("Tab")
     expect(dialog.get_by_test_id("mcp-message")).to_contain_text("45 seconds")
@@ -152,7 +155,10 @@ def test_import_an_mcp_servers_document_and_see_the_everything_servers_hints(
     )
     expect(missing.get_by_test_id("mcp-advice")).to_be_visible()
 
-    # A tool the server calls read-only is preselected Allow, marked as the hint's choice.
+    # A long tool list comes folded. A tool the server calls read-only is preselected Allow,
+    # marked as the hint's choice.
+    expect(everything.get_by_test_id("mcp-tools-fold")).not_to_have_attribute("open", "")
+    everything.get_by_test_id("mcp-tools-toggle").click()
     hinted = [t for t in listing(page, "everything")["tools"] if t["read_only_hint"]]
     assert hinted, "server-everything marks some tools read-only"
     name = hinted[0]["name"]
@@ -160,16 +166,23 @@ def test_import_an_mcp_servers_document_and_see_the_everything_servers_hints(
     expect(tool.get_by_test_id("mcp-tool-policy")).to_have_value("allow")
     expect(tool.get_by_test_id("mcp-tool-hint")).to_have_text("read-only hint")
     tool.get_by_test_id("mcp-tool-policy").select_option("ask")
+    expect(dialog.get_by_test_id("mcp-message")).to_have_text(f"{name} asks you first.")
     expect(tool.get_by_test_id("mcp-tool-hint")).to_have_count(0)
     tool.get_by_test_id("mcp-tool-reset").click()
     expect(tool.get_by_test_id("mcp-tool-policy")).to_have_value("allow")
     expect(tool.get_by_test_id("mcp-tool-hint")).to_be_visible()
 
     # Two servers, one ready with its tools, one failed: the pane as the user sees it.
-    dialog.get_by_test_id("mcp-remove").first.click()  # time: the screenshot shows two
-    page.get_by_test_id("dialog-confirm").click()
-    expect(server(dialog, "time")).to_have_count(0)
-    dialog.get_by_test_id("mcp-list").scroll_into_view_if_needed()
+    for name in ("everything", "missing"):
+        server(dialog, name).get_by_test_id("mcp-remove").click()
+        page.get_by_test_id("dialog-confirm").click()
+        expect(server(dialog, name)).to_have_count(0)
+    add_stdio(dialog, "broken", "no-such-mcp-server-here")
+    expect(server(dialog, "broken").get_by_test_id("mcp-state")).to_contain_text(
+        "failed", timeout=START_TIMEOUT
+    )
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    dialog.get_by_test_id("mcp-cost").scroll_into_view_if_needed()
     shot(page, artifacts_dir, "mcp-pane")
 
 
@@ -231,8 +244,10 @@ def test_a_chat_calls_mcp_tools_and_the_cards_show_image_structured_content_and_
     )
     expect(time_card.get_by_test_id("tool-result")).to_contain_text("Not/AZone")
     expect(reply.get_by_test_id("message-text")).to_contain_text("a tiny image")
+    page.set_viewport_size({"width": 1280, "height": 1150})
     image_card.scroll_into_view_if_needed()
     shot(page, artifacts_dir, "mcp-card")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # The same after a reload (stored with the message), and Activity says "no undo".
     page.reload()
