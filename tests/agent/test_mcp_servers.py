@@ -51,6 +51,12 @@ def test_a_call_to_a_real_server_reaches_the_reply_without_asking_when_read_only
     (call,) = message["meta"]["tool_calls"]
     assert call["tool"] == "get_current_time" and call["status"] == "done"
     assert '"timezone": "UTC"' in call["result"]["text"]
+    # The card gets the server's content as it came; the model only the result.
+    shown = call["shown"]
+    assert shown["runs_on"] == "the MCP server time" and shown["is_error"] is False
+    assert [part["type"] for part in shown["content"]] == ["text"]
+    assert shown["content"][0]["text"] == call["result"]["text"]
+    assert '"runs_on"' not in s.requests()[-1]["prompt"]
     assert message["content"] == "It is late."
     assert "day_of_week" in s.requests()[-1]["prompt"]  # the result went back to the model
     (entry,) = s.app.folders.activity(10, s.conversation_id)
