@@ -149,6 +149,12 @@ export class ToolCards {
       const content = call.preview.content;
       if (typeof content?.start === "string" && Number.isInteger(content.chars)) card.append(newContentView(content));
     }
+    if (call.status === "running" && typeof call.progress === "string" && call.progress) {
+      // A long call's progress, as its MCP server reports it.
+      const progress = element("p", { class: "tool-progress", text: visible(call.progress) });
+      progress.dataset.testid = "tool-progress";
+      card.append(progress);
+    }
     if (call.status === "waiting" && conversationId) card.append(this.approval(call));
     if (call.status === "denied" && typeof call.reason === "string" && call.reason) {
       card.append(element("p", { class: "tool-reason", text: `Your reason: ${call.reason}` }));

@@ -147,7 +147,7 @@ class ManyBigTools:
     def preview(self, tool: Tool, arguments: Any) -> dict[str, Any]:
         return {"summary": "", "diff": None}
 
-    def run(self, tool: Tool, arguments: Any) -> Any:
+    def run(self, tool: Tool, arguments: Any, on_progress: Any = None) -> Any:
         raise AssertionError("never called")
 
 
@@ -188,3 +188,23 @@ def test_no_server_process_outlives_app_close(fake_app, paths, start):
 
     for process in running:
         wait_until(lambda p=process: not is_running(p.pid), 10, f"{process.pid} stopped")
+
+
+def test_a_long_calls_progress_shows_on_its_card_as_it_comes(fake_app, paths):
+    from tests.support.mcp_servers import everything_server
+
+    policy = {"trigger-long-running-operation": "allow"}
+    entry = McpEntry(everything_server(), "on_use", policy)
+    McpStore(paths.mcp_file).replace({"everything": entry})
+    call = guided("trigger-long-running-operation", duration=1, steps=3)
+    s = fake_app([*call, {"text": "Finished."}], None)
+    job = s.send("Run the long operation.")["job_id"]
+    message = s.done(job, timeout=60)["message"]
+
+    assert message["meta"]["tool_calls"][0]["status"] == "done"
+    progress = [
+        e["call"]["progress"]
+        for e in s.events.seen
+        if e["type"] == "tool_call" and e["call"]["status"] == "running" and e["call"]["progress"]
+    ]
+    assert progress and progress[-1].startswith("3 of 3")

@@ -48,7 +48,7 @@ class WeatherSource:
     def preview(self, tool: Tool, arguments: Any) -> dict[str, Any]:
         return {"summary": "", "diff": None}
 
-    def run(self, tool: Tool, arguments: Any) -> SourceRun:
+    def run(self, tool: Tool, arguments: Any, on_progress: Any = None) -> SourceRun:
         self.calls.append(arguments)
         return SourceRun({"city": arguments["city"], "sky": "sunny", "celsius": 21})
 

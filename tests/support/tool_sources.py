@@ -48,7 +48,7 @@ class NotesSource:
     def preview(self, tool: Tool, arguments: Any) -> dict[str, Any]:
         return {"summary": f"Stamp {arguments['text']!r} on the board", "diff": None}
 
-    def run(self, tool: Tool, arguments: Any) -> SourceRun:
+    def run(self, tool: Tool, arguments: Any, on_progress: Any = None) -> SourceRun:
         self.calls.append((tool.name, arguments))
         if arguments["text"] == "fail":
             raise ToolError("the board is full")

@@ -298,6 +298,7 @@ class AgentLoop:
                 approval=approval,
                 reason=record.reason,
                 conversation_id=job.conversation_id,
+                on_progress=self._progress(job, reply, record),
             )
             record.audit_id = result.audit_id
             record.shown = result.shown
@@ -310,6 +311,17 @@ class AgentLoop:
                 reply.stopped = True
                 return False
         return True
+
+    def _progress(
+        self, job: AgentJob, reply: AgentReply, record: ToolCallRecord
+    ) -> Callable[[str], None]:
+        """A running call's progress, shown on its card as it comes."""
+
+        def note(words: str) -> None:
+            record.progress = words
+            self._publish(job, reply, record)
+
+        return note
 
     def _standing_approval(
         self, job: AgentJob, runner: ToolRunner, tool: str, key: str, scope: Scope

@@ -28,6 +28,7 @@ class ToolCallRecord:
     reason: str = ""  # why the user denied it
     audit_id: int | None = None
     outcome: str = ""  # what it did, in words, from its real result
+    progress: str = ""  # how far a long call has got, as its source said
     # What another program returned, for the user's card only (``SourceRun.shown``): never
     # read back to the model, which got ``result`` or ``error``.
     shown: dict[str, Any] | None = None

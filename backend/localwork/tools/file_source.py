@@ -11,7 +11,7 @@ from localwork.tools.base import Tool
 from localwork.tools.files import FILE_TOOLS, FileToolContext
 from localwork.tools.preview import change_preview
 from localwork.tools.sandbox.fs import Sandbox
-from localwork.tools.source import SourceRun
+from localwork.tools.source import ProgressNote, SourceRun
 
 # The sandbox as it is now: a grant the user adds or removes counts at the next call.
 SandboxProvider = Callable[[], Sandbox]
@@ -41,7 +41,7 @@ class FileToolSource:
     def preview(self, tool: Tool, arguments: Any) -> dict[str, Any]:
         return change_preview(self._refreshed(), tool.name, arguments)
 
-    def run(self, tool: Tool, arguments: Any) -> SourceRun:
+    def run(self, tool: Tool, arguments: Any, on_progress: ProgressNote | None = None) -> SourceRun:
         assert tool.run is not None  # every file tool runs in this process
         context = self._refreshed()
         context.changes.clear()  # collected afresh for each call

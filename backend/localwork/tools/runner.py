@@ -16,7 +16,7 @@ from localwork.errors import InvalidRequest, LocalWorkError, ToolError
 from localwork.tools.approval import Approval, Decision
 from localwork.tools.audit import AuditLog
 from localwork.tools.base import Tool, ToolResult
-from localwork.tools.source import SourceRun, ToolSource
+from localwork.tools.source import ProgressNote, SourceRun, ToolSource
 from localwork.tools.summary import plain_summary
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ class ToolRunner:
         approval: Approval = "ask",
         reason: str = "",
         conversation_id: str | None = None,
+        on_progress: ProgressNote | None = None,
     ) -> ToolResult:
         """Run one call. Reads run at once; changes run only when ``approval`` is "approved".
 
@@ -133,7 +134,7 @@ class ToolRunner:
                 )
             decision = "approved"
         try:
-            done = source.run(tool, checked)
+            done = source.run(tool, checked, on_progress)
         except LocalWorkError as error:
             result = self._finish(name, arguments, decision, conversation_id, error=error.message)
             result.shown = error.shown if isinstance(error, ToolError) else None

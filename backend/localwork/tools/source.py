@@ -9,7 +9,7 @@ something, run, and record the call in the audit log. The file tools are one sou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,6 +28,10 @@ class SourceRun:
     # What another program returned, for the user only (the tool card), never for the model:
     # an MCP result's content, images included ({"runs_on", "is_error", "content"}).
     shown: dict[str, Any] | None = None
+
+
+# Progress of a call in flight, in words ("3 of 10: indexing"), from any thread.
+ProgressNote = Callable[[str], None]
 
 
 @runtime_checkable
@@ -56,8 +60,9 @@ class ToolSource(Protocol):
         """
         ...
 
-    def run(self, tool: Tool, arguments: Any) -> SourceRun:
-        """Run one validated call (approved, if the tool may change something).
+    def run(self, tool: Tool, arguments: Any, on_progress: ProgressNote | None = None) -> SourceRun:
+        """Run one validated call (approved, if the tool may change something);
+        ``on_progress`` hears how far a long call has got, in words, if the source says.
 
         Raises:
             LocalWorkError, OSError: it failed; the runner records the failure.

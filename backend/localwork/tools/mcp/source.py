@@ -17,6 +17,7 @@ from typing import Any, Literal
 from localwork.errors import LocalWorkError, ToolError
 from localwork.tools.base import Tool
 from localwork.tools.mcp.catalog import ToolInfo
+from localwork.tools.mcp.connection import Progress
 from localwork.tools.mcp.manager import McpServerManager
 from localwork.tools.mcp.results import (
     AudioContent,
@@ -27,7 +28,7 @@ from localwork.tools.mcp.results import (
     ResourceLink,
     TextContent,
 )
-from localwork.tools.source import SourceRun
+from localwork.tools.source import ProgressNote, SourceRun
 
 # A tool's policy, as ``store.ToolPolicy`` spells it.
 PolicyOf = Callable[[ToolInfo], Literal["ask", "allow", "off"]]
@@ -84,8 +85,9 @@ class McpToolSource:
     def preview(self, tool: Tool, arguments: Any) -> dict[str, Any]:
         return {"summary": f"Call {tool.name} on the MCP server {self.name}", "diff": None}
 
-    def run(self, tool: Tool, arguments: Any) -> SourceRun:
-        result = self._manager.call_tool(self.name, tool.name, arguments)
+    def run(self, tool: Tool, arguments: Any, on_progress: ProgressNote | None = None) -> SourceRun:
+        heard = None if on_progress is None else _in_words(on_progress)
+        result = self._manager.call_tool(self.name, tool.name, arguments, on_progress=heard)
         text = result.text()
         shown = self._shown(result)
         if result.is_error:
@@ -149,3 +151,15 @@ def _shown_part(part: Content) -> dict[str, Any]:
         "size": part.size,
         "reason": part.reason,
     }
+
+
+def _in_words(note: ProgressNote) -> Callable[[Progress], None]:
+    """A server's progress notification as the card says it: "3 of 10: indexing"."""
+
+    def hear(progress: Progress) -> None:
+        done = f"{progress.progress:g}"
+        if progress.total:
+            done = f"{done} of {progress.total:g}"
+        note(f"{done}: {progress.message}" if progress.message else done)
+
+    return hear
