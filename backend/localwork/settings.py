@@ -318,8 +318,9 @@ class LocalApiSettings(_Strict):
 
     enabled: bool = False
     port: int = Field(API_DEFAULT_PORT, ge=1, le=65535)
-    # Every request must carry it (``Authorization: Bearer`` or ``x-api-key``); made once.
-    key: str = Field(default_factory=new_api_key, min_length=16, max_length=200)
+    # Every request must carry it (``Authorization: Bearer`` or ``x-api-key``); "" until the
+    # API is first used, when one is made (``new_api_key``) and saved.
+    key: str = Field("", pattern=r"^(|[!-~]{16,200})$")
     lan: bool = False  # serve on every interface (0.0.0.0), not only 127.0.0.1
     # Web pages allowed to call the API from a browser (exact origins; never "*").
     cors_origins: list[Annotated[str, StringConstraints(pattern=r"^https?://[^/*\s]+$")]] = Field(

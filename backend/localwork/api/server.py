@@ -31,6 +31,7 @@ class ApiServer:
         self.service = service
         self._settings = settings
         self._lock = threading.Lock()
+        self._key_lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
@@ -51,7 +52,15 @@ class ApiServer:
         return f"http://127.0.0.1:{self._port}/v1" if self._port is not None else None
 
     def key(self) -> str:
-        return self._key_override or self._settings.current.local_api.key
+        """This run's key, else the saved one (made and saved on first use)."""
+        if self._key_override:
+            return self._key_override
+        with self._key_lock:
+            saved = self._settings.current.local_api.key
+            if not saved:
+                saved = new_api_key()
+                self._settings.update({"local_api": {"key": saved}})
+            return saved
 
     def rules(self) -> Rules:
         config = self._settings.current.local_api
@@ -164,8 +173,3 @@ class ApiServer:
     def reveal_key(self) -> str:
         """The key itself, for the user's explicit Copy."""
         return self.key()
-
-    def keep_key(self) -> None:
-        """Save the generated key, so it stays the same from run to run."""
-        config = self._settings.current.local_api
-        self._settings.update({"local_api": {"key": config.key}})

@@ -124,8 +124,6 @@ def _run_api(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         app.start(api=False)
-        if args.api_key is None:
-            app.api.keep_key()
         try:
             app.api.start(port=args.api_port, key=args.api_key and args.api_key.strip())
         except OSError as error:
