@@ -295,6 +295,15 @@ def test_an_unknown_model_gets_404(api):
     assert httpx.get(f"{base(api)}/models/nope", headers={"x-api-key": KEY}).status_code == 404
 
 
+def test_a_caller_that_will_not_wait_for_a_load_gets_503(api):
+    api.runtime.load(None)  # the same model again: it is loading now
+    hello = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    refused = post(api, "/chat/completions", hello, Prefer="wait=0")
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "model_loading"
+    waited = post(api, "/chat/completions", hello)  # without it, the request waits for the load
+    assert waited.status_code == 200
+
+
 def test_models_lists_the_installed_model_with_its_context(api):
     listed = httpx.get(f"{base(api)}/models", headers={"x-api-key": KEY}).json()["data"]
     assert listed[0]["id"].startswith("bundled/") and listed[0]["context_length"] > 0
