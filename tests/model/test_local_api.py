@@ -22,6 +22,7 @@ import httpx2 as httpx
 import pytest
 
 from localwork.app import App
+from localwork.transports.bridge import Bridge
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = REPO_ROOT / ".cache" / "test-servers" / "clients-venv" / "bin" / "python"
@@ -384,6 +385,9 @@ def test_the_window_chat_answers_while_an_api_stream_runs(api, watch):
     while api.engine_turns.holder() != "api" and time.monotonic() < deadline:
         time.sleep(0.02)
     began = time.monotonic()
+    bridge = Bridge(api)
+    assert bridge.dispatch("get_status", {})["ok"]
+    assert bridge.dispatch("api_status", {})["data"]["serving"]  # the status line's words
     sent = api.chat.send(None, "Say hello.")  # the bridge's call returns at once
     assert time.monotonic() - began < 1.0
     assert api.api.service.serving()["serving"]
