@@ -78,7 +78,7 @@ def test_turn_on_copy_the_key_call_it_and_see_the_log(page: Page, artifacts_dir:
     expect(pane.get_by_role("switch", name="Serve on the local network")).not_to_be_checked()
     expect(pane.get_by_test_id("api-state")).to_contain_text("Off")
     expect(pane.get_by_test_id("api-snippet-curl")).to_have_value(
-        'curl http://127.0.0.1:7373/v1/chat/completions \\\n'
+        "curl http://127.0.0.1:7373/v1/chat/completions \\\n"
         '  -H "Authorization: Bearer YOUR_KEY" \\\n'
         '  -H "Content-Type: application/json" \\\n'
         '  -d \'{"model": "default", "messages": [{"role": "user", "content": "Hello!"}]}\''
