@@ -194,3 +194,56 @@ def test_a_taken_port_shows_what_to_do(page: Page):
     set_port(pane, port)
     expect(pane.get_by_test_id("api-error")).to_be_hidden()
     expect(pane.get_by_test_id("api-state")).to_contain_text(f"http://127.0.0.1:{port}/v1")
+
+
+def test_regenerate_asks_first_the_network_switch_warns_and_copy_falls_back(page: Page):
+    wait_until_ready(page)
+    pane = open_api(page)
+    key_field = pane.get_by_label("API key", exact=True)
+    masked = key_field.input_value()
+
+    # Regenerate: asked first; Cancel keeps the key, Regenerate makes a new one.
+    pane.get_by_role("button", name="Regenerate…").click()
+    confirm = page.get_by_test_id("dialog")
+    expect(confirm).to_contain_text("Programs using the old key stop working")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(key_field).to_have_value(masked)
+    pane.get_by_role("button", name="Regenerate…").click()
+    confirm.get_by_role("button", name="Regenerate").click()
+    expect(pane.get_by_test_id("api-message")).to_contain_text("A new key is made")
+    expect(key_field).not_to_have_value(masked)
+
+    # The local network: off by default, warned about in words, asked before it is turned on.
+    lan = pane.get_by_role("switch", name="Serve on the local network")
+    expect(pane.get_by_test_id("api-lan-warning")).to_contain_text(
+        "anyone on your network who has the key can use your models"
+    )
+    lan.click()
+    expect(confirm).to_contain_text("Anyone on your network who has the key")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(lan).not_to_be_checked()
+    assert api_call(page, "api_status")["lan"] is False
+
+    # Origins: never *.
+    pane.get_by_label("Web pages allowed to call the API from a browser").fill("*")
+    pane.get_by_role("button", name="Save origins").click()
+    expect(pane.get_by_test_id("api-message")).to_contain_text("Not *")
+    assert api_call(page, "api_status")["cors_origins"] == []
+
+    # No clipboard (pywebview's Qt window may have none): the key is selected for Ctrl+C.
+    page.evaluate("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    pane.get_by_role("button", name="Copy the API key").click()
+    expect(pane.get_by_test_id("api-message")).to_have_text(
+        "The key is selected: press Ctrl+C to copy it."
+    )
+    key = api_call(page, "copy_api_key")["key"]
+    expect(key_field).to_have_value(key)
+    expect(key_field).to_be_focused()
+    assert page.evaluate(
+        "(() => { const f = document.activeElement;"
+        " return f.selectionEnd - f.selectionStart === f.value.length; })()"
+    )
+    # Closing forgets it: shown masked again next time.
+    pane.get_by_role("button", name="Close").click()
+    pane = open_api(page)
+    expect(pane.get_by_label("API key", exact=True)).to_have_value(re.compile("…"))
