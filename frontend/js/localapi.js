@@ -83,6 +83,15 @@ export class LocalApiPane {
     const on = (testId, type, handler) => $(this.dialog, testId).addEventListener(type, handler);
     on("api-tab-settings", "click", () => this.showTab("settings"));
     on("api-tab-log", "click", () => this.showTab("log"));
+    for (const tab of ["settings", "log"]) {
+      on(`api-tab-${tab}`, "keydown", (event) => {
+        if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+        event.preventDefault();
+        const other = tab === "settings" ? "log" : "settings";
+        this.showTab(other);
+        $(this.dialog, `api-tab-${other}`).focus();
+      });
+    }
     on("api-enabled", "change", (event) => this.setEnabled(event.target.checked));
     on("api-lan", "change", (event) => this.setLan(event.target.checked));
     on("api-copy-url", "click", () => this.copy(this.status.base_url, "api-base-url", "The base URL"));
