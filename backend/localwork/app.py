@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from localwork.api.server import ApiServer
+from localwork.api.service import ApiService
 from localwork.chat.agent import AgentLoop
 from localwork.chat.approvals import ApprovalGate
 from localwork.chat.service import ChatService
 from localwork.conversations.export import ConversationFiles
 from localwork.conversations.store import ConversationStore
 from localwork.engine.choice import SelectedEngine
+from localwork.engine.gate import EngineTurns
 from localwork.engine.local.runtime import ModelRuntime
 from localwork.engine.remote.connection import Timeouts
 from localwork.events import EventBus
@@ -112,7 +115,22 @@ class App:
         )
         approvals = ApprovalGate(options.approval_policy)
         agent = AgentLoop(self.engine, self.settings, self.folders, approvals, self.events)
-        self.chat = ChatService(self.store, self.engine, self.events, agent, approvals)
+        # The chat's replies and the local API's requests take turns on the one engine.
+        self.engine_turns = EngineTurns()
+        self.chat = ChatService(
+            self.store, self.engine, self.events, agent, approvals, self.engine_turns
+        )
+        self.api = ApiServer(
+            ApiService(
+                self.settings,
+                self.registry,
+                self.runtime,
+                self.engine,
+                self.engine_turns,
+                self.events,
+            ),
+            self.settings,
+        )
         self.models = ModelService(
             paths.models_dir,
             self.settings,
@@ -125,12 +143,17 @@ class App:
         # Set on the frontend's first bridge call: the self-test waits for it.
         self.frontend_connected = threading.Event()
 
-    def start(self) -> None:
+    def start(self, *, api: bool = True) -> None:
+        """Start the reply queue and load the selected model; serve the local API when the
+        settings turn it on (``api`` False: the caller starts it itself, ``--api``)."""
         self.chat.start()
         self.engine.apply_selection()
         self.mcp.start_at_launch()  # in the background: startup never waits for a server
+        if api and self.settings.current.local_api.enabled:
+            self.api.apply_settings()
 
     def close(self) -> None:
+        self.api.stop()  # first: no request may reach a part that is closing
         self.models.close()  # first: a running download keeps its partial file for next time
         self.events.close()
         self.chat.close()

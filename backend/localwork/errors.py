@@ -393,6 +393,18 @@ class McpProtocolError(McpError):
     code = "mcp_protocol_error"
 
 
+class EngineBusy(EngineError):
+    """Too many requests already wait for the engine (the local API's queue is full)."""
+
+    code = "engine_busy"
+
+
+class ModelLoading(EngineNotReady):
+    """The model a request needs is loading, and the caller asked not to wait."""
+
+    code = "model_loading"
+
+
 class HubError(LocalWorkError):
     """The Hugging Face Hub (or the mirror in ``HF_ENDPOINT``) refused or failed a request."""
 

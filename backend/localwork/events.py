@@ -20,6 +20,13 @@ that what they listen for is declared here).
 - ``reply_done``: the reply ended (``stopped`` when the user stopped it); ``message`` is the
   saved assistant message, or None if there was nothing to save.
 - ``reply_failed``: the reply failed; ``error`` is ``{code, message, advice, retry}``.
+- ``api_serving``: the local API started or stopped serving requests on the engine:
+  ``serving`` is True while any waits or runs (the status line says "serving an API
+  request"), ``waiting`` how many wait, ``model`` the model the running one uses.
+- ``api_request``: a row of the API log (``api/log.py``): time, client, endpoint, model,
+  tokens in/out, duration, status.
+- ``api_server``: the local API server started, stopped or failed to start: ``status`` is
+  the bridge's ``api_status()``.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ EventKind = Literal[
     "history_trimmed",
     "reply_done",
     "reply_failed",
+    "api_serving",
+    "api_request",
+    "api_server",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
@@ -109,6 +119,20 @@ class ReplyFailed(_OfAReply):
     message: dict[str, Any] | None
 
 
+class ApiServing(TypedDict):
+    serving: bool
+    waiting: int
+    model: str | None
+
+
+class ApiRequest(TypedDict):
+    row: dict[str, Any]
+
+
+class ApiServer(TypedDict):
+    status: dict[str, Any]
+
+
 PAYLOADS: dict[EventKind, type] = {
     "model_status": ModelStatus,
     "engine_crashed": EngineCrashed,
@@ -122,6 +146,9 @@ PAYLOADS: dict[EventKind, type] = {
     "history_trimmed": HistoryTrimmed,
     "reply_done": ReplyDone,
     "reply_failed": ReplyFailed,
+    "api_serving": ApiServing,
+    "api_request": ApiRequest,
+    "api_server": ApiServer,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -304,6 +305,29 @@ class RemoteServerSetting(_Strict):
         return name
 
 
+API_DEFAULT_PORT = 7373  # no peer uses it: Jan 1337, LM Studio 1234, Ollama 11434
+
+
+def new_api_key() -> str:
+    return "lwh-" + secrets.token_urlsafe(32)
+
+
+class LocalApiSettings(_Strict):
+    """The local OpenAI- and Anthropic-compatible API (``api/``): off until the user turns it
+    on; loopback only unless ``lan``, which always needs the key."""
+
+    enabled: bool = False
+    port: int = Field(API_DEFAULT_PORT, ge=1, le=65535)
+    # Every request must carry it (``Authorization: Bearer`` or ``x-api-key``); "" until the
+    # API is first used, when one is made (``new_api_key``) and saved.
+    key: str = Field("", pattern=r"^(|[!-~]{16,200})$")
+    lan: bool = False  # serve on every interface (0.0.0.0), not only 127.0.0.1
+    # Web pages allowed to call the API from a browser (exact origins; never "*").
+    cors_origins: list[Annotated[str, StringConstraints(pattern=r"^https?://[^/*\s]+$")]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
 class AppSettings(_Strict):
     version: int = 1
     selected_model: str | None = Field(None, description="Model id; None is the bundled model")
@@ -324,6 +348,7 @@ class AppSettings(_Strict):
     servers: list[RemoteServerSetting] = Field(default_factory=list)
     # The installed model used last: what "Continue on a local model" goes back to.
     last_local_model: str | None = None
+    local_api: LocalApiSettings = Field(default_factory=LocalApiSettings)
 
     @field_validator("servers")
     @classmethod

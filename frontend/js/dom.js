@@ -38,3 +38,9 @@ export function formatDate(seconds) {
   const options = { dateStyle: "medium", timeStyle: "short" };
   return new Intl.DateTimeFormat([...locales, ...navigator.languages], options).format(new Date(seconds * 1000));
 }
+
+// A time of day in the user's locale, to the second: "20:41:07" (the date in its title).
+export function formatTime(seconds) {
+  const options = { timeStyle: "medium" };
+  return new Intl.DateTimeFormat([...locales, ...navigator.languages], options).format(new Date(seconds * 1000));
+}

@@ -9,6 +9,7 @@ import { byTestId, setLocale } from "./dom.js";
 import { EventStream } from "./events.js";
 import { ActivityDialog, FoldersDialog } from "./folders.js";
 import { ChatHeader } from "./header.js";
+import { LocalApiPane } from "./localapi.js";
 import { interceptLinks } from "./markdown.js";
 import { McpDialog } from "./mcp.js";
 import { ModelEvents } from "./model-events.js";
@@ -35,6 +36,7 @@ function build(api) {
   const activity = new ActivityDialog(api);
   const mcp = new McpDialog(api);
   const models = new ModelsPane(api, { desktop });
+  const localApi = new LocalApiPane(api);
   const settings = new SettingsPane(api, {
     onSaved: ({ reloading }) => notice.brief(
       reloading ? "Settings saved. The model is reloading to apply them." : "Settings saved.",
@@ -101,7 +103,8 @@ function build(api) {
     openModels();
   });
   $("settings-button").addEventListener("click", () => guard(() => settings.open()));
-  return { nav, notice, firstRun, status, replies, conversations, chatScreen, composer, modelEvents };
+  $("api-button").addEventListener("click", () => guard(() => localApi.open()));
+  return { nav, notice, firstRun, status, replies, conversations, chatScreen, composer, modelEvents, localApi };
 }
 
 async function start(api) {
@@ -115,6 +118,9 @@ async function start(api) {
   const events = new EventStream(api, status.last_seq);
   app.modelEvents.listen(events);
   app.replies.listen(events);
+  events.on("api_serving", (event) => app.status.showApi(event));
+  events.on("api_request", ({ row }) => app.localApi.onRow(row));
+  events.on("api_server", ({ status: apiStatus }) => app.localApi.onServer(apiStatus));
   events.start();
   // Taken before the list loads, so a New chat meanwhile cancels this "open the latest".
   const ticket = app.nav.begin();

@@ -1,6 +1,7 @@
 // The status line: which model is loaded (or being loaded), or which server's model is used,
 // its state, the speed of the last reply, how much of the model's context the open
-// conversation fills, and Restart the model when the engine is stopped by an error.
+// conversation fills, Restart the model when the engine is stopped by an error, and "serving
+// an API request" while the local API's requests run on the engine or wait for it.
 
 const STATE_WORDS = { idle: "no model", loading: "loading…", ready: "ready", error: "error" };
 
@@ -23,6 +24,7 @@ export class StatusLine {
       onRestart();
     });
     this.speed = root.querySelector('[data-testid="status-speed"]');
+    this.apiServing = root.querySelector('[data-testid="status-api"]');
     this.meter = root.querySelector('[data-testid="context-meter"]');
     this.meterText = root.querySelector('[data-testid="context-text"]');
     this.nCtx = null;
@@ -65,6 +67,15 @@ export class StatusLine {
       this.renderContext();
     }
     if (status.last_stats) this.showSpeed(status.last_stats);
+  }
+
+  // The local API's `api_serving` event: {serving, waiting, model}.
+  showApi({ serving, waiting, model }) {
+    this.apiServing.hidden = !serving;
+    this.apiServing.textContent = serving
+      ? `serving an API request${waiting > 0 ? ` · ${waiting} more waiting` : ""}`
+      : "";
+    this.apiServing.title = serving && model ? `on ${model}` : "";
   }
 
   showSpeed(stats) {

@@ -52,7 +52,13 @@ def test_the_chat_layer_imports_no_engine_but_the_seam():
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("localwork.engine")
     }
-    # The chat layer knows the seam, the engine-neutral call parsing, and the room every
-    # engine keeps for a reply (``budget.reply_room``: the tool budget checks against it).
-    seam = {"localwork.engine.base", "localwork.engine.toolcalls", "localwork.engine.budget"}
+    # The chat layer knows the seam, the engine-neutral call parsing, the room every engine
+    # keeps for a reply (``budget.reply_room``: the tool budget checks against it), and the
+    # one queue to the engine it shares with the local API (engine/gate.py).
+    seam = {
+        "localwork.engine.base",
+        "localwork.engine.toolcalls",
+        "localwork.engine.budget",
+        "localwork.engine.gate",
+    }
     assert imported and {module for _, module in imported} <= seam, imported

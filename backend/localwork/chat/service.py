@@ -22,6 +22,7 @@ from localwork.conversations.store import (
     title_from_message,
 )
 from localwork.engine.base import ChatEngine, EngineStatus
+from localwork.engine.gate import EngineTurns, WaitCancelled
 from localwork.errors import InvalidRequest, LocalWorkError, NotFound
 from localwork.events import EventBus
 from localwork.tools.approval import UserAnswer
@@ -63,7 +64,9 @@ class ChatService:
         events: EventBus,
         agent: AgentLoop,
         approvals: ApprovalGate,
+        turns: EngineTurns | None = None,  # shared with the local API: one engine, one queue
     ) -> None:
+        self._turns = turns or EngineTurns()
         self._store = store
         self._engine = engine
         self._events = events
@@ -246,7 +249,11 @@ class ChatService:
             with self._lock:
                 self._running = job
             try:
-                self._reply(job)
+                try:
+                    with self._turns.turn("chat", job.cancelled):
+                        self._reply(job)
+                except WaitCancelled:  # stopped while an API request had the engine
+                    self._reply(job)
             finally:
                 with self._lock:
                     self._running = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -54,8 +56,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the window, send one message to the model, exit 0 when the reply shows",
     )
+    mode.add_argument(
+        "--api",
+        action="store_true",
+        help="serve the local OpenAI- and Anthropic-compatible API without a window; "
+        "prints its base URL (http://127.0.0.1:PORT/v1) as the first line",
+    )
     parser.add_argument(
         "--port", type=int, default=None, help="port for --serve (default: a random free port)"
+    )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="port for --api (default: the saved one, 7373; 0 picks a free port)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help="the API key for this run (default: the saved one, made on first use)",
     )
     parser.add_argument(_WORKER_FLAG, action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -84,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("--port needs --serve")
     if args.port is not None and not 0 <= args.port <= 65535:
         build_parser().error("--port must be between 0 and 65535")
+    if (args.api_port is not None or args.api_key is not None) and not args.api:
+        build_parser().error("--api-port and --api-key need --api")
+    if args.api_port is not None and not 0 <= args.api_port <= 65535:
+        build_parser().error("--api-port must be between 0 and 65535")
+    if args.api_key is not None and not 16 <= len(args.api_key.strip()) <= 200:
+        build_parser().error("--api-key must be 16 to 200 characters")
+    if args.api:
+        return _run_api(args)
     return _run_app(args)
 
 
@@ -98,6 +127,34 @@ def _command_line_after_dashes(argv: list[str]) -> tuple[list[str], list[str] | 
     if ("mcp", "add") not in itertools.pairwise(words):
         return argv, None
     return argv[:cut], argv[cut + 1 :]
+
+
+def _run_api(args: argparse.Namespace) -> int:
+    """The local API alone, headless, until Ctrl+C or SIGTERM (then exit 0)."""
+    from localwork.app import App
+    from localwork.infra.logs import open_data_dir
+
+    app = App(open_data_dir(args.data_dir))
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        app.start(api=False)
+        try:
+            app.api.start(port=args.api_port, key=args.api_key and args.api_key.strip())
+        except OSError as error:
+            port = app.settings.current.local_api.port if args.api_port is None else args.api_port
+            print(f"localwork-hero: cannot listen on 127.0.0.1:{port}: {error}", file=sys.stderr)
+            return 1
+        print(app.api.base_url, flush=True)
+        print("Serving the local API; press Ctrl+C to stop.", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+        return 0
+    finally:
+        app.close()
 
 
 def _run_app(args: argparse.Namespace) -> int:

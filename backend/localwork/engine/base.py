@@ -208,6 +208,12 @@ class TurnRequest:
     # ``refiled`` True: the text is what ``on_text`` had already been given, which turned
     # out to be reasoning (``engine/reasoning.py``), so the caller moves it.
     on_reasoning: ReasoningCallback | None = None
+    # The caller's own stop strings: the reply ends before the first one (the local API's
+    # ``stop``). None: only the engine's own ends.
+    stop: list[str] | None = None
+    # The reply must be one JSON value of this schema (the local API's ``response_format``):
+    # the local engine writes it under a grammar, a server is asked for it.
+    response_schema: dict[str, Any] | None = None
 
 
 @dataclass

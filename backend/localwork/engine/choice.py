@@ -145,7 +145,17 @@ class SelectedEngine:
         return self.current().ready(timeout)
 
     def take_turn(self, turn: TurnRequest) -> TurnReply:
-        return self.current().take_turn(turn)
+        engine = self.current()
+        if engine is self._local:
+            self._load_selection()
+        return engine.take_turn(turn)
+
+    def _load_selection(self) -> None:
+        """Load the selected model again if another one took its place: a local API request
+        may have named another installed model (``api/``); the chat answers with the user's."""
+        status = self._runtime.status()
+        if status["wanted"] != self.selection() and status["state"] != "idle":
+            self._runtime.load(self.selection())
 
     def count_conversation(self, messages: list[Message]) -> int:
         return self.current().count_conversation(messages)

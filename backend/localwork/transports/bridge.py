@@ -426,6 +426,13 @@ McpValue = Annotated[str, StringConstraints(max_length=100_000)]
 class _McpMethods:
     """The Settings pane's MCP servers: add, import, turn on and off, each tool's policy."""
 
+
+Origin = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class _ApiMethods:
+    """Settings → Local API and the API log (the page draws them; ``api/`` serves)."""
+
     _app: App
 
     @_validated
@@ -504,6 +511,51 @@ class _McpMethods:
     def mcp_restart(self, name: McpName) -> dict[str, Any]:
         return self._app.mcp.restart(name)
 
+    def api_status(self) -> dict[str, Any]:
+        """enabled, running, base_url, port, lan, cors_origins, masked_key, error, and whether
+        API requests are being served (serving, waiting, model)."""
+        return self._app.api.status()
+
+    @_validated
+    def set_api_enabled(self, enabled: bool) -> dict[str, Any]:
+        return self._app.api.configure(enabled=enabled)
+
+    @_validated
+    def set_api_port(self, port: Annotated[int, Field(ge=1, le=65535)]) -> dict[str, Any]:
+        return self._app.api.configure(port=port)
+
+    @_validated
+    def set_api_lan(self, lan: bool) -> dict[str, Any]:
+        """Serve on the local network (0.0.0.0) too; the key is required either way."""
+        return self._app.api.configure(lan=lan)
+
+    @_validated
+    def set_api_origins(
+        self, origins: Annotated[list[Origin], Field(max_length=50)]
+    ) -> dict[str, Any]:
+        """The web pages allowed to call the API from a browser (exact origins, never *)."""
+        return self._app.api.configure(cors_origins=origins)
+
+    @_validated
+    def regenerate_api_key(self) -> dict[str, Any]:
+        return self._app.api.regenerate_key()
+
+    @_validated
+    def copy_api_key(self) -> dict[str, Any]:
+        """The key itself: only on the user's explicit Copy."""
+        return {"key": self._app.api.reveal_key()}
+
+    @_validated
+    def api_log(
+        self,
+        after: Annotated[int, Field(ge=0)] = 0,
+        limit: Annotated[int, Field(ge=1, le=500)] = 200,
+    ) -> list[dict[str, Any]]:
+        """The API log's rows after the row ``after`` (new ones also come as ``api_request``
+        events): id, time, client, endpoint, model, tokens_in, tokens_out, duration_ms,
+        status."""
+        return [dict(row) for row in self._app.api.service.log.rows(after, limit)]
+
 
 class Bridge(
     _BridgeCore,
@@ -513,6 +565,7 @@ class Bridge(
     _ModelMethods,
     _ServerMethods,
     _McpMethods,
+    _ApiMethods,
 ):
     """Methods callable from the frontend. Holds only private references."""
 
@@ -549,6 +602,7 @@ EXPOSED_METHODS: frozenset[str] = frozenset(
         _ModelMethods,
         _ServerMethods,
         _McpMethods,
+        _ApiMethods,
     )
     for name, value in vars(part).items()
     if not name.startswith("_") and callable(value)

@@ -179,19 +179,27 @@ class PromptTextTurns:
         visible = HeldBackText(turn.on_text, watching=offer)
         thoughts = _Thoughts(visible, turn, prompt.text)
         after_results = turn.after_results  # an answer to tool results: its start is bound
+        grammar = answer_grammar(calls=not turn.answer_only) if after_results else None
+        grammar_tokens = _ANSWER_START_TOKENS if after_results else None
+        if turn.response_schema is not None:  # the whole reply is JSON of the caller's schema
+            grammar, grammar_tokens = {"schema": turn.response_schema}, None
+        watch = turn.watch_for_calls and turn.response_schema is None
+        stop = list(CALL_MARKERS) if watch else []
+        stop += [marker for marker in turn.stop or [] if marker not in stop]
         result = self._engine.generate(
             prompt.text,
             prompt.max_tokens,
             turn.sampling,
             thoughts.feed,
-            grammar=answer_grammar(calls=not turn.answer_only) if after_results else None,
-            grammar_tokens=_ANSWER_START_TOKENS if after_results else None,
-            stop=list(CALL_MARKERS) if turn.watch_for_calls else None,
+            grammar=grammar,
+            grammar_tokens=grammar_tokens,
+            stop=stop or None,
         )
         thoughts.finish()
         text = without_response_tags(visible.text)
-        written = _Written(text, result["stop_text"], [], result, thoughts.splitter.reasoning)
-        if offer and written.opener is None:
+        opener = result["stop_text"] if result["stop_text"] in CALL_MARKERS else None
+        written = _Written(text, opener, [], result, thoughts.splitter.reasoning)
+        if offer and written.opener is None and turn.response_schema is None:
             parsed = parse_reply(written.text)
             if parsed.calls:  # calls in a form without a marker, e.g. bare JSON
                 written.text, written.calls = parsed.text, parsed.calls

@@ -141,6 +141,8 @@ class RemoteEngine:
             tool_choice=_tool_choice(turn, specs) if native else None,
             sampling=_sampling(turn.sampling, self.model.thinking),
             max_tokens=prompt.max_tokens,
+            stop=tuple(turn.stop or ()),
+            response_format=_response_format(turn.response_schema),
         )
 
         def on_reasoning(text: str) -> None:
@@ -243,6 +245,16 @@ def _prompt_text(messages: list[Any], tools: list[dict[str, Any]]) -> str:
 def _spec(schema: dict[str, Any]) -> ToolSpec:
     function = schema["function"]
     return ToolSpec(function["name"], function.get("description", ""), function["parameters"])
+
+
+def _response_format(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A reply bound to ``schema``, in OpenAI's words."""
+    if schema is None:
+        return None
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "reply", "schema": schema, "strict": True},
+    }
 
 
 def _tool_choice(turn: TurnRequest, specs: list[ToolSpec]) -> ToolChoice:

@@ -124,6 +124,8 @@ class ChatRequest:
     tool_choice: ToolChoice | None = None
     sampling: Sampling = field(default_factory=Sampling)
     max_tokens: int | None = None
+    stop: Sequence[str] = ()  # the caller's stop strings
+    response_format: dict[str, Any] | None = None  # OpenAI's, as the caller gave it
 
     def __post_init__(self) -> None:
         if not self.model.strip():
@@ -143,6 +145,10 @@ class ChatRequest:
         )
         if self.max_tokens is not None:
             body["max_tokens"] = self.max_tokens
+        if self.stop:
+            body["stop"] = list(self.stop)
+        if self.response_format is not None:
+            body["response_format"] = self.response_format
         if self.tools:
             body["tools"] = [tool.to_openai() for tool in self.tools]
         if isinstance(self.tool_choice, UseTool):

@@ -1,0 +1,285 @@
+"""OpenAI's Responses API, stateless: ``input`` (a string or items: messages,
+``function_call``, ``function_call_output``), ``instructions``, function tools; the reply as
+a ``response`` with message and ``function_call`` output items, or as its stream of events
+(response.created, response.output_text.delta, …, response.completed). Nothing is stored:
+``previous_response_id`` and ``store: true`` are refused."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from localwork.api.openai import (
+    Turn,
+    Usage,
+    arguments_of,
+    arguments_text,
+    caller_tool,
+    response_schema,
+    sampling_of,
+    stops_of,
+    text_of,
+    token_limit,
+    tool_mode,
+)
+from localwork.api.wire import ApiError, new_id
+from localwork.engine.base import TurnReply
+from localwork.tools.base import Tool
+from localwork.vocabulary import Message
+
+Event = tuple[str, dict[str, Any]]
+
+
+def _items(raw: Any) -> tuple[list[str], list[Message]]:
+    if isinstance(raw, str):
+        return [], [{"role": "user", "content": raw}]
+    if not isinstance(raw, list) or not raw:
+        raise ApiError(400, "'input' is a string or a non-empty list of items.", param="input")
+    systems: list[str] = []
+    turns: list[Message] = []
+    names: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        where = f"input[{index}]"
+        if not isinstance(item, dict):
+            raise ApiError(400, "Each input item must be an object.", param=where)
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = item.get("role")
+            content = text_of(
+                [
+                    {**part, "type": "text"} if part.get("type") == "output_text" else part
+                    for part in item["content"]
+                    if isinstance(part, dict)
+                ]
+                if isinstance(item.get("content"), list)
+                else item.get("content"),
+                f"{where}.content",
+            )
+            if role in ("system", "developer"):
+                systems.append(content)
+            elif role in ("user", "assistant"):
+                turns.append({"role": role, "content": content})
+            else:
+                raise ApiError(400, f"Unknown role {role!r}.", param=f"{where}.role")
+        elif kind == "function_call":
+            call_id = str(item.get("call_id") or new_id("call_"))
+            names[call_id] = str(item.get("name", ""))
+            call = {
+                "id": call_id,
+                "type": "function",
+                "function": {
+                    "name": names[call_id],
+                    "arguments": arguments_of(item.get("arguments")),
+                },
+            }
+            turns.append({"role": "assistant", "content": "", "tool_calls": [call]})
+        elif kind == "function_call_output":
+            call_id = str(item.get("call_id", ""))
+            output = item.get("output")
+            turns.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call_id,
+                    "name": names.get(call_id, ""),
+                    "content": output if isinstance(output, str) else text_of(output, where),
+                }
+            )
+        elif kind == "reasoning":
+            continue
+        else:
+            raise ApiError(400, f"Input items of type {kind!r} are not supported.", param=where)
+    return systems, turns
+
+
+def _tools(raw: Any) -> dict[str, Tool] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise ApiError(400, "'tools' must be a list.", param="tools")
+    tools: dict[str, Tool] = {}
+    for index, tool in enumerate(raw):
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise ApiError(400, "Only function tools are supported.", param=f"tools[{index}]")
+        made = caller_tool(
+            tool.get("name"), tool.get("description"), tool.get("parameters"), f"tools[{index}]"
+        )
+        tools[made.name] = made
+    return tools or None
+
+
+def turn_of(body: dict[str, Any]) -> Turn:
+    """A Responses request as a ``Turn``.
+
+    Raises:
+        ApiError: a field is missing or out of bounds, or it asks for stored state.
+    """
+    if body.get("previous_response_id"):
+        raise ApiError(
+            400,
+            "This server stores no responses: send the whole conversation in 'input'.",
+            param="previous_response_id",
+        )
+    systems, messages = _items(body.get("input"))
+    if isinstance(body.get("instructions"), str):
+        systems.insert(0, body["instructions"])
+    if not messages:
+        raise ApiError(400, "'input' needs at least one message.", param="input")
+    tools = _tools(body.get("tools"))
+    mode, named = tool_mode(body.get("tool_choice"), tools)
+    text_format = (
+        (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+    )
+    if isinstance(text_format, dict) and text_format.get("type") == "json_schema":
+        text_format = {"type": "json_schema", "json_schema": text_format}
+    return Turn(
+        system="\n\n".join(systems),
+        messages=messages,
+        tools=tools,
+        mode=mode if tools else "none",
+        named=named,
+        sampling=sampling_of(body),
+        max_tokens=token_limit(body, "max_output_tokens"),
+        stop=stops_of(body.get("stop")),
+        response_schema=response_schema(text_format),
+    )
+
+
+class Made:
+    """One reply in the Responses shape, whole or as stream events."""
+
+    def __init__(self, model: str, body: dict[str, Any]) -> None:
+        self._id = new_id("resp_")
+        self._message_id = new_id("msg_")
+        self._model = model
+        self._body = body
+        self._created = int(time.time())
+        self._sequence = 0
+        self._text: list[str] | None = None  # the message item's text, once it opened
+
+    def _response(
+        self, status: str, output: list[dict[str, Any]], usage: Usage | None
+    ) -> dict[str, Any]:
+        body = self._body
+        return {
+            "id": self._id,
+            "object": "response",
+            "created_at": self._created,
+            "status": status,
+            "model": self._model,
+            "output": output,
+            "instructions": body.get("instructions"),
+            "tools": body.get("tools") or [],
+            "tool_choice": body.get("tool_choice", "auto"),
+            "parallel_tool_calls": True,
+            "temperature": body.get("temperature"),
+            "top_p": body.get("top_p"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "text": body.get("text") or {"format": {"type": "text"}},
+            "truncation": "disabled",
+            "store": False,
+            "metadata": {},
+            "error": None,
+            "incomplete_details": None,
+            "usage": None
+            if usage is None
+            else {
+                "input_tokens": usage.prompt_tokens,
+                "output_tokens": usage.completion_tokens,
+                "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0},
+            },
+        }
+
+    def _message(self, text: str) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "id": self._message_id,
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
+
+    def _calls(self, reply: TurnReply) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "function_call",
+                "id": new_id("fc_"),
+                "call_id": new_id("call_"),
+                "name": call.name,
+                "arguments": arguments_text(call),
+                "status": "completed",
+            }
+            for call in reply.calls
+        ]
+
+    def response(self, reply: TurnReply, usage: Usage) -> dict[str, Any]:
+        output = [self._message(reply.text)] if reply.text or not reply.calls else []
+        return self._response("completed", output + self._calls(reply), usage)
+
+    def failed(self, error: ApiError) -> dict[str, Any]:
+        failed = self._response("failed", [], None)
+        failed["error"] = {"code": error.code or "server_error", "message": error.message}
+        return {"type": "response.failed", "sequence_number": self._next(), "response": failed}
+
+    def _next(self) -> int:
+        self._sequence += 1
+        return self._sequence - 1
+
+    def _event(self, name: str, **fields: Any) -> Event:
+        return name, {"type": name, "sequence_number": self._next(), **fields}
+
+    def opening(self) -> Iterator[Event]:
+        yield self._event("response.created", response=self._response("in_progress", [], None))
+        yield self._event("response.in_progress", response=self._response("in_progress", [], None))
+
+    def text(self, text: str) -> Iterator[Event]:
+        where = {"item_id": self._message_id, "output_index": 0, "content_index": 0}
+        if self._text is None:
+            self._text = []
+            item = {**self._message(""), "status": "in_progress", "content": []}
+            yield self._event("response.output_item.added", output_index=0, item=item)
+            part = {"type": "output_text", "text": "", "annotations": []}
+            yield self._event(
+                "response.content_part.added",
+                item_id=self._message_id,
+                output_index=0,
+                content_index=0,
+                part=part,
+            )
+        self._text.append(text)
+        yield self._event("response.output_text.delta", **where, delta=text, logprobs=[])
+
+    def closing(self, reply: TurnReply, usage: Usage) -> Iterator[Event]:
+        output: list[dict[str, Any]] = []
+        if self._text is not None:
+            text = "".join(self._text)
+            where = {"item_id": self._message_id, "output_index": 0, "content_index": 0}
+            yield self._event("response.output_text.done", **where, text=text, logprobs=[])
+            part = {"type": "output_text", "text": text, "annotations": []}
+            yield self._event("response.content_part.done", **where, part=part)
+            output.append(self._message(text))
+            yield self._event("response.output_item.done", output_index=0, item=output[0])
+        for call in self._calls(reply):
+            index = len(output)
+            yield self._event(
+                "response.output_item.added",
+                output_index=index,
+                item={**call, "arguments": "", "status": "in_progress"},
+            )
+            yield self._event(
+                "response.function_call_arguments.delta",
+                item_id=call["id"],
+                output_index=index,
+                delta=call["arguments"],
+            )
+            yield self._event(
+                "response.function_call_arguments.done",
+                item_id=call["id"],
+                output_index=index,
+                arguments=call["arguments"],
+            )
+            output.append(call)
+            yield self._event("response.output_item.done", output_index=index, item=call)
+        yield self._event("response.completed", response=self._response("completed", output, usage))

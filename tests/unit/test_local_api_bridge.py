@@ -1,0 +1,69 @@
+"""Settings → Local API through the bridge (the page's only way in): off by default, turned on
+on a port, the key masked unless copied, a new key refusing the old, each request in the log
+and announced as an event. No model runs: /v1/models needs none."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx2 as httpx
+import pytest
+
+from localwork.transports.bridge import Bridge
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def bridge(app):
+    return Bridge(app)
+
+
+def call(bridge: Bridge, method: str, **params):
+    reply = bridge.dispatch(method, params)
+    assert reply["ok"], reply
+    return reply["data"]
+
+
+def test_the_api_is_off_by_default_and_its_key_is_masked(bridge):
+    status = call(bridge, "api_status")
+    assert status["enabled"] is False and status["running"] is False
+    assert status["port"] == 7373 and status["lan"] is False and status["cors_origins"] == []
+    key = call(bridge, "copy_api_key")["key"]
+    assert len(key) >= 32 and key not in str(status)
+    assert status["masked_key"] == f"{key[:4]}…{key[-4:]}"
+
+
+def test_turned_on_it_serves_logs_and_a_new_key_refuses_the_old(app, bridge):
+    call(bridge, "set_api_port", port=free_port())
+    status = call(bridge, "set_api_enabled", enabled=True)
+    assert status["running"] and status["enabled"]
+    url = status["base_url"]
+    after = app.events.last_seq
+    key = call(bridge, "copy_api_key")["key"]
+    listed = httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"})
+    assert listed.status_code == 200 and listed.json()["data"][0]["id"].startswith("bundled/")
+    rows = call(bridge, "api_log")
+    assert rows[-1]["endpoint"] == "GET /v1/models" and rows[-1]["status"] == 200
+    assert rows[-1]["client"].startswith("127.0.0.1:") and rows[-1]["duration_ms"] >= 0
+    kinds = [event["type"] for event in app.events.poll(after, timeout=1)]
+    assert "api_request" in kinds
+    call(bridge, "regenerate_api_key")
+    assert httpx.get(f"{url}/models", headers={"x-api-key": key}).status_code == 401
+    new_key = call(bridge, "copy_api_key")["key"]
+    assert httpx.get(f"{url}/models", headers={"x-api-key": new_key}).status_code == 200
+    assert call(bridge, "set_api_enabled", enabled=False)["running"] is False
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/models", headers={"x-api-key": new_key})
+
+
+def test_origins_are_exact_and_never_a_wildcard(bridge):
+    assert call(bridge, "set_api_origins", origins=["http://localhost:3000"])["cors_origins"] == [
+        "http://localhost:3000"
+    ]
+    refused = bridge.dispatch("set_api_origins", {"origins": ["*"]})
+    assert not refused["ok"]
