@@ -9,6 +9,8 @@ header only when there is one.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from dataclasses import dataclass, field
 
 import httpx2
@@ -70,10 +72,19 @@ class RemoteServer:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return httpx2.Client(
             headers=headers,
+            verify=_tls_context(),
             timeout=self.timeouts.for_httpx(),
             follow_redirects=False,
             limits=httpx2.Limits(max_connections=1, max_keepalive_connections=0),
         )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every request, made the way httpx makes its default: building one
+    (loading the CA bundle) took 25 ms, which every reply's first token waited for
+    (``tests/benchmarks/remote_benchmark.py``)."""
+    return httpx2.create_ssl_context()
 
 
 def trace_extensions(switch: CancelSwitch) -> dict[str, object]:
