@@ -17,9 +17,9 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
@@ -134,6 +134,49 @@ def error_response(error: ApiError, shape: Shape) -> Response:
 
 def sse(data: Any, event: str | None = None) -> ServerSentEvent:
     return ServerSentEvent(data=data if isinstance(data, str) else json.dumps(data), event=event)
+
+
+class NamedEvents(Protocol):
+    """An API whose stream is named events (Responses, Anthropic Messages): what each part
+    of a reply becomes."""
+
+    def opening(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def text(self, text: str) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def closing(self, reply: TurnReply, usage: Usage) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+
+async def named_events(
+    first: tuple[str, Any],
+    relay: Relay,
+    made: NamedEvents,
+    exchange: Exchange,
+    failed: Callable[[ApiError], ServerSentEvent],
+    thinking: Callable[[str], Iterator[tuple[str, dict[str, Any]]]] | None = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """The reply's relayed parts as ``made``'s named events, until it is done or fails;
+    reasoning only for an API that has a place for it (``thinking``)."""
+    for name, data in made.opening():
+        yield sse(data, name)
+    kind, value = first
+    while True:
+        error = failure(kind, value)
+        if error is not None:
+            yield failed(error)
+            return
+        if kind == "done":
+            reply, usage = value
+            exchange.usage = usage
+            for name, data in made.closing(reply, usage):
+                yield sse(data, name)
+            return
+        parts = made.text(value) if kind == "text" else None
+        if kind == "reasoning" and thinking is not None:
+            parts = thinking(value)
+        for name, data in parts or ():
+            yield sse(data, name)
+        kind, value = await relay.next(None)
 
 
 def wants_to_wait(request: Request) -> bool:
@@ -456,27 +499,11 @@ class Endpoints:
             return JSONResponse(made.response(reply, usage))
         first = await self.first(request, relay, job)
 
-        async def events() -> AsyncIterator[ServerSentEvent]:
-            for name, data in made.opening():
-                yield sse(data, name)
-            kind, value = first
-            while True:
-                error = failure(kind, value)
-                if error is not None:
-                    yield sse(made.failed(error), "response.failed")
-                    return
-                if kind == "text":
-                    for name, data in made.text(value):
-                        yield sse(data, name)
-                elif kind == "done":
-                    reply, usage = value
-                    exchange.usage = usage
-                    for name, data in made.closing(reply, usage):
-                        yield sse(data, name)
-                    return
-                kind, value = await relay.next(None)
+        def failed(error: ApiError) -> ServerSentEvent:
+            return sse(made.failed(error), "response.failed")
 
-        return self.stream(exchange, job, events())
+        events = named_events(first, relay, made, exchange, failed)
+        return self.stream(exchange, job, events)
 
     # --- POST /v1/messages (Anthropic) ----------------------------------------------------------
     async def messages(self, request: Request, exchange: Exchange) -> Response:
@@ -493,30 +520,11 @@ class Endpoints:
             return JSONResponse(made.message(reply, usage))
         first = await self.first(request, relay, job)
 
-        async def events() -> AsyncIterator[ServerSentEvent]:
-            kind, value = first
-            for name, data in made.opening():
-                yield sse(data, name)
-            while True:
-                error = failure(kind, value)
-                if error is not None:
-                    yield sse(error.body("anthropic"), "error")
-                    return
-                if kind == "text":
-                    for name, data in made.text(value):
-                        yield sse(data, name)
-                elif kind == "reasoning":
-                    for name, data in made.thinking(value):
-                        yield sse(data, name)
-                elif kind == "done":
-                    reply, usage = value
-                    exchange.usage = usage
-                    for name, data in made.closing(reply, usage):
-                        yield sse(data, name)
-                    return
-                kind, value = await relay.next(None)
+        def failed(error: ApiError) -> ServerSentEvent:
+            return sse(error.body("anthropic"), "error")
 
-        return self.stream(exchange, job, events())
+        events = named_events(first, relay, made, exchange, failed, thinking=made.thinking)
+        return self.stream(exchange, job, events)
 
     async def count_tokens(self, request: Request, exchange: Exchange) -> Response:
         body = await self.body(request)
