@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from localwork.api.openai import Turn, Usage, caller_tool, number, stops_of, token_limit
+from localwork.api.openai import Turn, Usage, caller_tools, number, stops_of, token_limit
 from localwork.api.wire import ApiError, new_id
 from localwork.engine.base import TurnReply
 from localwork.tools.base import Tool
@@ -102,19 +102,12 @@ def _messages(raw: Any) -> list[Message]:
 
 
 def _tools(raw: Any) -> dict[str, Tool] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        raise ApiError(400, "'tools' must be a list.", param="tools")
-    tools: dict[str, Tool] = {}
-    for index, tool in enumerate(raw):
-        if not isinstance(tool, dict):
-            raise ApiError(400, "Each tool must be an object.", param=f"tools.{index}")
-        made = caller_tool(
-            tool.get("name"), tool.get("description"), tool.get("input_schema"), f"tools.{index}"
-        )
-        tools[made.name] = made
-    return tools or None
+    return caller_tools(
+        raw,
+        lambda tool: (tool.get("name"), tool.get("description"), tool.get("input_schema")),
+        lambda index: f"tools.{index}",
+        "Each tool must be an object.",
+    )
 
 
 def turn_of(body: dict[str, Any]) -> Turn:

@@ -183,22 +183,40 @@ def caller_tool(name: Any, description: Any, schema: Any, param: str) -> Tool:
     return Tool(name, str(description or ""), None, input_schema=schema)
 
 
-def chat_tools(raw: Any) -> dict[str, Tool] | None:
+# One entry of a request's tool list as (name, description, JSON schema); None when the
+# entry is not a kind of tool this API's shape takes.
+ToolFields = Callable[[dict[str, Any]], tuple[Any, Any, Any] | None]
+
+
+def caller_tools(
+    raw: Any, fields: ToolFields, where: Callable[[int], str], refusal: str
+) -> dict[str, Tool] | None:
+    """A request's ``tools`` in any API's shape; ``refusal`` says what an entry must be."""
     if raw is None:
         return None
     if not isinstance(raw, list):
         raise ApiError(400, "'tools' must be a list.", param="tools")
     tools: dict[str, Tool] = {}
     for index, tool in enumerate(raw):
-        where = f"tools[{index}]"
-        if not isinstance(tool, dict) or tool.get("type", "function") != "function":
-            raise ApiError(400, "Only function tools are supported.", param=where)
-        function = tool.get("function") or {}
-        made = caller_tool(
-            function.get("name"), function.get("description"), function.get("parameters"), where
-        )
+        named = fields(tool) if isinstance(tool, dict) else None
+        if named is None:
+            raise ApiError(400, refusal, param=where(index))
+        made = caller_tool(*named, where(index))
         tools[made.name] = made
     return tools or None
+
+
+def _chat_fields(tool: dict[str, Any]) -> tuple[Any, Any, Any] | None:
+    if tool.get("type", "function") != "function":
+        return None
+    function = tool.get("function") or {}
+    return function.get("name"), function.get("description"), function.get("parameters")
+
+
+def chat_tools(raw: Any) -> dict[str, Tool] | None:
+    return caller_tools(
+        raw, _chat_fields, lambda index: f"tools[{index}]", "Only function tools are supported."
+    )
 
 
 def tool_mode(raw: Any, tools: dict[str, Tool] | None) -> tuple[ToolMode, str | None]:

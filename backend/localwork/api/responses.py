@@ -15,7 +15,7 @@ from localwork.api.openai import (
     Usage,
     arguments_of,
     arguments_text,
-    caller_tool,
+    caller_tools,
     response_schema,
     sampling_of,
     stops_of,
@@ -92,20 +92,16 @@ def _items(raw: Any) -> tuple[list[str], list[Message]]:
     return systems, turns
 
 
-def _tools(raw: Any) -> dict[str, Tool] | None:
-    if raw is None:
+def _function_fields(tool: dict[str, Any]) -> tuple[Any, Any, Any] | None:
+    if tool.get("type") != "function":
         return None
-    if not isinstance(raw, list):
-        raise ApiError(400, "'tools' must be a list.", param="tools")
-    tools: dict[str, Tool] = {}
-    for index, tool in enumerate(raw):
-        if not isinstance(tool, dict) or tool.get("type") != "function":
-            raise ApiError(400, "Only function tools are supported.", param=f"tools[{index}]")
-        made = caller_tool(
-            tool.get("name"), tool.get("description"), tool.get("parameters"), f"tools[{index}]"
-        )
-        tools[made.name] = made
-    return tools or None
+    return tool.get("name"), tool.get("description"), tool.get("parameters")
+
+
+def _tools(raw: Any) -> dict[str, Tool] | None:
+    return caller_tools(
+        raw, _function_fields, lambda index: f"tools[{index}]", "Only function tools are supported."
+    )
 
 
 def turn_of(body: dict[str, Any]) -> Turn:
