@@ -177,3 +177,24 @@ def test_auto_tool_choice_cannot_stream_in_the_function_calling_format(
     )
     [call] = reply.tool_calls
     assert call.name == "get_time" and isinstance(call.parsed_arguments, dict)
+
+
+# The server's own GBNF (llama-cpp-python's ``grammar`` request field) makes the 135M model
+# write a reasoning block the way a reasoning model does, so that the real stream's tokens,
+# however the tags fall across them, go through the client's splitter.
+THINK_FIRST = 'root ::= "<think>" [a-z ]{4,40} "</think>" [A-Za-z ]{2,40} "."'
+
+
+def test_think_tags_in_a_real_stream_become_reasoning(client: RemoteChatClient):
+    shown: list[str] = []
+    thought: list[str] = []
+    request = ChatRequest(
+        model="any",
+        messages=HELLO,
+        sampling=Sampling(temperature=0.0, seed=42, extra={"grammar": THINK_FIRST}),
+        max_tokens=64,
+    )
+    reply = client.stream_chat(request, on_text=shown.append, on_reasoning=thought.append)
+    assert reply.reasoning.strip() and "".join(thought) == reply.reasoning
+    assert reply.text.strip() and "".join(shown) == reply.text
+    assert "<think>" not in reply.text and "</think>" not in reply.text + reply.reasoning
