@@ -108,6 +108,28 @@ def test_openai_stream_with_usage(api):
     assert got["usage"]["completion_tokens"] > 0
 
 
+def test_openai_text_completion_whole_and_streamed(api):
+    got = client_script(
+        api,
+        """
+        import json, os, openai
+        client = openai.OpenAI(base_url=os.environ["BASE_URL"], api_key=os.environ["API_KEY"])
+        whole = client.completions.create(
+            model="default", prompt="The capital of France is", max_tokens=8, temperature=0
+        )
+        pieces = [c.choices[0].text for c in client.completions.create(
+            model="default", prompt="Once upon a time", max_tokens=12, stream=True,
+            stream_options={"include_usage": True},
+        ) if c.choices]
+        print(json.dumps({"text": whole.choices[0].text, "finish": whole.choices[0].finish_reason,
+                          "usage": whole.usage.model_dump(), "pieces": pieces}))
+        """,
+    )
+    assert got["text"] and got["finish"] in ("stop", "length")
+    assert got["usage"]["completion_tokens"] >= 1 and got["usage"]["prompt_tokens"] >= 1
+    assert len(got["pieces"]) >= 2 and "".join(got["pieces"]).strip()
+
+
 def test_openai_named_tool_choice_returns_that_call(api):
     got = client_script(
         api,
