@@ -242,6 +242,7 @@ class Endpoints:
         model = body.get("model")
         if model is not None and not isinstance(model, str):
             raise ApiError(400, "'model' must be a string.", param="model")
+        exchange.model = model  # the log names what was asked for, even a model it has not
         target = self._service.resolve(model)
         exchange.model = target.id
         return target
