@@ -208,3 +208,38 @@ def test_a_long_calls_progress_shows_on_its_card_as_it_comes(fake_app, paths):
         if e["type"] == "tool_call" and e["call"]["status"] == "running" and e["call"]["progress"]
     ]
     assert progress and progress[-1].startswith("3 of 3")
+
+
+def test_git_status_runs_on_its_read_only_hint_and_git_reset_waits_for_approval(
+    fake_app, paths, tmp_path
+):
+    import subprocess
+
+    from tests.support.mcp_servers import git_server
+
+    repository = tmp_path / "repo"
+    repository.mkdir()
+    subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    (repository / "notes.txt").write_text("hello")
+    entry = McpEntry(git_server(repository), "on_use", {})  # no choices: the hints decide
+    McpStore(paths.mcp_file).replace({"git": entry})
+    s = fake_app(
+        [
+            *guided("git_status", repo_path=str(repository)),
+            {"text": "Clean enough."},
+            *guided("git_reset", repo_path=str(repository)),
+            {"text": "Reset."},
+        ],
+        None,
+    )
+    status = s.done(s.send("What is the status?")["job_id"], timeout=60)["message"]
+    assert [c["status"] for c in status["meta"]["tool_calls"]] == ["done"]  # nobody was asked
+
+    job = s.send("Reset the repository.")["job_id"]
+    call = s.events.wait_for("tool_call", 60, job_id=job)["call"]
+    while call["status"] != "waiting":
+        call = s.events.wait_for("tool_call", 60, job_id=job)["call"]
+    assert call["tool"] == "git_reset"  # destructive, not read-only: the user decides
+    s.app.chat.decide(s.conversation_id, call["id"], UserAnswer("deny", "not now"))
+    reset = s.done(job, timeout=60)["message"]
+    assert reset["meta"]["tool_calls"][0]["status"] == "denied"
