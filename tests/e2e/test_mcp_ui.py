@@ -8,9 +8,11 @@ data: URL, structured content, the server's own error)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.agent.conftest import guided
@@ -259,3 +261,38 @@ def test_a_chat_calls_mcp_tools_and_the_cards_show_image_structured_content_and_
     activity = page.get_by_role("dialog", name="Activity")
     expect(activity.get_by_test_id("activity-item")).to_have_count(3)
     expect(activity.get_by_test_id("activity-no-undo")).to_have_count(3)
+
+
+@pytest.fixture
+def time_server_asks(paths) -> None:
+    """mcp-server-time saved before the app starts, both its tools set to ask first."""
+    from localwork.tools.mcp.config import StdioServer
+    from localwork.tools.mcp.store import McpEntry, McpStore
+
+    server = StdioServer(command=python_server("mcp-server-time"))
+    policy = {"get_current_time": "ask", "convert_time": "ask"}
+    McpStore(paths.mcp_file).replace({"time": McpEntry(server, "on_use", policy)})
+
+
+def test_the_real_model_calls_an_mcp_tool_through_the_ui_with_approval(
+    time_server_asks, page, artifacts_dir
+):
+    # The bundled SmolLM2, no folder, tool use required: its call can only be a time tool.
+    # What it writes varies: asserted is that a time tool's card waited, ran once approved,
+    # and ended (done, or failed in the server's words for a time zone it made up).
+    wait_until_ready(page)
+    page.get_by_label("File tools in this conversation").select_option("required")
+    send(page, "What time is it in UTC?")
+    card = page.get_by_test_id("tool-card").first
+    expect(card).to_have_attribute("data-status", "waiting", timeout=REPLY_TIMEOUT)
+    expect(card.locator(".tool-name")).to_have_text(
+        re.compile(r"^(get_current_time|convert_time)$")
+    )
+    card.get_by_role("button", name="Approve", exact=True).click()
+    expect(card).to_have_attribute(
+        "data-status", re.compile("^(done|failed)$"), timeout=REPLY_TIMEOUT
+    )
+    reply = page.get_by_test_id("message-assistant")
+    expect(reply).to_have_attribute("data-state", "done", timeout=REPLY_TIMEOUT)
+    expect(reply.get_by_test_id("message-text")).not_to_be_empty()
+    shot(page, artifacts_dir, "mcp-real-model")
