@@ -263,6 +263,14 @@ def test_a_missing_or_wrong_key_gets_401_in_each_shape(api):
     anthropic_shape = httpx.post(f"{base(api)}/messages", json={}, headers={"x-api-key": "no"})
     assert anthropic_shape.status_code == 401
     assert anthropic_shape.json()["type"] == "error"
+    # The log shows the refused requests too, though no endpoint saw them.
+    refused = [row for row in api.api.service.log.rows(0, 100) if row["status"] == 401]
+    assert [row["endpoint"] for row in refused] == [
+        "GET /v1/models",
+        "GET /v1/models",
+        "POST /v1/messages",
+    ]
+    assert all(row["client"].startswith("127.0.0.1:") for row in refused)
 
 
 def test_a_foreign_host_is_refused(api):

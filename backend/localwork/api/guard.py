@@ -46,12 +46,20 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-class Guard:
-    """ASGI middleware applying ``Rules`` (read for each request: they change at run time)."""
+# Told of each request the guard refuses (scope, status), for the API log.
+RefusalReport = Callable[[Scope, int], None]
 
-    def __init__(self, app: ASGIApp, rules: Callable[[], Rules]) -> None:
+
+class Guard:
+    """ASGI middleware applying ``Rules`` (read for each request: they change at run time).
+    ``on_refused`` hears each refusal, so that the log shows the requests no endpoint saw."""
+
+    def __init__(
+        self, app: ASGIApp, rules: Callable[[], Rules], on_refused: RefusalReport | None = None
+    ) -> None:
         self._app = app
         self._rules = rules
+        self._on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,6 +78,8 @@ class Guard:
         refusal = self._refusal(rules, headers, origin, scope["method"])
         if refusal is not None:
             await send_error(send, refusal, shape, cors)
+            if self._on_refused is not None:
+                self._on_refused(scope, refusal.status)
             return
         if scope["method"] == "OPTIONS" and origin is not None:  # an allowed preflight
             await send(

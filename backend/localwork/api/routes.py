@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from localwork.api import anthropic, openai, responses
 from localwork.api.guard import Guard, Rules, shape_of
@@ -571,4 +572,18 @@ def build_app(service: ApiService, rules: Callable[[], Rules]) -> Guard:
         Route("/v1/messages", wrap(endpoints.messages), methods=["POST"]),
         Route("/v1/messages/count_tokens", wrap(endpoints.count_tokens), methods=["POST"]),
     ]
-    return Guard(Starlette(routes=routes), rules)
+
+    def refused(scope: Scope, status: int) -> None:
+        client = scope.get("client") or ("?", 0)
+        service.record(
+            time=time.time(),
+            client=f"{client[0]}:{client[1]}",
+            endpoint=f"{scope['method']} {scope['path']}",
+            model=None,
+            tokens_in=None,
+            tokens_out=None,
+            duration_ms=0.0,
+            status=status,
+        )
+
+    return Guard(Starlette(routes=routes), rules, on_refused=refused)
