@@ -22,6 +22,7 @@ from localwork.tools.source import ToolSource
 from tests.conftest import DETERMINISTIC_GENERATION, write_settings
 from tests.support.events import EventWatcher
 from tests.support.fake_engine import FakeEngine, Scorer
+from tests.support.openai_server import OpenAIServer
 from tests.support.scripted_engine import add_replies, logged_requests, use_scripted_engine
 
 # SmolLM2's template has no tool support, so the loop uses the generic <tool_call> marker.
@@ -141,3 +142,11 @@ def fake_app(paths: AppPaths, tmp_path: Path) -> Iterator[Callable[..., FakeApp]
     yield start
     for app in started:
         app.close()
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAIServer]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (``tests/support/openai_server.py``)."""
+    fake = OpenAIServer().start()
+    yield fake
+    fake.close()

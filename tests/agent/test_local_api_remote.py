@@ -20,13 +20,6 @@ KEY = "remote-test-key-0123456789"
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    fake = OpenAIServer().start()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
 def api(paths: AppPaths, server: OpenAIServer) -> Iterator[App]:
     servers = [
         {

@@ -62,13 +62,6 @@ class RemoteApp:
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    fake = OpenAIServer().start()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
 def remote_app(
     paths: AppPaths, tmp_path: Path, server: OpenAIServer
 ) -> Iterator[Callable[..., RemoteApp]]:

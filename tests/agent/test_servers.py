@@ -15,19 +15,11 @@ from localwork.transports.bridge import Bridge
 from tests.support.fake_engine import FakeEngine
 from tests.support.openai_server import (
     Answer,
-    OpenAIServer,
     Stream,
     chunk,
     model_list,
     text_stream,
 )
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    fake = OpenAIServer().start()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

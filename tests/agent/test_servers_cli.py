@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,9 @@ import pytest
 from localwork.cli.main import main
 from localwork.engine.local.runtime import ModelRuntime
 from tests.conftest import localwork_command
-from tests.support.openai_server import Answer, OpenAIServer, model_list, text_stream
+from tests.support.openai_server import Answer, model_list, text_stream
 
 SECRET = "sk-test-5f1c9e0a"
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    fake = OpenAIServer().start()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture
