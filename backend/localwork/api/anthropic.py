@@ -1,7 +1,7 @@
 """Anthropic's Messages API in and out: ``system``, messages of content blocks (text,
-``tool_use``, ``tool_result``), tools with ``input_schema``; the reply as a ``message`` or as
-its stream of events (message_start, content_block_start/delta/stop, message_delta,
-message_stop)."""
+``tool_use``, ``tool_result``), tools with ``input_schema``; the reply as a ``message`` (what
+the model thought first as a ``thinking`` block) or as its stream of events (message_start,
+content_block_start/delta/stop, message_delta, message_stop)."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ class Made:
         yield from self._block("text", {"type": "text", "text": ""})
         yield self._delta({"type": "text_delta", "text": text})
 
-    def thinking(self, text: str) -> Iterator[Event]:
+    def reasoning(self, text: str) -> Iterator[Event]:
         yield from self._block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
         yield self._delta({"type": "thinking_delta", "thinking": text})
 

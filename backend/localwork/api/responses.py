@@ -1,14 +1,16 @@
 """OpenAI's Responses API, stateless: ``input`` (a string or items: messages,
 ``function_call``, ``function_call_output``), ``instructions``, function tools; the reply as
-a ``response`` with message and ``function_call`` output items, or as its stream of events
-(response.created, response.output_text.delta, …, response.completed). Nothing is stored:
+a ``response`` with reasoning, message and ``function_call`` output items, or as its stream of
+events (response.created, response.reasoning_text.delta, response.output_text.delta, …,
+response.completed). Nothing is stored:
 ``previous_response_id`` and ``store: true`` are refused."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from localwork.api.openai import (
     Turn,
@@ -141,17 +143,63 @@ def turn_of(body: dict[str, Any]) -> Turn:
     )
 
 
+# The two kinds of item a reply's text streams into, and the type of each one's content part:
+# the answer (a message), and what the model thought (a reasoning item; its text is raw
+# reasoning, so ``content`` of ``reasoning_text`` as for open models, and no ``summary``).
+ItemKind = Literal["message", "reasoning"]
+_PART_TYPES: dict[ItemKind, str] = {"message": "output_text", "reasoning": "reasoning_text"}
+
+
+def _part(kind: ItemKind, text: str) -> dict[str, Any]:
+    part = {"type": _PART_TYPES[kind], "text": text}
+    return {**part, "annotations": []} if kind == "message" else part
+
+
+def _item(kind: ItemKind, item_id: str, text: str) -> dict[str, Any]:
+    """A completed output item of ``text``."""
+    if kind == "message":
+        return {
+            "type": "message",
+            "id": item_id,
+            "status": "completed",
+            "role": "assistant",
+            "content": [_part(kind, text)],
+        }
+    return {
+        "type": "reasoning",
+        "id": item_id,
+        "status": "completed",
+        "summary": [],
+        "content": [_part(kind, text)],
+        "encrypted_content": None,
+    }
+
+
+@dataclass
+class _Streaming:
+    """The output item being streamed."""
+
+    kind: ItemKind
+    item_id: str
+    output_index: int
+    pieces: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "output_index": self.output_index, "content_index": 0}
+
+
 class Made:
     """One reply in the Responses shape, whole or as stream events."""
 
     def __init__(self, model: str, body: dict[str, Any]) -> None:
         self._id = new_id("resp_")
-        self._message_id = new_id("msg_")
         self._model = model
         self._body = body
         self._created = int(time.time())
         self._sequence = 0
-        self._text: list[str] | None = None  # the message item's text, once it opened
+        self._output: list[dict[str, Any]] = []  # the streamed items that are done
+        self._open: _Streaming | None = None
 
     def _response(
         self, status: str, output: list[dict[str, Any]], usage: Usage | None
@@ -188,15 +236,6 @@ class Made:
             },
         }
 
-    def _message(self, text: str) -> dict[str, Any]:
-        return {
-            "type": "message",
-            "id": self._message_id,
-            "status": "completed",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": []}],
-        }
-
     def _calls(self, reply: TurnReply) -> list[dict[str, Any]]:
         return [
             {
@@ -211,7 +250,9 @@ class Made:
         ]
 
     def response(self, reply: TurnReply, usage: Usage) -> dict[str, Any]:
-        output = [self._message(reply.text)] if reply.text or not reply.calls else []
+        output = [_item("reasoning", new_id("rs_"), reply.reasoning)] if reply.reasoning else []
+        if reply.text or not reply.calls:
+            output.append(_item("message", new_id("msg_"), reply.text))
         return self._response("completed", output + self._calls(reply), usage)
 
     def failed(self, error: ApiError) -> dict[str, Any]:
@@ -231,32 +272,54 @@ class Made:
         yield self._event("response.in_progress", response=self._response("in_progress", [], None))
 
     def text(self, text: str) -> Iterator[Event]:
-        where = {"item_id": self._message_id, "output_index": 0, "content_index": 0}
-        if self._text is None:
-            self._text = []
-            item = {**self._message(""), "status": "in_progress", "content": []}
-            yield self._event("response.output_item.added", output_index=0, item=item)
-            part = {"type": "output_text", "text": "", "annotations": []}
+        yield from self._stream("message", text)
+
+    def reasoning(self, text: str) -> Iterator[Event]:
+        yield from self._stream("reasoning", text)
+
+    def _stream(self, kind: ItemKind, text: str) -> Iterator[Event]:
+        """``text`` added to the open item of ``kind``; another kind's item is done first."""
+        if self._open is None or self._open.kind != kind:
+            yield from self._close()
+            item_id = new_id("msg_" if kind == "message" else "rs_")
+            self._open = _Streaming(kind, item_id, len(self._output))
+            item = {**_item(kind, self._open.item_id, ""), "status": "in_progress", "content": []}
             yield self._event(
-                "response.content_part.added",
-                item_id=self._message_id,
-                output_index=0,
-                content_index=0,
-                part=part,
+                "response.output_item.added", output_index=self._open.output_index, item=item
             )
-        self._text.append(text)
-        yield self._event("response.output_text.delta", **where, delta=text, logprobs=[])
+            yield self._event(
+                "response.content_part.added", **self._open.where, part=_part(kind, "")
+            )
+        self._open.pieces.append(text)
+        yield self._event(
+            f"response.{_PART_TYPES[kind]}.delta",
+            **self._open.where,
+            delta=text,
+            **self._logprobs(kind),
+        )
+
+    def _close(self) -> Iterator[Event]:
+        streaming, self._open = self._open, None
+        if streaming is None:
+            return
+        kind, where, text = streaming.kind, streaming.where, "".join(streaming.pieces)
+        yield self._event(
+            f"response.{_PART_TYPES[kind]}.done", **where, text=text, **self._logprobs(kind)
+        )
+        yield self._event("response.content_part.done", **where, part=_part(kind, text))
+        item = _item(kind, streaming.item_id, text)
+        self._output.append(item)
+        yield self._event(
+            "response.output_item.done", output_index=streaming.output_index, item=item
+        )
+
+    @staticmethod
+    def _logprobs(kind: ItemKind) -> dict[str, Any]:
+        return {"logprobs": []} if kind == "message" else {}  # the answer's text events have them
 
     def closing(self, reply: TurnReply, usage: Usage) -> Iterator[Event]:
-        output: list[dict[str, Any]] = []
-        if self._text is not None:
-            text = "".join(self._text)
-            where = {"item_id": self._message_id, "output_index": 0, "content_index": 0}
-            yield self._event("response.output_text.done", **where, text=text, logprobs=[])
-            part = {"type": "output_text", "text": text, "annotations": []}
-            yield self._event("response.content_part.done", **where, part=part)
-            output.append(self._message(text))
-            yield self._event("response.output_item.done", output_index=0, item=output[0])
+        yield from self._close()
+        output = self._output
         for call in self._calls(reply):
             index = len(output)
             yield self._event(

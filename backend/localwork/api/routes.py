@@ -145,6 +145,8 @@ class NamedEvents(Protocol):
 
     def text(self, text: str) -> Iterator[tuple[str, dict[str, Any]]]: ...
 
+    def reasoning(self, text: str) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
     def closing(self, reply: TurnReply, usage: Usage) -> Iterator[tuple[str, dict[str, Any]]]: ...
 
 
@@ -154,10 +156,8 @@ async def named_events(
     made: NamedEvents,
     exchange: Exchange,
     failed: Callable[[ApiError], ServerSentEvent],
-    thinking: Callable[[str], Iterator[tuple[str, dict[str, Any]]]] | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The reply's relayed parts as ``made``'s named events, until it is done or fails;
-    reasoning only for an API that has a place for it (``thinking``)."""
+    """The reply's relayed parts as ``made``'s named events, until it is done or fails."""
     for name, data in made.opening():
         yield sse(data, name)
     kind, value = first
@@ -172,10 +172,8 @@ async def named_events(
             for name, data in made.closing(reply, usage):
                 yield sse(data, name)
             return
-        parts = made.text(value) if kind == "text" else None
-        if kind == "reasoning" and thinking is not None:
-            parts = thinking(value)
-        for name, data in parts or ():
+        parts = made.text(value) if kind == "text" else made.reasoning(value)
+        for name, data in parts:
             yield sse(data, name)
         kind, value = await relay.next(None)
 
@@ -525,7 +523,7 @@ class Endpoints:
         def failed(error: ApiError) -> ServerSentEvent:
             return sse(error.body("anthropic"), "error")
 
-        events = named_events(first, relay, made, exchange, failed, thinking=made.thinking)
+        events = named_events(first, relay, made, exchange, failed)
         return self.stream(exchange, job, events)
 
     async def count_tokens(self, request: Request, exchange: Exchange) -> Response:
