@@ -317,7 +317,7 @@ class LocalApiSettings(_Strict):
     on; loopback only unless ``lan``, which always needs the key."""
 
     enabled: bool = False
-    port: int = Field(API_DEFAULT_PORT, ge=1, le=65535)
+    port: int = Field(API_DEFAULT_PORT, ge=0, le=65535)  # 0: a free one, picked at each start
     # Every request must carry it (``Authorization: Bearer`` or ``x-api-key``); "" until the
     # API is first used, when one is made (``new_api_key``) and saved.
     key: str = Field("", pattern=r"^(|[!-~]{16,200})$")

@@ -9,6 +9,8 @@ import { visible } from "./visible.js";
 const MAX_LOG_ROWS = 200; // the rows the table keeps, newest first
 const CLIPBOARD_WAIT_MS = 1500;
 const KEY_PLACEHOLDER = "YOUR_KEY";
+// The snippets' address while the port is still to be picked (port 0, not serving yet).
+const UNPICKED_URL = "http://127.0.0.1:PORT/v1";
 
 // Writes `text` to the clipboard; where the page has no clipboard (pywebview's Qt window may
 // not), `field` shows it selected for Ctrl+C instead. Resolves whether it was copied.
@@ -154,7 +156,10 @@ export class LocalApiPane {
     const error = $(d, "api-error");
     error.hidden = !(status.enabled && !status.running && status.error);
     error.textContent = error.hidden ? "" : startProblem(status.error, status.port);
-    $(d, "api-base-url").value = status.base_url;
+    // Port 0: the port is picked when the API starts, and only then is there an address.
+    $(d, "api-base-url").value = status.base_url ?? "";
+    $(d, "api-base-url").placeholder = status.base_url ? "" : "a free port is picked when the API starts";
+    $(d, "api-copy-url").disabled = !status.base_url;
     if (this.key === null) $(d, "api-key").value = status.masked_key;
     if (fields) {
       $(d, "api-port").value = String(status.port);
@@ -165,11 +170,13 @@ export class LocalApiPane {
 
   renderSnippets() {
     const key = this.key ?? KEY_PLACEHOLDER;
-    $(this.dialog, "api-snippet-python").value = pythonSnippet(this.status.base_url, key);
-    $(this.dialog, "api-snippet-curl").value = curlSnippet(this.status.base_url, key);
-    $(this.dialog, "api-snippet-help").textContent = this.key === null
+    const url = this.status.base_url ?? UNPICKED_URL;
+    $(this.dialog, "api-snippet-python").value = pythonSnippet(url, key);
+    $(this.dialog, "api-snippet-curl").value = curlSnippet(url, key);
+    const port = this.status.base_url ? "" : "PORT is the port picked when the API starts. ";
+    $(this.dialog, "api-snippet-help").textContent = port + (this.key === null
       ? `Put your key in place of ${KEY_PLACEHOLDER} (Copy next to the key). "default" is the model chosen in the app.`
-      : `Your key is filled in because you copied it: keep these snippets private. "default" is the model chosen in the app.`;
+      : `Your key is filled in because you copied it: keep these snippets private. "default" is the model chosen in the app.`);
   }
 
   setEnabled(enabled) {
@@ -198,10 +205,11 @@ export class LocalApiPane {
   savePort() {
     const text = $(this.dialog, "api-port").value.trim();
     const port = Number(text);
-    if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
-      return this.message("The port is a whole number from 1 to 65535, e.g. 7373.", true);
+    if (!/^\d+$/.test(text) || port > 65535) {
+      return this.message("The port is a whole number from 0 to 65535, e.g. 7373 (0 picks a free port).", true);
     }
-    return this.apply("set_api_port", { port }, `The port is now ${port}.`, { fields: true });
+    const done = port === 0 ? "A free port is picked each time the API starts." : `The port is now ${port}.`;
+    return this.apply("set_api_port", { port }, done, { fields: true });
   }
 
   saveOrigins() {

@@ -1,6 +1,7 @@
 """Settings → Local API end to end: turn it on in its dialog, copy the key, call it with the
 official openai client (its own venv, ``build/setup.sh``), see the request in the API log and
-"serving an API request" in the status line; and the error line when the port is taken."""
+"serving an API request" in the status line; the error line when the port is taken; port 0
+(a free port) and the address it is bound to."""
 
 from __future__ import annotations
 
@@ -194,6 +195,30 @@ def test_a_taken_port_shows_what_to_do(page: Page):
     set_port(pane, port)
     expect(pane.get_by_test_id("api-error")).to_be_hidden()
     expect(pane.get_by_test_id("api-state")).to_contain_text(f"http://127.0.0.1:{port}/v1")
+
+
+def test_port_0_picks_a_free_port_and_the_pane_shows_the_bound_one(script, page: Page):
+    wait_until_ready(page)
+    pane = open_api(page)
+    expect(pane.get_by_test_id("api-port-help")).to_have_text("0 picks a free port")
+    pane.get_by_label("Port", exact=True).fill("0")
+    pane.get_by_role("button", name="Save port").click()
+    expect(pane.get_by_test_id("api-message")).to_have_text(
+        "A free port is picked each time the API starts."
+    )
+    expect(pane.get_by_label("Base URL", exact=True)).to_have_value("")  # none until it starts
+    curl = pane.get_by_test_id("api-snippet-curl")
+    expect(curl).to_have_value(re.compile(re.escape("curl http://127.0.0.1:PORT/v1/chat/")))
+
+    pane.get_by_role("switch", name="Serve the local API").check()
+    expect(pane.get_by_test_id("api-state")).to_contain_text("can reach it at")
+    bound = api_call(page, "api_status")["bound_port"]
+    base_url = f"http://127.0.0.1:{bound}/v1"
+    assert bound > 0
+    expect(pane.get_by_label("Base URL", exact=True)).to_have_value(base_url)
+    expect(pane.get_by_test_id("api-state")).to_contain_text(f"can reach it at {base_url}.")
+    expect(curl).to_have_value(re.compile(re.escape(f"curl {base_url}/chat/")))
+    expect(pane.get_by_label("Port", exact=True)).to_have_value("0")  # the setting stays 0
 
 
 def test_regenerate_asks_first_the_network_switch_warns_and_copy_falls_back(page: Page):

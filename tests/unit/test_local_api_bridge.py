@@ -67,3 +67,20 @@ def test_origins_are_exact_and_never_a_wildcard(bridge):
     ]
     refused = bridge.dispatch("set_api_origins", {"origins": ["*"]})
     assert not refused["ok"]
+
+
+def test_port_0_serves_on_a_free_port_and_every_address_names_it(bridge):
+    status = call(bridge, "set_api_port", port=0)
+    assert status["port"] == 0 and status["bound_port"] is None and status["base_url"] is None
+    status = call(bridge, "set_api_enabled", enabled=True)
+    bound = status["bound_port"]
+    assert status["running"] and status["port"] == 0 and bound > 0  # the saved 0 is kept
+    assert status["base_url"] == f"http://127.0.0.1:{bound}/v1"
+    key = call(bridge, "copy_api_key")["key"]  # the Host check takes the bound port
+    assert httpx.get(f"{status['base_url']}/models", headers={"x-api-key": key}).status_code == 200
+    assert call(bridge, "set_api_enabled", enabled=False)["base_url"] is None
+
+
+@pytest.mark.parametrize("port", [-1, 65536])
+def test_a_port_out_of_0_to_65535_is_refused(bridge, port):
+    assert not bridge.dispatch("set_api_port", {"port": port})["ok"]

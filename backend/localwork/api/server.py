@@ -2,7 +2,8 @@
 
 Loopback (127.0.0.1) unless the user turned on "serve on the local network" (0.0.0.0), which
 the key guards like every request. Port 0 picks a free port (``localwork-hero --api
---api-port 0``); ``base_url`` says which.
+--api-port 0``, or saved in Settings → Local API); ``base_url`` and the status's
+``bound_port`` say which.
 """
 
 from __future__ import annotations
@@ -126,14 +127,18 @@ class ApiServer:
             thread.join(timeout=10)
 
     def status(self) -> dict[str, Any]:
-        """What Settings → Local API shows; the key only masked."""
+        """What Settings → Local API shows; the key only masked. ``port`` is the saved one
+        (0: a free one), ``bound_port`` the one listened on; ``base_url`` names the bound
+        port, else the saved one, and is None while a free one is still to be picked."""
         config = self._settings.current.local_api
         key = self.key()
+        shown_port = self._port or config.port
         return {
             "enabled": config.enabled,
             "running": self.running,
-            "base_url": self.base_url or f"http://127.0.0.1:{config.port}/v1",
-            "port": self._port or config.port,
+            "base_url": f"http://127.0.0.1:{shown_port}/v1" if shown_port else None,
+            "port": config.port,
+            "bound_port": self._port,
             "lan": config.lan,
             "cors_origins": list(config.cors_origins),
             "masked_key": f"{key[:4]}…{key[-4:]}",

@@ -512,8 +512,9 @@ class _ApiMethods:
         return self._app.mcp.restart(name)
 
     def api_status(self) -> dict[str, Any]:
-        """enabled, running, base_url, port, lan, cors_origins, masked_key, error, and whether
-        API requests are being served (serving, waiting, model)."""
+        """enabled, running, base_url, port (saved; 0 picks a free one), bound_port, lan,
+        cors_origins, masked_key, error, and whether API requests are being served (serving,
+        waiting, model)."""
         return self._app.api.status()
 
     @_validated
@@ -521,7 +522,8 @@ class _ApiMethods:
         return self._app.api.configure(enabled=enabled)
 
     @_validated
-    def set_api_port(self, port: Annotated[int, Field(ge=1, le=65535)]) -> dict[str, Any]:
+    def set_api_port(self, port: Annotated[int, Field(ge=0, le=65535)]) -> dict[str, Any]:
+        """The port to serve on; 0 picks a free one at each start (``bound_port`` says it)."""
         return self._app.api.configure(port=port)
 
     @_validated
