@@ -25,8 +25,8 @@ that what they listen for is declared here).
   request"), ``waiting`` how many wait, ``model`` the model the running one uses.
 - ``api_request``: a row of the API log (``api/log.py``): time, client, endpoint, model,
   tokens in/out, duration, status.
-- ``api_server``: the local API server started, stopped or failed to start: ``status`` is
-  the bridge's ``api_status()``.
+- ``api_server``: the local API server started, stopped or failed to start, or its key was
+  regenerated: ``status`` is the bridge's ``api_status()`` (the key masked).
 """
 
 from __future__ import annotations

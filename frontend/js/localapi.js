@@ -9,6 +9,7 @@ import { visible } from "./visible.js";
 const MAX_LOG_ROWS = 200; // the rows the table keeps, newest first
 const CLIPBOARD_WAIT_MS = 1500;
 const KEY_PLACEHOLDER = "YOUR_KEY";
+const NEW_KEY = "A new key is made: the old one no longer works. Copy the new one into your programs.";
 // The snippets' address while the port is still to be picked (port 0, not serving yet).
 const UNPICKED_URL = "http://127.0.0.1:PORT/v1";
 
@@ -261,9 +262,13 @@ export class LocalApiPane {
     return this.copy(field.value, fieldId, what);
   }
 
-  hideKey() {
+  forgetKey() {
     this.key = null;
     $(this.dialog, "api-hide-key").hidden = true;
+  }
+
+  hideKey() {
+    this.forgetKey();
     if (this.status) this.render(this.status);
   }
 
@@ -276,10 +281,9 @@ export class LocalApiPane {
     });
     if (!ok) return undefined;
     return this.guard(async () => {
-      this.key = null;
-      $(this.dialog, "api-hide-key").hidden = true;
+      this.forgetKey();
       this.render(await this.api.call("regenerate_api_key"));
-      this.message("A new key is made: the old one no longer works. Copy the new one into your programs.");
+      this.message(NEW_KEY);
     });
   }
 
@@ -296,8 +300,14 @@ export class LocalApiPane {
     return true;
   }
 
+  // The server started, stopped or has a new key (regenerated here or in another view, e.g.
+  // the browser beside the window): a key this view revealed is forgotten once it is old.
   onServer(status) {
-    if (this.isOpen) this.render(status);
+    if (!this.isOpen) return;
+    const newKey = this.status !== null && status.masked_key !== this.status.masked_key;
+    if (newKey) this.forgetKey();
+    this.render(status);
+    if (newKey) this.message(NEW_KEY);
   }
 
   renderLog() {

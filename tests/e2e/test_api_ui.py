@@ -1,7 +1,7 @@
 """Settings → Local API end to end: turn it on in its dialog, copy the key, call it with the
 official openai client (its own venv, ``build/setup.sh``), see the request in the API log and
 "serving an API request" in the status line; the error line when the port is taken; port 0
-(a free port) and the address it is bound to."""
+(a free port) and the address it is bound to; a key regenerated in one view is old in another."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import api_call
+from tests.e2e.conftest import ServedApp, api_call
 from tests.e2e.test_chat_ui import wait_until_ready
 
 CLIENTS = REPO_ROOT / ".cache" / "test-servers" / "clients-venv" / "bin" / "python"
@@ -219,6 +219,30 @@ def test_port_0_picks_a_free_port_and_the_pane_shows_the_bound_one(script, page:
     expect(pane.get_by_test_id("api-state")).to_contain_text(f"can reach it at {base_url}.")
     expect(curl).to_have_value(re.compile(re.escape(f"curl {base_url}/chat/")))
     expect(pane.get_by_label("Port", exact=True)).to_have_value("0")  # the setting stays 0
+
+
+def test_a_key_regenerated_in_one_view_is_forgotten_in_the_other(
+    script, page: Page, served: ServedApp
+):
+    wait_until_ready(page)
+    other = page.context.new_page()  # the browser beside the window: a second view
+    other.goto(served.url)
+    wait_until_ready(other)
+    beside = open_api(other)
+    beside.get_by_role("button", name="Copy the API key").click()
+    old_key = api_call(page, "copy_api_key")["key"]
+    expect(beside.get_by_label("API key", exact=True)).to_have_value(old_key)
+    expect(beside.get_by_test_id("api-snippet-curl")).to_have_value(re.compile(old_key))
+
+    pane = open_api(page)
+    pane.get_by_role("button", name="Regenerate…").click()
+    page.get_by_test_id("dialog").get_by_role("button", name="Regenerate").click()
+    expect(pane.get_by_test_id("api-message")).to_contain_text("A new key is made")
+    masked = api_call(page, "api_status")["masked_key"]
+    expect(beside.get_by_label("API key", exact=True)).to_have_value(masked)
+    expect(beside.get_by_test_id("api-snippet-curl")).to_have_value(re.compile("YOUR_KEY"))
+    expect(beside.get_by_test_id("api-message")).to_contain_text("A new key is made")
+    expect(beside.get_by_role("button", name="Hide")).to_be_hidden()
 
 
 def test_regenerate_asks_first_the_network_switch_warns_and_copy_falls_back(page: Page):

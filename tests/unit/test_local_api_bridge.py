@@ -1,9 +1,11 @@
 """Settings → Local API through the bridge (the page's only way in): off by default, turned on
-on a port, the key masked unless copied, a new key refusing the old, each request in the log
-and announced as an event. No model runs: /v1/models needs none."""
+on a port (0: a free one), the key masked unless copied, a new key refusing the old and
+announced to every view, each request in the log and announced as an event. No model runs:
+/v1/models needs none."""
 
 from __future__ import annotations
 
+import json
 import socket
 
 import httpx2 as httpx
@@ -84,3 +86,14 @@ def test_port_0_serves_on_a_free_port_and_every_address_names_it(bridge):
 @pytest.mark.parametrize("port", [-1, 65536])
 def test_a_port_out_of_0_to_65535_is_refused(bridge, port):
     assert not bridge.dispatch("set_api_port", {"port": port})["ok"]
+
+
+def test_a_new_key_is_announced_to_every_view_and_only_masked(app, bridge):
+    old = call(bridge, "copy_api_key")["key"]
+    after = app.events.last_seq
+    status = call(bridge, "regenerate_api_key")
+    new = call(bridge, "copy_api_key")["key"]
+    announced = [e for e in app.events.poll(after, timeout=1) if e["type"] == "api_server"]
+    assert [event["status"] for event in announced] == [status]
+    assert status["masked_key"] == f"{new[:4]}…{new[-4:]}" != f"{old[:4]}…{old[-4:]}"
+    assert new not in json.dumps(announced, ensure_ascii=False)

@@ -170,10 +170,13 @@ class ApiServer:
         return self.apply_settings()
 
     def regenerate_key(self) -> dict[str, Any]:
-        """A new key: the old one stops working at once."""
+        """A new key: the old one stops working at once. Every open view is told (the status
+        masks the key), so that none goes on showing the old key or snippets with it."""
         self._key_override = None
         self._settings.update({"local_api": {"key": new_api_key()}})
-        return self.status()
+        status = self.status()
+        self.service.announce(status)
+        return status
 
     def reveal_key(self) -> str:
         """The key itself, for the user's explicit Copy."""

@@ -285,5 +285,5 @@ class ApiService:
         return added
 
     def announce(self, status: dict[str, Any]) -> None:
-        """Tell the page the server started, stopped or failed to start."""
+        """Tell the page the server started, stopped, failed to start or has a new key."""
         self._events.publish("api_server", status=status)
