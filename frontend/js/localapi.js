@@ -12,6 +12,8 @@ const KEY_PLACEHOLDER = "YOUR_KEY";
 const NEW_KEY = "A new key is made: the old one no longer works. Copy the new one into your programs.";
 // The snippets' address while the port is still to be picked (port 0, not serving yet).
 const UNPICKED_URL = "http://127.0.0.1:PORT/v1";
+const UNPICKED_PORT = "a free port is picked when the API starts";
+const NO_LAN_ADDRESS = "not found: use this computer's network address in place of 127.0.0.1";
 
 // Writes `text` to the clipboard; where the page has no clipboard (pywebview's Qt window may
 // not), `field` shows it selected for Ctrl+C instead. Resolves whether it was copied.
@@ -30,6 +32,15 @@ async function copyText(text, field) {
     field.select();
     return false;
   }
+}
+
+// What the state line adds when the API serves on the local network too.
+function networkWords(status) {
+  if (!status.lan) return "";
+  return status.lan_urls.length
+    ? `, and other computers on your local network at ${status.lan_urls.join(" or ")}`
+    : ", and other computers on your local network at this computer's network address " +
+      "in place of 127.0.0.1 (it could not be found here)";
 }
 
 // What a failed start means, and what to do about it.
@@ -98,6 +109,7 @@ export class LocalApiPane {
     on("api-enabled", "change", (event) => this.setEnabled(event.target.checked));
     on("api-lan", "change", (event) => this.setLan(event.target.checked));
     on("api-copy-url", "click", () => this.copy(this.status.base_url, "api-base-url", "The base URL"));
+    on("api-copy-lan-url", "click", () => this.copy(this.status.lan_urls[0], "api-lan-url", "The network base URL"));
     on("api-copy-key", "click", () => this.copyKey());
     on("api-hide-key", "click", () => this.hideKey());
     on("api-regenerate", "click", () => this.regenerate());
@@ -148,19 +160,23 @@ export class LocalApiPane {
     const d = this.dialog;
     $(d, "api-enabled").checked = status.enabled;
     $(d, "api-lan").checked = status.lan;
-    const where = status.lan ? "this computer and on your local network" : "this computer";
     $(d, "api-state").textContent = !status.enabled
       ? "Off: no program can reach your models through it."
       : status.running
-        ? `On: programs on ${where} can reach it at ${status.base_url}.`
+        ? `On: programs on this computer can reach it at ${status.base_url}${networkWords(status)}.`
         : "On, but not serving.";
     const error = $(d, "api-error");
     error.hidden = !(status.enabled && !status.running && status.error);
     error.textContent = error.hidden ? "" : startProblem(status.error, status.port);
     // Port 0: the port is picked when the API starts, and only then is there an address.
     $(d, "api-base-url").value = status.base_url ?? "";
-    $(d, "api-base-url").placeholder = status.base_url ? "" : "a free port is picked when the API starts";
+    $(d, "api-base-url").placeholder = status.base_url ? "" : UNPICKED_PORT;
     $(d, "api-copy-url").disabled = !status.base_url;
+    // Serving on the network: the address other computers use, beside the loopback one.
+    for (const id of ["api-lan-label", "api-lan-row"]) $(d, id).hidden = !status.lan;
+    $(d, "api-lan-url").value = status.lan_urls[0] ?? "";
+    $(d, "api-lan-url").placeholder = status.base_url ? NO_LAN_ADDRESS : UNPICKED_PORT;
+    $(d, "api-copy-lan-url").disabled = status.lan_urls.length === 0;
     if (this.key === null) $(d, "api-key").value = status.masked_key;
     if (fields) {
       $(d, "api-port").value = String(status.port);
@@ -199,7 +215,7 @@ export class LocalApiPane {
       }
     }
     return this.apply("set_api_lan", { lan }, lan
-      ? "Serving on the local network too: from another computer, use this computer's network address in place of 127.0.0.1."
+      ? "Serving on the local network too: other computers use the base URL under “From the network”."
       : "Serving on this computer only.");
   }
 

@@ -1,7 +1,8 @@
 """Settings → Local API end to end: turn it on in its dialog, copy the key, call it with the
 official openai client (its own venv, ``build/setup.sh``), see the request in the API log and
 "serving an API request" in the status line; the error line when the port is taken; port 0
-(a free port) and the address it is bound to; a key regenerated in one view is old in another."""
+(a free port) and the address it is bound to; a key regenerated in one view is old in another;
+on the local network, the address other computers use beside the loopback one."""
 
 from __future__ import annotations
 
@@ -243,6 +244,25 @@ def test_a_key_regenerated_in_one_view_is_forgotten_in_the_other(
     expect(beside.get_by_test_id("api-snippet-curl")).to_have_value(re.compile("YOUR_KEY"))
     expect(beside.get_by_test_id("api-message")).to_contain_text("A new key is made")
     expect(beside.get_by_role("button", name="Hide")).to_be_hidden()
+
+
+def test_on_the_local_network_the_pane_shows_the_address_other_computers_use(
+    script, page: Page, artifacts_dir: Path
+):
+    wait_until_ready(page)
+    pane = open_api(page)
+    network_url = pane.get_by_label("From the network", exact=True)
+    expect(network_url).to_be_hidden()
+    pane.get_by_role("switch", name="Serve on the local network").click()
+    page.get_by_test_id("dialog").get_by_role("button", name="Serve on the network").click()
+    expect(network_url).to_be_visible()  # the API stays off here: nothing listens on 0.0.0.0
+    lan_urls = api_call(page, "api_status")["lan_urls"]  # this machine's, maybe none
+    expect(network_url).to_have_value(lan_urls[0] if lan_urls else "")
+    expect(pane.get_by_label("Base URL", exact=True)).to_have_value("http://127.0.0.1:7373/v1")
+    network_url.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir / "api-lan.png"))
+    pane.get_by_role("switch", name="Serve on the local network").click()
+    expect(network_url).to_be_hidden()
 
 
 def test_regenerate_asks_first_the_network_switch_warns_and_copy_falls_back(page: Page):

@@ -97,3 +97,15 @@ def test_a_new_key_is_announced_to_every_view_and_only_masked(app, bridge):
     assert [event["status"] for event in announced] == [status]
     assert status["masked_key"] == f"{new[:4]}…{new[-4:]}" != f"{old[:4]}…{old[-4:]}"
     assert new not in json.dumps(announced, ensure_ascii=False)
+
+
+def test_on_the_local_network_the_lan_base_url_is_shown_beside_the_loopback_one(
+    bridge, monkeypatch
+):
+    monkeypatch.setattr("localwork.api.server.lan_addresses", lambda: ["192.168.1.5"])
+    assert call(bridge, "api_status")["lan_urls"] == []  # loopback only: none
+    status = call(bridge, "set_api_lan", lan=True)  # the API stays off: nothing listens
+    assert status["base_url"] == "http://127.0.0.1:7373/v1"
+    assert status["lan_urls"] == ["http://192.168.1.5:7373/v1"]
+    monkeypatch.setattr("localwork.api.server.lan_addresses", lambda: [])
+    assert call(bridge, "api_status")["lan_urls"] == []  # no network: the pane says so

@@ -1,7 +1,8 @@
 """The local API's HTTP server: uvicorn on its own thread, started and stopped by the app.
 
 Loopback (127.0.0.1) unless the user turned on "serve on the local network" (0.0.0.0), which
-the key guards like every request. Port 0 picks a free port (``localwork-hero --api
+the key guards like every request; ``base_url`` is the loopback one either way, and
+``lan_urls`` are those other machines use. Port 0 picks a free port (``localwork-hero --api
 --api-port 0``, or saved in Settings → Local API); ``base_url`` and the status's
 ``bound_port`` say which.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from localwork.api.addresses import lan_addresses
 from localwork.api.guard import Rules
 from localwork.api.routes import build_app
 from localwork.api.service import ApiService
@@ -51,6 +53,15 @@ class ApiServer:
     @property
     def base_url(self) -> str | None:
         return f"http://127.0.0.1:{self._port}/v1" if self._port is not None else None
+
+    def lan_urls(self) -> list[str]:
+        """The base URLs other machines on the network use, best first: none unless serving
+        on the local network, or when this machine has no LAN address."""
+        config = self._settings.current.local_api
+        port = self._port or config.port
+        if not (config.lan and port):
+            return []
+        return [f"http://{address}:{port}/v1" for address in lan_addresses()]
 
     def key(self) -> str:
         """This run's key, else the saved one (made and saved on first use)."""
@@ -140,6 +151,7 @@ class ApiServer:
             "port": config.port,
             "bound_port": self._port,
             "lan": config.lan,
+            "lan_urls": self.lan_urls(),
             "cors_origins": list(config.cors_origins),
             "masked_key": f"{key[:4]}…{key[-4:]}",
             "error": self.error,

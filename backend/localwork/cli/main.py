@@ -148,7 +148,9 @@ def _run_api(args: argparse.Namespace) -> int:
             port = app.settings.current.local_api.port if args.api_port is None else args.api_port
             print(f"localwork-hero: cannot listen on 127.0.0.1:{port}: {error}", file=sys.stderr)
             return 1
-        print(app.api.base_url, flush=True)
+        print(app.api.base_url, flush=True)  # the first line stays loopback: others parse it
+        for url in app.api.lan_urls():
+            print(f"On the local network: {url}", file=sys.stderr, flush=True)
         print("Serving the local API; press Ctrl+C to stop.", file=sys.stderr, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

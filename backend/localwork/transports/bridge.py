@@ -513,8 +513,8 @@ class _ApiMethods:
 
     def api_status(self) -> dict[str, Any]:
         """enabled, running, base_url, port (saved; 0 picks a free one), bound_port, lan,
-        cors_origins, masked_key, error, and whether API requests are being served (serving,
-        waiting, model)."""
+        lan_urls (other machines' base URLs), cors_origins, masked_key, error, and whether
+        API requests are being served (serving, waiting, model)."""
         return self._app.api.status()
 
     @_validated
