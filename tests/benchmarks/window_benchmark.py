@@ -110,11 +110,17 @@ _JS_PAGE_READY = "document.body.dataset.ready === 'true'"
 class WindowBench:
     """The driver of the open window: alternates baseline and app runs, then reports."""
 
-    def __init__(self, baseline: DirectLoop, runs: int, unseen: bool = False) -> None:
+    def __init__(
+        self, baseline: DirectLoop, runs: int, unseen: bool = False, threads: bool = False
+    ) -> None:
         self.baseline = baseline
         self.runs = runs
         self.unseen = unseen
+        self.threads = threads
         self.rows: list[dict[str, Any]] = []
+        # CPU seconds per (process, thread name), summed over the app's timed runs.
+        self.thread_cpu: dict[tuple[str, str], float] = {}
+        self.timed_wall = 0.0
 
     def drive(self, window: Any, app: App, _started: float) -> str:
         if not app.frontend_connected.wait(timeout=60):
@@ -160,6 +166,7 @@ class WindowBench:
         cpu_before = [_cpu(p) for p in (ui, *renderers)]
         machine_before, worker_before = _machine_busy(), _cpu(worker)
         preempted_before = worker.num_ctx_switches().involuntary
+        threads_before = _thread_cpu((ui, *renderers))
         wall_before = time.monotonic()
         if self.unseen:  # into a conversation the page does not show: events, no drawing
             window.evaluate_js(_JS_MARK_SENT)
@@ -173,6 +180,12 @@ class WindowBench:
         # Everything else on the machine (Xvfb, the benchmark's own polling, other jobs).
         rest = _machine_busy() - machine_before - (_cpu(worker) - worker_before) - sum(cpu)
         preempted = worker.num_ctx_switches().involuntary - preempted_before
+        if self.threads and text.startswith("Run "):  # not the warm-up
+            self.timed_wall += wall
+            for key, seconds in _thread_cpu((ui, *renderers)).items():
+                name = key[0], key[2]
+                spent = seconds - threads_before.get(key, 0.0)
+                self.thread_cpu[name] = self.thread_cpu.get(name, 0.0) + spent
         if done["type"] == "reply_failed":
             raise RuntimeError(f"the reply failed: {done['error']}")
         probe = _read_probe(window)
@@ -222,12 +235,33 @@ class WindowBench:
             f"first-token overhead ms: median {statistics.median(overhead):.0f}, "
             f"spread {min(overhead):.0f}-{max(overhead):.0f}  (target <= 50)"
         )
+        if self.threads:
+            lines.append("busiest threads while the replies streamed (share of one core):")
+            busiest = sorted(self.thread_cpu.items(), key=lambda item: -item[1])[:15]
+            for (process, thread), seconds in busiest:
+                lines.append(f"  {seconds / self.timed_wall:6.1%}  {process:<9} {thread}")
         return "\n".join(lines)
 
 
 def _cpu(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system
+
+
+def _thread_cpu(processes: tuple[psutil.Process, ...]) -> dict[tuple[str, int, str], float]:
+    """CPU seconds of each thread, keyed by (process role, thread id, thread name)."""
+    seconds = {}
+    for index, process in enumerate(processes):
+        role = "ui" if index == 0 else "renderer"
+        for thread in process.threads():
+            try:
+                name = Path(f"/proc/{process.pid}/task/{thread.id}/comm").read_text().strip()
+            except OSError:  # the thread ended in between
+                continue
+            if thread.id == process.pid:  # Python's threads all share the process's name
+                name += " (main)"
+            seconds[role, thread.id, name] = thread.user_time + thread.system_time
+    return seconds
 
 
 def _machine_busy() -> float:
@@ -270,6 +304,11 @@ def main() -> int:
         help="diagnosis: send from the backend into a conversation the page does not show, "
         "so the events still reach the page but nothing is drawn",
     )
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="diagnosis: also list the UI's and the page's busiest threads while replies stream",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     log.setLevel(logging.INFO)
@@ -285,7 +324,7 @@ def main() -> int:
             app = App(paths)
             stack.callback(app.close)
             app.start()
-            bench = WindowBench(baseline, args.runs, args.unseen)
+            bench = WindowBench(baseline, args.runs, args.unseen, args.threads)
             return run_window(app, driver=bench.drive)
     finally:
         baseline.close()
