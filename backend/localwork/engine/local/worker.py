@@ -14,6 +14,7 @@ import random
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -356,24 +357,55 @@ def _sampled(
     grammar: Any,
     grammar_tokens: int | None,
 ) -> Iterator[int]:
-    """Tokens sampled after ``tokens``. With ``grammar_tokens`` the grammar binds only that
-    many first tokens: a rule for how a reply starts then costs nothing after its start."""
-    params = {
+    """Tokens sampled after ``tokens``, all but whose last ``_prefill`` has evaluated. Each
+    token is yielded before it is evaluated, so a reply that ends there costs no decode. With
+    ``grammar_tokens`` the grammar binds only that many first tokens: a rule for how a reply
+    starts then costs nothing after its start."""
+    chain = {
         "temp": float(sampling["temperature"]),
         "top_p": float(sampling["top_p"]),
         "top_k": int(sampling["top_k"]),
         "min_p": float(sampling["min_p"]),
-        "repeat_penalty": float(sampling["repeat_penalty"]),
+        "repeat_penalty": 1.0,  # applied by RepeatPenalty: see there
     }
-    produced: list[int] = []
-    for token in llm.generate(tokens, grammar=grammar, **params):
+    sampler = llm._init_sampler(grammar=grammar, **chain)
+    penalty = RepeatPenalty(float(sampling["repeat_penalty"]), llm.last_n_tokens_size)
+    llm.eval(tokens[-1:])
+    produced = 0
+    while True:
+        penalty.apply(llm)
+        token = sampler.sample(llm._ctx, -1)
         yield token
-        produced.append(token)
-        if grammar is not None and grammar_tokens and len(produced) >= grammar_tokens:
-            break
-    else:
-        return
-    yield from llm.generate([*tokens, *produced], grammar=None, **params)
+        penalty.written(token)
+        produced += 1
+        if grammar is not None and produced == grammar_tokens:
+            sampler = llm._init_sampler(grammar=None, **chain)
+        llm.eval([token])
+
+
+class RepeatPenalty:
+    """llama.cpp's repeat penalty, applied to the next token's logits in place: each distinct
+    token among the last ``window`` written has its logit divided by ``penalty`` (multiplied
+    when it is negative). llama.cpp's own penalties sampler looks up every token of the
+    vocabulary for each token it samples: 0.3 ms of the bundled model's ~11 ms token, where
+    touching the few recent tokens' logits costs a few microseconds."""
+
+    def __init__(self, penalty: float, window: int) -> None:
+        self._penalty = penalty
+        self._recent: deque[int] = deque(maxlen=window)
+
+    def apply(self, llm: Any) -> None:
+        if self._penalty == 1.0 or not self._recent:
+            return
+        import numpy
+
+        logits = numpy.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+        ids = numpy.fromiter(set(self._recent), dtype=numpy.intc)
+        values = logits[ids]
+        logits[ids] = numpy.where(values <= 0, values * self._penalty, values / self._penalty)
+
+    def written(self, token: int) -> None:
+        self._recent.append(token)
 
 
 class StopMatcher:
