@@ -101,15 +101,49 @@ function decorateCodeBlocks(fragment, highlightAll) {
   }
 }
 
-/**
- * Render untrusted Markdown into `container`, replacing what was there.
- * `final` is false while a reply streams in (cheaper: no language guessing).
- */
-export function renderMarkdown(container, text, { final = true } = {}) {
-  const fragment = DOMPurify.sanitize(parser.parse(text, { async: false }), PURIFY_CONFIG);
+function rendered(markdown, final) {
+  const fragment = DOMPurify.sanitize(parser.parse(markdown, { async: false }), PURIFY_CONFIG);
   describeBlockedImages(fragment);
   decorateCodeBlocks(fragment, final);
-  container.replaceChildren(fragment);
+  return fragment;
+}
+
+// While a reply streams, only its last block can still change (a paragraph grows, a list gets
+// an item, a code fence closes): the blocks before it are drawn once and kept, and each frame
+// rebuilds the last one alone. Rebuilding the whole reply made every frame repaint all of it.
+// container → { source: the kept blocks' Markdown, nodes: how many child nodes they made }
+const kept = new WeakMap();
+
+/**
+ * Render untrusted Markdown into `container`, replacing what was there.
+ * `final` is false while a reply streams in: no language guessing, and finished blocks stay.
+ * The final render rebuilds the whole text, as a reload shows it.
+ */
+export function renderMarkdown(container, text, { final = true } = {}) {
+  if (final) {
+    kept.delete(container);
+    container.replaceChildren(rendered(text, true));
+    return;
+  }
+  let done = kept.get(container);
+  if (!done || !text.startsWith(done.source) || container.childNodes.length < done.nodes) {
+    done = { source: "", nodes: 0 }; // the text was not only extended: start again
+    container.replaceChildren();
+  }
+  kept.set(container, done);
+  const rest = text.slice(done.source.length);
+  const blocks = parser.lexer(rest);
+  let last = blocks.length - 1;
+  while (last > 0 && blocks[last].type === "space") last -= 1;
+  const finished = blocks.slice(0, Math.max(0, last)).map((block) => block.raw).join("");
+  while (container.childNodes.length > done.nodes) container.lastChild.remove();
+  if (finished && rest.startsWith(finished)) { // else the lexer changed the text: keep nothing
+    const fragment = rendered(finished, false);
+    done.source += finished;
+    done.nodes += fragment.childNodes.length;
+    container.append(fragment);
+  }
+  container.append(rendered(text.slice(done.source.length), false));
 }
 
 /** Clicks on links under `root` never navigate the window; http(s) links go to `open`. */

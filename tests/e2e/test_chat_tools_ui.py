@@ -126,6 +126,7 @@ FEED_TOKENS = """async () => {
   let renders = 0;
   new MutationObserver((records) => { renders += records.length; })
     .observe(body, {childList: true});
+  const started = performance.now();
   for (let i = 0; i < 100; i++) {
     view.appendToken(`word${i} `);
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -133,21 +134,64 @@ FEED_TOKENS = """async () => {
   for (let i = 0; i < 200; i++) view.appendToken('x');
   await new Promise((resolve) => setTimeout(resolve, 300));
   const streamed = renders;
+  const elapsed = performance.now() - started;
   view.finishReply({ stopped: false, stats: null, message: null });
   await new Promise((resolve) => setTimeout(resolve, 50));  // observers report asynchronously
   root.remove();
-  return { streamed, final: renders - streamed, text: body.textContent };
+  return { streamed, elapsed, final: renders - streamed, text: body.textContent };
 }"""
 
 
 def test_tokens_are_rendered_in_batches_not_one_by_one(page):
     wait_until_ready(page)
     result = page.evaluate(FEED_TOKENS)
-    # 1.3 s of tokens, rebuilt at most every 80 ms: about 16 renders, not 300.
-    assert 5 <= result["streamed"] <= 20, result
+    # 1-2 s of tokens, rebuilt at most once a pace (events.js STREAM_PACE_MS): a handful of
+    # renders, not 300 (each render is up to two changes: kept blocks, the last block).
+    pace = page.evaluate("import('/js/events.js').then((m) => m.STREAM_PACE_MS)")
+    most = 2 * (result["elapsed"] / (pace - 20) + 2)
+    assert 2 <= result["streamed"] <= most, (result, pace)
     assert result["final"] == 1
     text = result["text"].strip()
     assert text.startswith("word0 word1") and text.endswith("word99 " + "x" * 200)
+
+
+# Markdown fed to the streaming render in pieces of 7 characters: a heading, paragraphs, a
+# list, a fenced code block and a table. After each piece the streamed DOM must equal a whole
+# render of the same text, and the first paragraph's node must be the one drawn first.
+FEED_MARKDOWN = """async () => {
+  const { renderMarkdown } = await import('/js/markdown.js');
+  const text = '# Trip\\n\\nFirst paragraph, *kept* once written.\\n\\nSecond one, with `code`.\\n\\n'
+    + '- one\\n- two\\n- three\\n\\n```python\\nprint(1)\\n```\\n\\n| a | b |\\n|---|---|\\n| 1 | 2 |\\n\\nThe end.';
+  const streamed = document.createElement('div');
+  const differences = [];
+  let first = null;
+  let firstKept = true;
+  for (let end = 7; end < text.length + 7; end += 7) {
+    const piece = text.slice(0, end);
+    renderMarkdown(streamed, piece, { final: false });
+    const whole = document.createElement('div'); // a container never drawn into: a whole render
+    renderMarkdown(whole, piece, { final: false });
+    if (streamed.innerHTML !== whole.innerHTML) differences.push(piece);
+    const paragraph = [...streamed.querySelectorAll('p')].find((p) => p.textContent.startsWith('First paragraph, kept'));
+    if (paragraph && text.slice(0, end).includes('Second')) {
+      first ??= paragraph;
+      firstKept &&= paragraph === first;
+    }
+  }
+  renderMarkdown(streamed, text, { final: true });
+  const finalWhole = document.createElement('div');
+  renderMarkdown(finalWhole, text, { final: true });
+  return { differences, firstKept, sawFirst: first !== null,
+           finalSame: streamed.innerHTML === finalWhole.innerHTML };
+}"""
+
+
+def test_streaming_markdown_keeps_finished_blocks_and_draws_what_a_whole_render_draws(page):
+    wait_until_ready(page)
+    result = page.evaluate(FEED_MARKDOWN)
+    assert result["differences"] == []
+    assert result["sawFirst"] and result["firstKept"]
+    assert result["finalSame"]
 
 
 def wait_for_reply(page: Page, index: int = 0):
