@@ -32,6 +32,7 @@ that what they listen for is declared here).
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Any, Literal, TypedDict, get_args
 
@@ -174,6 +175,10 @@ def check_payload(kind: str, payload: dict[str, Any]) -> None:
         )
 
 
+# Events that only carry more of a reply's text: a reader may take them in batches.
+STREAMED = frozenset({"token", "reasoning"})
+
+
 class EventBus:
     """Numbered events in a bounded buffer; readers long-poll for everything after a number."""
 
@@ -198,20 +203,35 @@ class EventBus:
         with self._changed:
             return self._next_seq - 1
 
-    def poll(self, after: int, timeout: float) -> list[dict[str, Any]]:
-        """Events numbered above ``after``, waiting up to ``timeout`` seconds for the first."""
+    def poll(self, after: int, timeout: float, hold_streamed: float = 0.0) -> list[dict[str, Any]]:
+        """Events numbered above ``after``, waiting up to ``timeout`` seconds for the first.
+
+        ``hold_streamed``: for that many seconds, new events that are only streamed text
+        (``STREAMED``) are held back to gather more, so a page draws a streaming reply a few
+        times a second instead of for every piece; any other event ends the hold at once.
+        """
+        now = time.monotonic()
+        deadline, release = now + timeout, now + min(hold_streamed, timeout)
         with self._changed:
-            self._changed.wait_for(
-                lambda: self._closed or self._next_seq - 1 > after, timeout=timeout
-            )
-            # Walk back from the newest event: the cost is the new events, not the buffer.
-            fresh = []
-            for event in reversed(self._events):
-                if event["seq"] <= after:
-                    break
-                fresh.append(event)
-            fresh.reverse()
-            return fresh
+            while not self._closed:
+                fresh = self._after(after)
+                if fresh and (now >= release or any(e["type"] not in STREAMED for e in fresh)):
+                    return fresh
+                if now >= deadline:
+                    return fresh
+                self._changed.wait((release if fresh else deadline) - now)
+                now = time.monotonic()
+            return self._after(after)
+
+    def _after(self, after: int) -> list[dict[str, Any]]:
+        # Walk back from the newest event: the cost is the new events, not the buffer.
+        fresh = []
+        for event in reversed(self._events):
+            if event["seq"] <= after:
+                break
+            fresh.append(event)
+        fresh.reverse()
+        return fresh
 
     def close(self) -> None:
         """Release every waiting reader at once (their threads must not hold up exit)."""

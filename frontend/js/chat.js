@@ -4,10 +4,12 @@
 import { element } from "./dom.js";
 import { copyButton, renderMarkdown } from "./markdown.js";
 import { reasoningFold, showReasoning, showStoredReasoning, THINKING, thoughtFor } from "./reasoning.js";
+import { STREAM_PACE_MS } from "./events.js";
 import { ToolCards } from "./toolcards.js";
 
-// While a reply streams, its Markdown is rebuilt at most this often (then once at the end).
-const RENDER_INTERVAL_MS = 150;
+// While a reply streams, its Markdown is rebuilt at most this often (then once at the end):
+// once for each batch of events the page is paced to.
+const RENDER_INTERVAL_MS = STREAM_PACE_MS - 20;
 
 export function describeStats(stats, stopped) {
   const parts = [];
@@ -174,6 +176,7 @@ export class ChatView {
       this.pendingText = text;
       this.pending = this.buildMessage("assistant", text, "waiting");
       this.pending.querySelector(".message-meta").textContent = "Thinking…";
+      this.lastRender = 0; // a new reply's first text is drawn at once
       this.refreshActions();
     }
     this.scrollToEnd(true);

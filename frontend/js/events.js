@@ -1,5 +1,13 @@
 // Long-polls the bridge's event queue and hands each event to its listeners.
 
+// While a reply streams, the page takes its text (and so draws the reply) at most this often:
+// the bridge holds streamed text back until then, and sends any other event (the reply's end,
+// a tool call) at once. In the Qt window every drawn frame costs ~10 ms of CPU whatever it shows
+// (software compositing; window_benchmark --threads), and on a machine whose cores all run the
+// model, that time comes out of generation.
+export const STREAM_PACE_MS = 300;
+const STREAMED = new Set(["token", "reasoning"]); // events.py STREAMED
+
 export class EventStream {
   constructor(api, after) {
     this.api = api;
@@ -20,10 +28,14 @@ export class EventStream {
 
   async loop() {
     let failures = 0;
+    let streamedAt = -Infinity; // when the last batch that ended in streamed text came
     while (this.running) {
       try {
-        const batch = await this.api.call("poll_events", { after: this.after, timeout: 20 });
+        const hold = Math.max(0, STREAM_PACE_MS - (performance.now() - streamedAt)) / 1000;
+        const batch = await this.api.call("poll_events", { after: this.after, timeout: 20, hold_streamed: hold });
         failures = 0;
+        // Paced only while text is still coming: after a reply's end the next one starts at once.
+        streamedAt = STREAMED.has(batch.events.at(-1)?.type) ? performance.now() : -Infinity;
         for (const event of batch.events) {
           this.after = event.seq;
           for (const listener of this.listeners.get(event.type) ?? []) {

@@ -112,6 +112,29 @@ def test_streaming_markdown_is_rebuilt_per_frame_batch_not_per_token(page):
     )
 
 
+def test_a_streaming_reply_is_fetched_at_the_page_pace_not_for_every_piece(page):
+    """The worker sends text every 100 ms; the page asks for it once a pace (events.js)."""
+    wait_until_ready(page)
+    polls: list[dict] = []
+    page.on(
+        "request",
+        lambda request: polls.append(json.loads(request.post_data or "{}"))
+        if request.url.endswith("/api/poll_events")
+        else None,
+    )
+    send(page, LONG_REPLY_PROMPT)
+    reply = page.get_by_test_id("message-assistant").first
+    expect(reply).to_have_attribute("data-state", "streaming", timeout=REPLY_TIMEOUT)
+    polls.clear()
+    page.wait_for_timeout(STREAM_SECONDS * 1000)
+    paced = [poll for poll in polls if poll.get("hold_streamed", 0) > 0]
+    page.keyboard.press("Escape")
+    expect(reply).to_have_attribute("data-state", "stopped", timeout=5_000)
+    pace = page.evaluate("import('/js/events.js').then((m) => m.STREAM_PACE_MS)")
+    assert paced, polls  # while text streams, the page asks the bridge to gather it
+    assert len(polls) <= STREAM_SECONDS * 1000 / pace + 3, polls
+
+
 # The real ChatView, fed 100 tokens 10 ms apart, then 200 at once.
 FEED_TOKENS = """async () => {
   const { ChatView } = await import('/js/chat.js');

@@ -37,6 +37,35 @@ def test_close_releases_waiting_readers():
     assert time.monotonic() - started < 5
 
 
+def _token(bus: EventBus, text: str) -> None:
+    bus.publish("token", conversation_id="c", job_id="j", text=text)
+
+
+def test_streamed_text_is_held_back_to_gather_more():
+    bus = EventBus()
+    _token(bus, "Hel")
+    threading.Timer(0.05, _token, args=(bus, "lo")).start()
+    events = bus.poll(0, timeout=10, hold_streamed=1.0)
+    assert [e["text"] for e in events] == ["Hel", "lo"]
+
+
+def test_any_other_event_ends_the_hold_at_once():
+    bus = EventBus()
+    _token(bus, "Hel")
+    threading.Timer(0.05, bus.publish, args=("models_changed",)).start()
+    threading.Timer(1.5, _token, args=(bus, "late")).start()  # only a held poll would get it
+    events = bus.poll(0, timeout=10, hold_streamed=2.0)
+    assert [e["type"] for e in events] == ["token", "models_changed"]
+
+
+def test_the_hold_never_outlasts_the_timeout():
+    bus = EventBus()
+    _token(bus, "Hel")
+    started = time.monotonic()
+    assert [e["text"] for e in bus.poll(0, timeout=0.1, hold_streamed=2.0)] == ["Hel"]
+    assert time.monotonic() - started < 1.9
+
+
 def test_buffer_is_bounded():
     bus = EventBus(capacity=3)
     for number in range(10):

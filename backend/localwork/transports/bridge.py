@@ -82,8 +82,9 @@ class _BridgeCore:
         self,
         after: Annotated[int, Field(ge=0)] = 0,
         timeout: Annotated[float, Field(ge=0, le=25)] = 0.0,
+        hold_streamed: Annotated[float, Field(ge=0, le=2)] = 0.0,
     ) -> dict[str, Any]:
-        events = self._app.events.poll(after, timeout)
+        events = self._app.events.poll(after, timeout, hold_streamed)
         return {"events": events, "last_seq": events[-1]["seq"] if events else after}
 
     @_validated
