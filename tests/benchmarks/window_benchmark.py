@@ -27,6 +27,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,25 +167,29 @@ class WindowBench:
         cpu_before = [_cpu(p) for p in (ui, *renderers)]
         machine_before, worker_before = _machine_busy(), _cpu(worker)
         preempted_before = worker.num_ctx_switches().involuntary
-        threads_before = _thread_cpu((ui, *renderers))
+        streaming: dict[str, Any] = {}  # thread CPU and time when the first token came
+
+        def first_token() -> None:
+            streaming.update(threads=_thread_cpu((ui, *renderers)), at=time.monotonic())
+
         wall_before = time.monotonic()
         if self.unseen:  # into a conversation the page does not show: events, no drawing
             window.evaluate_js(_JS_MARK_SENT)
             app.chat.send(None, text)
         else:
             window.evaluate_js(_JS_NEW_CHAT_AND_SEND % json.dumps(text))
-        done = _wait_for_reply_end(window, app, after)
+        done = _wait_for_reply_end(window, app, after, first_token)
         wall = time.monotonic() - wall_before
         processes = (ui, *renderers)
         cpu = [_cpu(p) - before for p, before in zip(processes, cpu_before, strict=True)]
         # Everything else on the machine (Xvfb, the benchmark's own polling, other jobs).
         rest = _machine_busy() - machine_before - (_cpu(worker) - worker_before) - sum(cpu)
         preempted = worker.num_ctx_switches().involuntary - preempted_before
-        if self.threads and text.startswith("Run "):  # not the warm-up
-            self.timed_wall += wall
+        if self.threads and text.startswith("Run ") and streaming:  # not the warm-up
+            self.timed_wall += time.monotonic() - streaming["at"]
             for key, seconds in _thread_cpu((ui, *renderers)).items():
                 name = key[0], key[2]
-                spent = seconds - threads_before.get(key, 0.0)
+                spent = seconds - streaming["threads"].get(key, 0.0)
                 self.thread_cpu[name] = self.thread_cpu.get(name, 0.0) + spent
         if done["type"] == "reply_failed":
             raise RuntimeError(f"the reply failed: {done['error']}")
@@ -236,7 +241,7 @@ class WindowBench:
             f"spread {min(overhead):.0f}-{max(overhead):.0f}  (target <= 50)"
         )
         if self.threads:
-            lines.append("busiest threads while the replies streamed (share of one core):")
+            lines.append("busiest threads from each first token to the reply's end (of one core):")
             busiest = sorted(self.thread_cpu.items(), key=lambda item: -item[1])[:15]
             for (process, thread), seconds in busiest:
                 lines.append(f"  {seconds / self.timed_wall:6.1%}  {process:<9} {thread}")
@@ -270,12 +275,18 @@ def _machine_busy() -> float:
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
-def _wait_for_reply_end(window: Any, app: App, after: int) -> dict[str, Any]:
+def _wait_for_reply_end(
+    window: Any, app: App, after: int, on_first_token: Callable[[], None]
+) -> dict[str, Any]:
     """Read the app's own event queue (in this process: the page is not disturbed)."""
     deadline = time.monotonic() + 600  # a shared 2-core machine can be very slow
+    tokens = False
     while time.monotonic() < deadline:
         for event in app.events.poll(after, timeout=1.0):
             after = event["seq"]
+            if event["type"] == "token" and not tokens:
+                tokens = True
+                on_first_token()
             if event["type"] in ("reply_done", "reply_failed"):
                 return event
     notice = window.evaluate_js(
