@@ -118,9 +118,11 @@ def test_a_streaming_reply_is_fetched_at_the_page_pace_not_for_every_piece(page)
     polls: list[dict] = []
     page.on(
         "request",
-        lambda request: polls.append(json.loads(request.post_data or "{}"))
-        if request.url.endswith("/api/poll_events")
-        else None,
+        lambda request: (
+            polls.append(json.loads(request.post_data or "{}"))
+            if request.url.endswith("/api/poll_events")
+            else None
+        ),
     )
     send(page, LONG_REPLY_PROMPT)
     reply = page.get_by_test_id("message-assistant").first
@@ -183,8 +185,11 @@ def test_tokens_are_rendered_in_batches_not_one_by_one(page):
 # render of the same text, and the first paragraph's node must be the one drawn first.
 FEED_MARKDOWN = """async () => {
   const { renderMarkdown } = await import('/js/markdown.js');
-  const text = '# Trip\\n\\nFirst paragraph, *kept* once written.\\n\\nSecond one, with `code`.\\n\\n'
-    + '- one\\n- two\\n- three\\n\\n```python\\nprint(1)\\n```\\n\\n| a | b |\\n|---|---|\\n| 1 | 2 |\\n\\nThe end.';
+  const text = [
+    '# Trip', 'First paragraph, *kept* once written.', 'Second one, with `code`.',
+    '- one\\n- two\\n- three', '```python\\nprint(1)\\n```', '| a | b |\\n|---|---|\\n| 1 | 2 |',
+    'The end.',
+  ].join('\\n\\n');
   const streamed = document.createElement('div');
   const differences = [];
   let first = null;
@@ -195,7 +200,8 @@ FEED_MARKDOWN = """async () => {
     const whole = document.createElement('div'); // a container never drawn into: a whole render
     renderMarkdown(whole, piece, { final: false });
     if (streamed.innerHTML !== whole.innerHTML) differences.push(piece);
-    const paragraph = [...streamed.querySelectorAll('p')].find((p) => p.textContent.startsWith('First paragraph, kept'));
+    const paragraph = [...streamed.querySelectorAll('p')]
+      .find((p) => p.textContent.startsWith('First paragraph, kept'));
     if (paragraph && text.slice(0, end).includes('Second')) {
       first ??= paragraph;
       firstKept &&= paragraph === first;
