@@ -185,7 +185,11 @@ class EventBus:
     def __init__(self, capacity: int = _MAX_EVENTS) -> None:
         self._events: deque[dict[str, Any]] = deque(maxlen=capacity)
         self._next_seq = 1
-        self._changed = threading.Condition()
+        lock = threading.Lock()
+        self._changed = threading.Condition(lock)  # any event
+        # Only events that end a hold (not streamed text): a reader holding streamed text back
+        # sleeps through the pieces instead of waking for each (it shares the model's cores).
+        self._unheld = threading.Condition(lock)
         self._closed = False
 
     def publish(self, kind: EventKind, **payload: Any) -> dict[str, Any]:
@@ -196,6 +200,8 @@ class EventBus:
             self._next_seq += 1
             self._events.append(event)
             self._changed.notify_all()
+            if kind not in STREAMED:
+                self._unheld.notify_all()
         return event
 
     @property
@@ -219,7 +225,10 @@ class EventBus:
                     return fresh
                 if now >= deadline:
                     return fresh
-                self._changed.wait((release if fresh else deadline) - now)
+                if fresh:  # streamed text only: wait for the release or an event that ends it
+                    self._unheld.wait(release - now)
+                else:
+                    self._changed.wait(deadline - now)
                 now = time.monotonic()
             return self._after(after)
 
@@ -238,3 +247,4 @@ class EventBus:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+            self._unheld.notify_all()
