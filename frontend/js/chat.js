@@ -4,12 +4,11 @@
 import { element } from "./dom.js";
 import { copyButton, renderMarkdown } from "./markdown.js";
 import { reasoningFold, showReasoning, showStoredReasoning, THINKING, thoughtFor } from "./reasoning.js";
-import { STREAM_PACE_MS } from "./events.js";
 import { ToolCards } from "./toolcards.js";
 
-// While a reply streams, its Markdown is rebuilt at most this often (then once at the end):
-// once for each batch of events the page is paced to.
-const RENDER_INTERVAL_MS = STREAM_PACE_MS - 20;
+// While a reply streams, its Markdown is rebuilt at most this often (then once at the end),
+// and at most once for each batch of events, whose pace the bridge sets (events.js).
+export const RENDER_INTERVAL_MS = 130;
 
 export function describeStats(stats, stopped) {
   const parts = [];

@@ -1,11 +1,10 @@
 // Long-polls the bridge's event queue and hands each event to its listeners.
 
-// While a reply streams, the page takes its text (and so draws the reply) at most this often:
-// the bridge holds streamed text back until then, and sends any other event (the reply's end,
-// a tool call) at once. In the Qt window every drawn frame costs ~10 ms of CPU whatever it shows
-// (software compositing; window_benchmark --threads), and on a machine whose cores all run the
-// model, that time comes out of generation.
-export const STREAM_PACE_MS = 300;
+// While a reply streams, the page takes its text (and so draws the reply) once a pace: the
+// bridge holds streamed text back until then, and sends any other event (the reply's end, a
+// tool call) at once. The bridge says the pace with each answer (transports/pace.py: slower
+// when the local model's threads take every core, as each frame costs CPU).
+export const FIRST_PACE_MS = 150;
 const STREAMED = new Set(["token", "reasoning"]); // events.py STREAMED
 
 export class EventStream {
@@ -14,6 +13,7 @@ export class EventStream {
     this.after = after;
     this.listeners = new Map();
     this.running = false;
+    this.pace = FIRST_PACE_MS;
   }
 
   on(type, listener) {
@@ -31,9 +31,10 @@ export class EventStream {
     let streamedAt = -Infinity; // when the last batch that ended in streamed text came
     while (this.running) {
       try {
-        const hold = Math.max(0, STREAM_PACE_MS - (performance.now() - streamedAt)) / 1000;
+        const hold = Math.max(0, this.pace - (performance.now() - streamedAt)) / 1000;
         const batch = await this.api.call("poll_events", { after: this.after, timeout: 20, hold_streamed: hold });
         failures = 0;
+        if (Number.isFinite(batch.stream_pace_ms)) this.pace = batch.stream_pace_ms;
         // Paced only while text is still coming: after a reply's end the next one starts at once.
         streamedAt = STREAMED.has(batch.events.at(-1)?.type) ? performance.now() : -Infinity;
         for (const event of batch.events) {

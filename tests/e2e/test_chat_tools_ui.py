@@ -113,7 +113,8 @@ def test_streaming_markdown_is_rebuilt_per_frame_batch_not_per_token(page):
 
 
 def test_a_streaming_reply_is_fetched_at_the_page_pace_not_for_every_piece(page):
-    """The worker sends text every 100 ms; the page asks for it once a pace (events.js)."""
+    """The worker sends text every 100 ms; the page asks for it once a pace, which the bridge
+    sets (transports/pace.py)."""
     wait_until_ready(page)
     polls: list[dict] = []
     page.on(
@@ -132,7 +133,7 @@ def test_a_streaming_reply_is_fetched_at_the_page_pace_not_for_every_piece(page)
     paced = [poll for poll in polls if poll.get("hold_streamed", 0) > 0]
     page.keyboard.press("Escape")
     expect(reply).to_have_attribute("data-state", "stopped", timeout=5_000)
-    pace = page.evaluate("import('/js/events.js').then((m) => m.STREAM_PACE_MS)")
+    pace = api_call(page, "poll_events", after=0, timeout=0)["stream_pace_ms"]
     assert paced, polls  # while text streams, the page asks the bridge to gather it
     assert len(polls) <= STREAM_SECONDS * 1000 / pace + 3, polls
 
@@ -149,8 +150,8 @@ FEED_TOKENS = """async () => {
   const node = view.beginReply();
   const body = node.querySelector('.message-text');
   let renders = 0;
-  new MutationObserver((records) => { renders += records.length; })
-    .observe(body, {childList: true});
+  // One callback for each render, however many nodes it changed.
+  new MutationObserver(() => { renders += 1; }).observe(body, {childList: true});
   const started = performance.now();
   for (let i = 0; i < 100; i++) {
     view.appendToken(`word${i} `);
@@ -170,11 +171,11 @@ FEED_TOKENS = """async () => {
 def test_tokens_are_rendered_in_batches_not_one_by_one(page):
     wait_until_ready(page)
     result = page.evaluate(FEED_TOKENS)
-    # 1-2 s of tokens, rebuilt at most once a pace (events.js STREAM_PACE_MS): a handful of
-    # renders, not 300 (each render is up to two changes: kept blocks, the last block).
-    pace = page.evaluate("import('/js/events.js').then((m) => m.STREAM_PACE_MS)")
-    most = 2 * (result["elapsed"] / (pace - 20) + 2)
-    assert 2 <= result["streamed"] <= most, (result, pace)
+    # 1-2 s of tokens, rebuilt at most once an interval (chat.js RENDER_INTERVAL_MS): a few
+    # renders, not 300.
+    interval = page.evaluate("import('/js/chat.js').then((m) => m.RENDER_INTERVAL_MS)")
+    most = result["elapsed"] / interval + 2
+    assert 2 <= result["streamed"] <= most, (result, interval)
     assert result["final"] == 1
     text = result["text"].strip()
     assert text.startswith("word0 word1") and text.endswith("word99 " + "x" * 200)

@@ -28,6 +28,7 @@ from localwork.tools.approval import Answer, UserAnswer
 from localwork.tools.mcp.config import DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS
 from localwork.tools.mcp.store import StartWhen, ToolPolicy
 from localwork.transports import links
+from localwork.transports.pace import stream_pace_ms
 from localwork.vocabulary import ToolMode
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,11 @@ class _BridgeCore:
         hold_streamed: Annotated[float, Field(ge=0, le=2)] = 0.0,
     ) -> dict[str, Any]:
         events = self._app.events.poll(after, timeout, hold_streamed)
-        return {"events": events, "last_seq": events[-1]["seq"] if events else after}
+        return {
+            "events": events,
+            "last_seq": events[-1]["seq"] if events else after,
+            "stream_pace_ms": stream_pace_ms(self._app.engine.status()),
+        }
 
     @_validated
     def list_conversations(self) -> list[ListedConversation]:
