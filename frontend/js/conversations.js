@@ -42,6 +42,16 @@ export class Conversations {
     this.sidebar.render(this.searchResults ?? this.all, this.nav.activeId, this.replies.busy);
   }
 
+  // A message was sent: its conversation moves to the top of the list in the same frame as
+  // the message. Reading the list again took a round trip and another frame while the model
+  // read the prompt on the same cores; it is read again when the reply is saved.
+  showSent(conversation) {
+    const earlier = this.all.find((c) => c.id === conversation.id);
+    const sent = { ...earlier, ...conversation, message_count: (earlier?.message_count ?? 0) + 1 };
+    this.all = [sent, ...this.all.filter((c) => c.id !== conversation.id)];
+    if (!this.sidebar.query) this.render();
+  }
+
   search(query) {
     return this.notice.guard(async () => {
       this.searchResults = query ? await this.api.call("search_conversations", { query }) : null;

@@ -94,7 +94,7 @@ export class ChatScreen {
       this.replies.followMessage(this.activeId);
       this.chat.scrollToEnd(true);
       this.updateComposer();
-      await this.conversations.refresh();
+      this.conversations.showSent(sent.conversation);
     });
   }
 
