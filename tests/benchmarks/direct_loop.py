@@ -42,6 +42,7 @@ class DirectLoop:
         self._conn, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child, self.threads), daemon=True)
         self._process.start()
+        self.pid: int = self._process.pid or 0
         child.close()
         self._conn.recv()  # the model is loaded
 

@@ -3,8 +3,9 @@
     .venv/bin/python -m tests.benchmarks.window_benchmark [--runs N]
 
 The app runs as users run it: the real pywebview window (Qt WebEngine; under a fresh Xvfb
-when there is no DISPLAY), a message typed into the page's composer and sent with its Send
-button, the reply read by the page. A probe in the page notes when each batch of events
+when there is no DISPLAY), New chat clicked, then (half a second later, as a user types) a
+message put into the page's composer and sent with its Send button, the reply read by the
+page. A probe in the page notes when each batch of events
 reaches the page's code (and when the first text appears in the reply's bubble), in the
 page's own clock. The baseline is ``direct_loop.DirectLoop`` in its own process. Baseline and
 app alternate run by run (ABBA...), so drift on this shared machine hits both alike.
@@ -14,7 +15,8 @@ overhead (the page's time from the Send click to the first token, minus the dire
 time to its first token on the same prompt). Targets (issue 15): ratio >= 0.95, overhead
 <= 50 ms. Also the CPU the UI process (Python + Qt's browser side) and the page's renderer
 take while a reply streams, the CPU everything else on the machine takes (Xvfb included),
-and how often the engine worker was preempted per second.
+how often the engine worker was preempted per second, and how long its threads waited for a
+core while tokens streamed (run delay, as a share of the time; the UI's cost to generation).
 """
 
 from __future__ import annotations
@@ -88,10 +90,10 @@ _JS_PROBE = """(() => {
              {childList: true, subtree: true, characterData: true});
   return true;
 })()"""
-_JS_NEW_CHAT_AND_SEND = """(() => {
+_JS_NEW_CHAT = """document.querySelector('[data-testid="new-chat-button"]').click(); true"""
+_JS_SEND = """(() => {
   const bench = window.__bench;
   bench.events = []; bench.shownAt = null;
-  document.querySelector('[data-testid="new-chat-button"]').click();
   const input = document.querySelector('[data-testid="composer-input"]');
   input.value = %s;
   input.dispatchEvent(new Event('input', {bubbles: true}));
@@ -105,6 +107,7 @@ _JS_MARK_SENT = """(() => {
   return true;
 })()"""
 _JS_READ = "JSON.stringify(window.__bench)"
+_SETTLE_SECONDS = 0.5
 _JS_PAGE_READY = "document.body.dataset.ready === 'true'"
 
 
@@ -145,11 +148,11 @@ class WindowBench:
         for run in range(self.runs):
             text = f"Run {run}. {STORY}"
             if run % 2 == 0:
-                base = self.baseline.run(prompt_of(text))
+                base = self._base_run(prompt_of(text))
                 ours = self._app_run(window, app, text)
             else:
                 ours = self._app_run(window, app, text)
-                base = self.baseline.run(prompt_of(text))
+                base = self._base_run(prompt_of(text))
             if ours["prompt_tokens"] != base["prompt_tokens"]:
                 raise RuntimeError(
                     f"prompts differ: app {ours['prompt_tokens']} tokens, "
@@ -159,7 +162,16 @@ class WindowBench:
             log.info("run %d: %s", run, self.rows[-1])
         return self.report(loaded.plan.n_ctx)
 
+    def _base_run(self, prompt: str) -> dict[str, Any]:
+        before, started = _run_delay(self.baseline.pid), time.monotonic()
+        result = self.baseline.run(prompt)
+        waited = (_run_delay(self.baseline.pid) - before) / (time.monotonic() - started)
+        return {**result, "waited": waited}
+
     def _app_run(self, window: Any, app: App, text: str) -> dict[str, Any]:
+        if not self.unseen:  # a user opens a new chat, then types: the page settles first
+            window.evaluate_js(_JS_NEW_CHAT)
+            time.sleep(_SETTLE_SECONDS)
         after = app.events.last_seq
         ui = psutil.Process()
         renderers = [p for p in ui.children(recursive=True) if "QtWebEngine" in p.name()]
@@ -170,14 +182,18 @@ class WindowBench:
         streaming: dict[str, Any] = {}  # thread CPU and time when the first token came
 
         def first_token() -> None:
-            streaming.update(threads=_thread_cpu((ui, *renderers)), at=time.monotonic())
+            streaming.update(
+                threads=_thread_cpu((ui, *renderers)),
+                waited=_run_delay(worker.pid),
+                at=time.monotonic(),
+            )
 
         wall_before = time.monotonic()
         if self.unseen:  # into a conversation the page does not show: events, no drawing
             window.evaluate_js(_JS_MARK_SENT)
             app.chat.send(None, text)
         else:
-            window.evaluate_js(_JS_NEW_CHAT_AND_SEND % json.dumps(text))
+            window.evaluate_js(_JS_SEND % json.dumps(text))
         done = _wait_for_reply_end(window, app, after, first_token)
         wall = time.monotonic() - wall_before
         processes = (ui, *renderers)
@@ -185,8 +201,10 @@ class WindowBench:
         # Everything else on the machine (Xvfb, the benchmark's own polling, other jobs).
         rest = _machine_busy() - machine_before - (_cpu(worker) - worker_before) - sum(cpu)
         preempted = worker.num_ctx_switches().involuntary - preempted_before
+        streamed = time.monotonic() - streaming["at"] if streaming else 0.0
+        waited = (_run_delay(worker.pid) - streaming["waited"]) / streamed if streamed else 0.0
         if self.threads and text.startswith("Run ") and streaming:  # not the warm-up
-            self.timed_wall += time.monotonic() - streaming["at"]
+            self.timed_wall += streamed
             for key, seconds in _thread_cpu((ui, *renderers)).items():
                 name = key[0], key[2]
                 spent = seconds - streaming["threads"].get(key, 0.0)
@@ -209,6 +227,7 @@ class WindowBench:
             "renderer_cpu": sum(cpu[1:]) / wall,
             "rest_cpu": rest / wall,
             "preempted": preempted / wall,
+            "waited": waited,
         }
 
     def report(self, n_ctx: int) -> str:
@@ -222,7 +241,7 @@ class WindowBench:
             f"{'run':>3} {'direct tg':>9} {'window tg':>9} {'ratio':>6} {'direct ttft':>11} "
             f"{'window ttft':>11} {'overhead':>9} {'shown':>7} {'ui cpu':>6} {'page cpu':>8} "
             f"{'engine tg':>9} {'engine ttft':>11} {'ui cpu-s':>8} {'rest cpu':>8} "
-            f"{'preempt/s':>9}",
+            f"{'preempt/s':>9} {'waited':>6} {'direct waited':>13}",
         ]
         for index, row in enumerate(self.rows):
             base, ours = row["base"], row["app"]
@@ -233,9 +252,15 @@ class WindowBench:
                 f"{overhead[index]:7.0f}ms {shown} {ours['ui_cpu']:6.0%} "
                 f"{ours['renderer_cpu']:8.0%} {ours['engine_tg']:9.1f} "
                 f"{ours['engine_ttft'] * 1000:9.0f}ms {ours['ui_cpu_s']:8.2f} "
-                f"{ours['rest_cpu']:8.0%} {ours['preempted']:9.0f}"
+                f"{ours['rest_cpu']:8.0%} {ours['preempted']:9.0f} {ours['waited']:6.1%} "
+                f"{base['waited']:13.1%}"
             )
         lines.append(f"generation ratio: {spread(tg)}  (target >= 0.95)")
+        waits = [row["app"]["waited"] - row["base"]["waited"] for row in self.rows]
+        lines.append(
+            f"engine threads' extra wait for a core over the direct loop's: "
+            f"median {statistics.median(waits):.1%}, spread {min(waits):.1%}-{max(waits):.1%}"
+        )
         lines.append(
             f"first-token overhead ms: median {statistics.median(overhead):.0f}, "
             f"spread {min(overhead):.0f}-{max(overhead):.0f}  (target <= 50)"
@@ -269,6 +294,15 @@ def _thread_cpu(processes: tuple[psutil.Process, ...]) -> dict[tuple[str, int, s
     return seconds
 
 
+def _run_delay(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a core (schedstat)."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            waited += int((task / "schedstat").read_text().split()[1])
+    return waited / 1e9
+
+
 def _machine_busy() -> float:
     """CPU seconds all cores spent not idle since boot."""
     times = psutil.cpu_times()
@@ -282,7 +316,8 @@ def _wait_for_reply_end(
     deadline = time.monotonic() + 600  # a shared 2-core machine can be very slow
     tokens = False
     while time.monotonic() < deadline:
-        for event in app.events.poll(after, timeout=1.0):
+        # Once text streams, wake only for the reply's end: this process is the UI's too.
+        for event in app.events.poll(after, timeout=1.0, hold_streamed=1.0 if tokens else 0.0):
             after = event["seq"]
             if event["type"] == "token" and not tokens:
                 tokens = True
