@@ -45,7 +45,8 @@ def _sampling(temperature: float, repeat_penalty: float) -> dict[str, Any]:
 def _theirs(llm: Any, tokens: list[int], sampling: dict[str, Any], seed: int) -> list[int]:
     llm.reset()
     llm.set_seed(seed)
-    llm.eval(tokens[:-1])  # the same decodes as ours: batches change the logits' last bits
+    llm.eval(tokens)  # the same decodes as ours (batches change the logits' last bits);
+    # generate() then finds the whole prompt cached and samples at once
     params = {
         "temp": sampling["temperature"],
         "top_p": sampling["top_p"],
@@ -59,8 +60,8 @@ def _theirs(llm: Any, tokens: list[int], sampling: dict[str, Any], seed: int) ->
 def _ours(llm: Any, tokens: list[int], sampling: dict[str, Any], seed: int) -> list[int]:
     llm.reset()
     llm.set_seed(seed)
-    llm.eval(tokens[:-1])  # what the worker's _prefill leaves: all but the last token
-    return list(islice(_sampled(llm, tokens, sampling, None, None), COUNT))
+    llm.eval(tokens)  # what the worker's _prefill does
+    return list(islice(_sampled(llm, sampling, None, None), COUNT))
 
 
 @pytest.mark.parametrize(

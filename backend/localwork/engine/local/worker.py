@@ -217,7 +217,7 @@ class LlamaBackend:
         stops = StopMatcher(message.get("stop") or [])
         stream_out = _TextStream(send_text)
         grammar = self._grammar(message.get("grammar"))
-        stream = _sampled(llm, tokens, sampling, grammar, message.get("grammar_tokens"))
+        stream = _sampled(llm, sampling, grammar, message.get("grammar_tokens"))
         for token in self._until_aborted(stream):
             first_token_at = first_token_at or time.perf_counter()
             if llama_vocab_is_eog(vocab, token):
@@ -276,8 +276,7 @@ class LlamaBackend:
                 shared += 1
             shared = max(1, min(shared, len(tokens) - 1))
             try:
-                self._prefill(llm, tokens[:shared])
-                llm.eval(tokens[shared - 1 : shared])  # fresh logits for the first new token
+                self._prefill(llm, tokens[:shared])  # fresh logits for the first new token
                 total = 0.0
                 for index, token in enumerate(tokens[shared:]):
                     logits = numpy.ctypeslib.as_array(
@@ -325,7 +324,8 @@ class LlamaBackend:
                 raise
 
     def _prefill(self, llm: Any, tokens: Sequence[int]) -> int:
-        """Evaluate all but the last prompt token in n_batch chunks, reusing the cached prefix.
+        """Evaluate the prompt in n_batch chunks, reusing the cached prefix but never the last
+        token, whose logits the first sample needs fresh.
 
         Chunking keeps every decode within n_batch (the classic GGML_ASSERT crash) and lets
         Stop interrupt a long prompt between chunks. Returns how many tokens were reused.
@@ -337,7 +337,7 @@ class LlamaBackend:
                     break
                 cached += 1
         llm.n_tokens = cached
-        pending = list(tokens[cached:-1])
+        pending = list(tokens[cached:])
         for start in range(0, len(pending), llm.n_batch):
             try:
                 llm.eval(pending[start : start + llm.n_batch])
@@ -352,13 +352,12 @@ class LlamaBackend:
 
 def _sampled(
     llm: Any,
-    tokens: list[int],
     sampling: dict[str, Any],
     grammar: Any,
     grammar_tokens: int | None,
 ) -> Iterator[int]:
-    """Tokens sampled after ``tokens``, all but whose last ``_prefill`` has evaluated. Each
-    token is yielded before it is evaluated, so a reply that ends there costs no decode. With
+    """Tokens sampled after the prompt ``_prefill`` has evaluated. Each token is
+    yielded before it is evaluated, so a reply that ends there costs no decode. With
     ``grammar_tokens`` the grammar binds only that many first tokens: a rule for how a reply
     starts then costs nothing after its start."""
     chain = {
@@ -370,7 +369,6 @@ def _sampled(
     }
     sampler = llm._init_sampler(grammar=grammar, **chain)
     penalty = RepeatPenalty(float(sampling["repeat_penalty"]), llm.last_n_tokens_size)
-    llm.eval(tokens[-1:])
     produced = 0
     while True:
         penalty.apply(llm)
