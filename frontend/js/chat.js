@@ -247,7 +247,8 @@ export class ChatView {
 
   setPendingNote(text) {
     const node = this.pending;
-    if (node && node.dataset.state === "waiting") node.querySelector(".message-meta").textContent = text;
+    const meta = node?.dataset.state === "waiting" ? node.querySelector(".message-meta") : null;
+    if (meta && meta.textContent !== text) meta.textContent = text; // the same text: no redraw
   }
 
   // A tool call started or changed (live): its card appears in the reply being written.

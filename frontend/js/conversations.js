@@ -42,6 +42,10 @@ export class Conversations {
     this.sidebar.render(this.searchResults ?? this.all, this.nav.activeId, this.replies.busy);
   }
 
+  markBusy() {
+    this.sidebar.markBusy(this.replies.busy);
+  }
+
   // A message was sent: its conversation moves to the top of the list in the same frame as
   // the message. Reading the list again took a round trip and another frame while the model
   // read the prompt on the same cores; it is read again when the reply is saved.

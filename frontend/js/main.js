@@ -67,7 +67,7 @@ function build(api) {
   const replies = new Replies({ nav, chat, status }, {
     onBusy: () => {
       chatScreen.updateComposer();
-      conversations.render();
+      conversations.markBusy();
     },
     onUsage: (conversationId) => chatScreen.showUsage(conversationId),
     onDone: () => conversations.refresh(),

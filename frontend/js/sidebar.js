@@ -33,6 +33,13 @@ export class Sidebar {
     this.search.select();
   }
 
+  // Only the busy marks change: the items stay (rebuilding the list redrew the sidebar).
+  markBusy(busyIds) {
+    for (const button of this.list.querySelectorAll('[data-testid="conversation-item"]')) {
+      button.classList.toggle("busy", busyIds.has(button.dataset.conversationId));
+    }
+  }
+
   render(conversations, activeId, busyIds) {
     this.list.replaceChildren();
     this.empty.hidden = conversations.length > 0;
