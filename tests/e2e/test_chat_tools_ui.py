@@ -2,6 +2,7 @@
 delete with undo, export and import, keyboard shortcuts and the first-launch welcome."""
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -131,8 +132,11 @@ def test_a_streaming_reply_is_fetched_at_the_page_pace_not_for_every_piece(page)
     polls.clear()
     page.wait_for_timeout(STREAM_SECONDS * 1000)
     paced = [poll for poll in polls if poll.get("hold_streamed", 0) > 0]
+    item = page.get_by_test_id("conversation-item").first
+    expect(item).to_have_class(re.compile(r"\bbusy\b"))  # the sidebar marks it while it streams
     page.keyboard.press("Escape")
     expect(reply).to_have_attribute("data-state", "stopped", timeout=5_000)
+    expect(item).not_to_have_class(re.compile(r"\bbusy\b"))
     pace = api_call(page, "poll_events", after=0, timeout=0)["stream_pace_ms"]
     assert paced, polls  # while text streams, the page asks the bridge to gather it
     assert len(polls) <= STREAM_SECONDS * 1000 / pace + 3, polls
