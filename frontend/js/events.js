@@ -1,11 +1,9 @@
 // Long-polls the bridge's event queue and hands each event to its listeners.
 
-// While a reply streams, the page takes its text (and so draws the reply) once a pace: the
-// bridge holds streamed text back until then, and sends any other event (the reply's end, a
-// tool call) at once. The bridge says the pace with each answer (transports/pace.py: slower
-// when the local model's threads take every core, as each frame costs CPU).
-export const FIRST_PACE_MS = 150;
-const STREAMED = new Set(["token", "reasoning"]); // events.py STREAMED
+// While a reply streams, the page takes its text (and so draws the reply) once a pace: each
+// answer says how long the next poll may hold streamed text back (0 once the text has stopped
+// coming), and the bridge still sends any other event (the reply's end, a tool call) at once.
+// The pace is slower when the local model's threads take every core (transports/pace.py).
 
 export class EventStream {
   constructor(api, after) {
@@ -13,7 +11,6 @@ export class EventStream {
     this.after = after;
     this.listeners = new Map();
     this.running = false;
-    this.pace = FIRST_PACE_MS;
   }
 
   on(type, listener) {
@@ -28,15 +25,13 @@ export class EventStream {
 
   async loop() {
     let failures = 0;
-    let streamedAt = -Infinity; // when the last batch that ended in streamed text came
+    let holdUntil = 0; // the time until which the next poll may hold streamed text back
     while (this.running) {
       try {
-        const hold = Math.max(0, this.pace - (performance.now() - streamedAt)) / 1000;
+        const hold = Math.max(0, holdUntil - performance.now()) / 1000;
         const batch = await this.api.call("poll_events", { after: this.after, timeout: 20, hold_streamed: hold });
         failures = 0;
-        if (Number.isFinite(batch.stream_pace_ms)) this.pace = batch.stream_pace_ms;
-        // Paced only while text is still coming: after a reply's end the next one starts at once.
-        streamedAt = STREAMED.has(batch.events.at(-1)?.type) ? performance.now() : -Infinity;
+        holdUntil = performance.now() + (batch.hold_next_ms ?? 0);
         for (const event of batch.events) {
           this.after = event.seq;
           for (const listener of this.listeners.get(event.type) ?? []) {

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from localwork.transports.pace import stream_pace_ms
 from tests.e2e.conftest import api_call
 from tests.e2e.test_chat_ui import REPLY_TIMEOUT, send, wait_until_ready
 from tests.support.prompts import LONG_REPLY_PROMPT
@@ -137,7 +138,7 @@ def test_a_streaming_reply_is_fetched_at_the_page_pace_not_for_every_piece(page)
     page.keyboard.press("Escape")
     expect(reply).to_have_attribute("data-state", "stopped", timeout=5_000)
     expect(item).not_to_have_class(re.compile(r"\bbusy\b"))
-    pace = api_call(page, "poll_events", after=0, timeout=0)["stream_pace_ms"]
+    pace = stream_pace_ms(api_call(page, "get_status"))
     assert paced, polls  # while text streams, the page asks the bridge to gather it
     assert len(polls) <= STREAM_SECONDS * 1000 / pace + 3, polls
 

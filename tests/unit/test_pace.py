@@ -27,7 +27,13 @@ def test_the_pace_slows_only_when_the_local_model_takes_every_core(status, cores
     assert stream_pace_ms(status, logical_cores=cores) == pace
 
 
-def test_the_bridge_says_the_pace_with_each_batch_of_events(app):
-    answer = Bridge(app).dispatch("poll_events", {"after": 0, "timeout": 0})
-    assert answer["ok"], answer
-    assert answer["data"]["stream_pace_ms"] in (FREE_PACE_MS, BUSY_PACE_MS)
+def test_the_bridge_says_how_long_the_next_poll_may_hold_text_back(app):
+    bridge = Bridge(app)
+    app.events.publish("token", conversation_id="c", job_id="j", text="Hel")
+    streaming = bridge.dispatch("poll_events", {"after": 0, "timeout": 0})
+    assert streaming["ok"], streaming
+    assert streaming["data"]["hold_next_ms"] == stream_pace_ms(app.engine.status())
+    assert streaming["data"]["hold_next_ms"] in (FREE_PACE_MS, BUSY_PACE_MS)
+    app.events.publish("models_changed")  # the text has stopped coming: nothing to hold
+    ended = bridge.dispatch("poll_events", {"after": 0, "timeout": 0})
+    assert ended["data"]["hold_next_ms"] == 0

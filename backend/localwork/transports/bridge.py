@@ -20,6 +20,7 @@ from localwork.conversations import export
 from localwork.conversations.store import TITLE_MAX, Conversation, ListedConversation
 from localwork.engine.base import EngineStatus
 from localwork.errors import InvalidRequest, LocalWorkError
+from localwork.events import STREAMED
 from localwork.infra.userlocale import system_locale
 from localwork.models.prompt_formats import PromptFormatName
 from localwork.models.registry import BUNDLED_ID
@@ -86,10 +87,12 @@ class _BridgeCore:
         hold_streamed: Annotated[float, Field(ge=0, le=2)] = 0.0,
     ) -> dict[str, Any]:
         events = self._app.events.poll(after, timeout, hold_streamed)
+        # Text is still coming: the next poll may hold it back for a pace (transports/pace.py).
+        streaming = bool(events) and events[-1]["type"] in STREAMED
         return {
             "events": events,
             "last_seq": events[-1]["seq"] if events else after,
-            "stream_pace_ms": stream_pace_ms(self._app.engine.status()),
+            "hold_next_ms": stream_pace_ms(self._app.engine.status()) if streaming else 0,
         }
 
     @_validated
