@@ -302,6 +302,12 @@ def stops_of(raw: Any, param: str = "stop") -> list[str]:
     return list(stops)
 
 
+def include_usage(body: dict[str, Any]) -> bool:
+    """Whether a streamed request asked for a last chunk with the usage."""
+    options = body.get("stream_options") or {}
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
 def one_choice(body: dict[str, Any]) -> None:
     if body.get("n", 1) != 1:
         raise ApiError(400, "Only n=1 is supported.", param="n")

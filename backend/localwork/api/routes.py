@@ -359,8 +359,6 @@ class Endpoints:
         turn = openai.chat_turn(body)
         target = self.target(body, exchange)
         stream = body.get("stream") is True
-        options = body.get("stream_options") or {}
-        include_usage = stream and isinstance(options, dict) and options.get("include_usage")
         relay = Relay()
         job = await self.chat_reply(request, exchange, target, turn, relay)
         completion_id = new_id("chatcmpl-")
@@ -372,6 +370,7 @@ class Endpoints:
             return JSONResponse(openai.completion(completion_id, target.id, reply, usage, ids))
         first = await self.first(request, relay, job)
         chunks = openai.Chunks(completion_id, target.id)
+        include_usage = openai.include_usage(body)
 
         async def events() -> AsyncIterator[ServerSentEvent]:
             yield sse(chunks.opening())
@@ -460,8 +459,7 @@ class Endpoints:
                     whole = choice("".join(texts), finish_of(result))
                     return JSONResponse({**whole, "usage": usage.openai()})
         first = await self.first(request, relay, job)
-        options = body.get("stream_options") or {}
-        include_usage = isinstance(options, dict) and options.get("include_usage")
+        include_usage = openai.include_usage(body)
 
         async def events() -> AsyncIterator[ServerSentEvent]:
             kind, value = first
