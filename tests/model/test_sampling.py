@@ -2,18 +2,24 @@
 
 The worker applies the repeat penalty itself (``RepeatPenalty``) instead of through llama.cpp's
 penalties sampler; the tokens must be exactly the ones llama.cpp's chain picks, greedy and
-seeded, with a grammar binding the first tokens and without.
+seeded, with a grammar binding the first tokens and without. And Stop's abort callback
+(``AbortPoll``), which the worker switches off while tokens decode quickly: on, it interrupts a
+decode in progress; off, the decode runs to its end.
+
+These tests load llama.cpp in the test process, so they run after ``test_chat.py``, which
+checks that the app's own process never does.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
 import pytest
 
-from localwork.engine.local.worker import _sampled
+from localwork.engine.local.worker import AbortPoll, _sampled
 from localwork.models.registry import bundled_model_path
 
 PROMPT = (
@@ -81,3 +87,24 @@ def test_a_strong_penalty_changes_what_is_written(llm):
     plain = _ours(llm, tokens, _sampling(0.0, 1.0), seed=1)
     penalised = _ours(llm, tokens, _sampling(0.0, 1.5), seed=1)
     assert plain != penalised
+
+
+def test_the_abort_callback_interrupts_a_decode_only_while_it_is_on(llm):
+    stop = threading.Event()
+    poll = AbortPoll(llm, stop)
+    tokens = llm.tokenize(b"The cat sat on the mat.", add_bos=True)
+    assert poll.on  # on from the start: the first decode may be a long prompt
+    stop.set()  # Stop was pressed
+    llm.reset()
+    with pytest.raises(RuntimeError):  # llama_cpp's error for an aborted decode
+        llm.eval(tokens)
+    poll.switch(False)
+    assert not poll.on
+    llm.reset()
+    llm.eval(tokens)  # not polled: the decode ends
+    assert llm.n_tokens == len(tokens)
+    poll.switch(True)
+    llm.reset()
+    with pytest.raises(RuntimeError):
+        llm.eval(tokens)
+    poll.switch(False)  # the module's model is shared: leave it as it was

@@ -78,3 +78,37 @@ def test_a_backends_failure_is_a_coded_error_reply_and_the_worker_lives_on():
 def test_the_backends_keep_the_seam():
     assert mismatched_methods(LlamaBackend, Backend) == []
     assert mismatched_methods(ScriptedBackend, Backend) == []
+
+
+class _SwitchLog:
+    """Stands in for ``AbortPoll``: notes each switch."""
+
+    def __init__(self) -> None:
+        self.switches: list[bool] = []
+
+    def switch(self, on: bool) -> None:
+        self.switches.append(on)
+
+
+class _ClockedModel:
+    """A model whose decodes take the given seconds on a fake clock."""
+
+    def __init__(self, clock: list[float], seconds: list[float]) -> None:
+        self.clock, self.seconds = clock, seconds
+
+    def eval(self, tokens: list[int]) -> None:
+        self.clock[0] += self.seconds.pop(0)
+
+
+def test_the_abort_callback_is_on_only_while_generated_tokens_decode_slowly(monkeypatch):
+    from localwork.engine.local import worker
+
+    clock = [0.0]
+    monkeypatch.setattr(worker.time, "perf_counter", lambda: clock[0])
+    backend = LlamaBackend(threading.Event())
+    backend._llm = _ClockedModel(clock, [0.01, 0.25, 0.03, 0.06])
+    backend._abort_poll = poll = _SwitchLog()  # type: ignore[assignment]
+    for token in range(4):
+        backend._decode([token])
+    # A quick token: Stop is seen before the next one. A slow one: Stop must interrupt it.
+    assert poll.switches == [False, True, False, True]

@@ -31,6 +31,10 @@ from localwork.errors import (
 # cost the UI process CPU that, on a small machine, llama.cpp's own threads need.
 STREAM_FLUSH_SECONDS = 0.1
 
+# A decode quicker than this runs without llama.cpp's abort callback: Stop is then seen between
+# tokens soon enough (see AbortPoll).
+ABORT_POLL_MIN_SECONDS = 0.05
+
 # GGML type ids of the KV cache types offered in settings.
 _CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
 
@@ -131,7 +135,7 @@ class LlamaBackend:
         self._cancel = cancelled
         self._llm: Any = None
         self._bos_text = ""
-        self._abort_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
+        self._abort_poll: AbortPoll | None = None
         self._grammars: dict[str, Any] = {}  # compiled JSON-schema grammars, by schema
 
     def load(self, model_path: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -162,9 +166,7 @@ class LlamaBackend:
                 "be damaged or its architecture unsupported; try another model."
             ) from None
         self._llm = llm
-        # llama.cpp polls this between graph nodes: Stop interrupts even a long prompt chunk.
-        self._abort_callback = llama_cpp.ggml_abort_callback(lambda _: self._cancel.is_set())
-        llama_cpp.llama_set_abort_callback(llm._ctx.ctx, self._abort_callback, None)
+        self._abort_poll = AbortPoll(llm, self._cancel)
         model = llm._model
         self._bos_text = model.token_get_text(model.token_bos()) if model.token_bos() >= 0 else ""
         eos = model.token_eos()
@@ -217,7 +219,7 @@ class LlamaBackend:
         stops = StopMatcher(message.get("stop") or [])
         stream_out = _TextStream(send_text)
         grammar = self._grammar(message.get("grammar"))
-        stream = _sampled(llm, sampling, grammar, message.get("grammar_tokens"))
+        stream = _sampled(llm, sampling, grammar, message.get("grammar_tokens"), self._decode)
         for token in self._until_aborted(stream):
             first_token_at = first_token_at or time.perf_counter()
             if llama_vocab_is_eog(vocab, token):
@@ -315,6 +317,13 @@ class LlamaBackend:
                 raise InvalidRequest(problem) from None
         return self._grammars[key]
 
+    def _decode(self, tokens: list[int]) -> None:
+        """Evaluate a generated token; the abort callback stays on only while decodes are slow."""
+        started = time.perf_counter()
+        self._llm.eval(tokens)
+        if self._abort_poll is not None:
+            self._abort_poll.switch(time.perf_counter() - started >= ABORT_POLL_MIN_SECONDS)
+
     def _until_aborted(self, stream: Iterator[int]) -> Iterator[int]:
         """Yield tokens; a decode aborted by Stop ends the stream instead of failing it."""
         try:
@@ -338,6 +347,8 @@ class LlamaBackend:
                 cached += 1
         llm.n_tokens = cached
         pending = list(tokens[cached:])
+        if self._abort_poll is not None:
+            self._abort_poll.switch(True)  # a prompt chunk can take seconds
         for start in range(0, len(pending), llm.n_batch):
             try:
                 llm.eval(pending[start : start + llm.n_batch])
@@ -355,11 +366,13 @@ def _sampled(
     sampling: dict[str, Any],
     grammar: Any,
     grammar_tokens: int | None,
+    decode: Callable[[list[int]], None] | None = None,
 ) -> Iterator[int]:
     """Tokens sampled after the prompt ``_prefill`` has evaluated. Each token is
-    yielded before it is evaluated, so a reply that ends there costs no decode. With
-    ``grammar_tokens`` the grammar binds only that many first tokens: a rule for how a reply
-    starts then costs nothing after its start."""
+    yielded before it is evaluated (by ``decode``, ``llm.eval`` unless given), so a reply
+    that ends there costs no decode. With ``grammar_tokens`` the grammar binds only that many
+    first tokens: a rule for how a reply starts then costs nothing after its start."""
+    decode = decode or llm.eval
     chain = {
         "temp": float(sampling["temperature"]),
         "top_p": float(sampling["top_p"]),
@@ -378,7 +391,33 @@ def _sampled(
         produced += 1
         if grammar is not None and produced == grammar_tokens:
             sampler = llm._init_sampler(grammar=None, **chain)
-        llm.eval([token])
+        decode([token])
+
+
+class AbortPoll:
+    """llama.cpp's abort callback, through which Stop interrupts a decode in progress.
+
+    llama.cpp calls it after every node of the compute graph: some 600 calls into Python for
+    each of the bundled model's tokens, 1.4 % of its generation speed. A prompt chunk, or a
+    big model's token, takes long enough to need it; a token that takes a few milliseconds
+    does not (Stop is seen before the next one), so ``switch`` turns it off and on.
+    """
+
+    def __init__(self, llm: Any, cancelled: threading.Event) -> None:
+        import llama_cpp
+
+        self._set = llama_cpp.llama_set_abort_callback
+        self._context = llm._ctx.ctx
+        # Both kept referenced: llama.cpp holds a pointer to the one set.
+        self._callback = llama_cpp.ggml_abort_callback(lambda _: cancelled.is_set())
+        self._none = llama_cpp.ggml_abort_callback(0)
+        self.on = False
+        self.switch(True)
+
+    def switch(self, on: bool) -> None:
+        if on != self.on:
+            self._set(self._context, self._callback if on else self._none, None)
+            self.on = on
 
 
 class RepeatPenalty:
