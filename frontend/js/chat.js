@@ -137,7 +137,7 @@ export class ChatView {
   }
 
   setBusy(busy) {
-    this.root.dataset.busy = String(busy);
+    if (this.root.dataset.busy !== String(busy)) this.root.dataset.busy = String(busy);
   }
 
   startEdit(node) {
@@ -192,8 +192,8 @@ export class ChatView {
   // Called for each batch of streamed text: it only keeps the text. Touching the page here
   // (a label, a layout read) made every batch restyle and redraw the reply.
   appendToken(text) {
-    const node = this.pending ?? this.beginReply();
-    this.enterPhase(node, "writing");
+    if (!this.pending) this.beginReply();
+    this.phase = "writing";
     this.pendingText += text;
     this.scheduleRender();
   }
@@ -201,7 +201,7 @@ export class ChatView {
   // The model's reasoning, streamed like the text (and drawn in the same throttled frame).
   // `refiled`: it is text already shown as the answer, which moves into the fold.
   appendReasoning(text, refiled = false) {
-    const node = this.pending ?? this.beginReply();
+    if (!this.pending) this.beginReply();
     if (refiled) {
       const at = this.pendingText.startsWith(text) ? 0 : this.pendingText.indexOf(text);
       if (at >= 0) this.pendingText = this.pendingText.slice(0, at) + this.pendingText.slice(at + text.length);
@@ -209,17 +209,19 @@ export class ChatView {
     const now = performance.now();
     this.thinking.started ??= now;
     this.thinking.last = now;
-    this.enterPhase(node, "thinking");
+    this.phase = "thinking";
     this.pendingReasoning += text;
     this.scheduleRender();
   }
 
-  // The meta line says what the reply is doing; it changes only when that does.
-  enterPhase(node, phase) {
-    if (this.phase === phase) return;
-    this.phase = phase;
-    node.dataset.state = "streaming";
-    node.querySelector(".message-meta").textContent = phase === "thinking" ? THINKING : "Writing…";
+  // The meta line says what the reply is doing, drawn in the frame that draws its text (the
+  // first token is one frame, not two); it changes only when that does.
+  showPhase(node) {
+    if (!this.phase) return; // a tool call's card says what is happening
+    if (node.dataset.state !== "streaming") node.dataset.state = "streaming";
+    const meta = node.querySelector(".message-meta");
+    const text = this.phase === "thinking" ? THINKING : "Writing…";
+    if (meta.textContent !== text) meta.textContent = text;
   }
 
   // The fold's summary while the reply is written: thinking, or how long it thought.
@@ -238,6 +240,7 @@ export class ChatView {
       this.renderQueued = false;
       if (!this.pending) return;
       const nearEnd = this.isNearEnd(); // read before the change: the layout is still clean
+      this.showPhase(this.pending);
       if (this.pendingReasoning) showReasoning(this.pending, this.pendingReasoning, this.pendingSummary());
       this.setText(this.pending, this.pendingText, false);
       this.lastRender = performance.now();
@@ -258,6 +261,7 @@ export class ChatView {
     node.dataset.state = "streaming";
     // What streamed so far is this round's text: the cards show it, above the call.
     this.pendingText = "";
+    this.phase = null; // text after the call is a new phase: "Writing…" again
     this.setText(node, "", false);
     this.cards.update(node, conversationId, call, roundText);
     node.querySelector(".message-meta").textContent =

@@ -51,6 +51,7 @@ export class Composer {
 
   // Busy: the reply on screen is being written, so Stop takes Send's place.
   setBusy(busy) {
+    if (this.sendButton.hidden === busy) return; // unchanged: no restyle, no frame
     this.sendButton.hidden = busy;
     this.stopButton.hidden = !busy;
   }

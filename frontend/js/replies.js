@@ -32,7 +32,19 @@ export class Replies {
     for (const id of conversationIds) this.busy.add(id);
   }
 
+  // The answer to a send says which event queued its reply. It can come before that event
+  // does: then the screen shows the reply queued now, in the same draw as the message, and the
+  // event changes nothing when it comes. (Events come in order: one already past that seq
+  // told the queueing, and maybe the end, itself.)
+  queued(conversationId, queuedSeq) {
+    if (!this.events || this.events.after >= queuedSeq || this.busy.has(conversationId)) return;
+    this.streams.set(conversationId, "");
+    this.thoughts.delete(conversationId);
+    this.setBusy(conversationId, true);
+  }
+
   listen(events) {
+    this.events = events;
     const here = (event) => event.conversation_id === this.nav.activeId;
     events.on("reply_queued", (event) => {
       this.setBusy(event.conversation_id, true);

@@ -90,6 +90,7 @@ export class ChatScreen {
       }
       this.header.show(sent.conversation);
       this.chat.addMessage(sent.message);
+      this.replies.queued(this.activeId, sent.queued_seq);
       // The reply bubble may already exist if reply_queued arrived first: it stays last.
       this.replies.followMessage(this.activeId);
       this.chat.scrollToEnd(true);

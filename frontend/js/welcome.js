@@ -29,7 +29,7 @@ export class FirstRun {
 
   // Gone for this session: a new chat does not bring it back.
   hide() {
-    this.panel.hidden = true;
+    if (!this.panel.hidden) this.panel.hidden = true;
   }
 
   // Gone for good (saved): called for Skip, Grant a folder, and when a download starts.

@@ -143,6 +143,58 @@ def test_a_streaming_reply_is_fetched_at_the_page_pace_not_for_every_piece(page)
     assert len(polls) <= STREAM_SECONDS * 1000 / pace + 3, polls
 
 
+# Each poll's answer reaches the page 400 ms late (the send's answer does not), and each
+# batch of DOM changes (one per task, so one per frame at most) is noted with the state
+# it left.
+DELAY_EVENTS_AND_NOTE_DRAWS = """() => {
+  const fetch0 = window.fetch.bind(window);
+  window.fetch = async (url, init) => {
+    const response = await fetch0(url, init);
+    if (String(url).endsWith('/api/poll_events')) await new Promise((r) => setTimeout(r, 400));
+    return response;
+  };
+  const testid = (node) => node?.dataset?.testid ?? node?.nodeName;
+  window.__draws = [];
+  new MutationObserver((records) => {
+    const replies = document.querySelectorAll('[data-testid="message-assistant"]');
+    const reply = replies[replies.length - 1];
+    window.__draws.push({
+      changed: records.map((r) => r.type === 'attributes'
+        ? `${testid(r.target)}@${r.attributeName}` : `${r.type}:${testid(r.target)}`),
+      users: document.querySelectorAll('[data-testid="message-user"]').length,
+      reply: reply ? reply.dataset.state : null,
+      text: reply ? reply.querySelector('[data-testid="message-text"]').textContent.length : 0,
+      stop: !document.querySelector('[data-testid="stop-button"]').hidden,
+      busy: document.querySelectorAll('[data-testid="conversation-item"].busy').length,
+    });
+  }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                             characterData: true});
+}"""
+
+
+def test_a_sent_message_its_queued_reply_and_the_first_text_are_one_draw_each(page):
+    """The send's answer draws the message, the reply waiting below it, Stop and the
+    sidebar's busy mark at once; the reply_queued and reply_started events that come later
+    change nothing; the first text and its "Writing…" line come in one draw."""
+    wait_until_ready(page)
+    page.evaluate(DELAY_EVENTS_AND_NOTE_DRAWS)
+    send(page, LONG_REPLY_PROMPT)
+    reply = page.get_by_test_id("message-assistant").first
+    expect(reply.get_by_test_id("message-text")).not_to_have_text("", timeout=REPLY_TIMEOUT)
+    page.keyboard.press("Escape")
+    expect(reply).to_have_attribute("data-state", "stopped", timeout=10_000)
+    draws = page.evaluate("window.__draws")
+    sent = next(i for i, draw in enumerate(draws) if draw["users"] == 1)
+    assert draws[sent]["reply"] == "waiting", draws[sent]
+    assert draws[sent]["stop"] and draws[sent]["busy"] == 1, draws[sent]
+    writing = next(i for i, draw in enumerate(draws) if draw["reply"] == "streaming")
+    # Between them, nothing the queued or started events could redraw.
+    for draw in draws[sent + 1 : writing]:
+        changed = [c for c in draw["changed"] if "button" in c or "item" in c or "meta" in c]
+        assert not changed, draws[sent : writing + 1]
+    assert draws[writing]["text"] > 0, draws[writing - 1 : writing + 1]
+
+
 # The real ChatView, fed 100 tokens 10 ms apart, then 200 at once.
 FEED_TOKENS = """async () => {
   const { ChatView } = await import('/js/chat.js');

@@ -44,6 +44,7 @@ class ReplyJob:
     conversation_id: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    queued_seq: int = 0  # the seq of the reply_queued event that announced it
 
 
 def _check_text(text: str) -> None:
@@ -117,7 +118,14 @@ class ChatService:
                     conversation["id"], title_from_message(text)
                 )
             message = self._store.add_message(conversation["id"], "user", text)
-        return {"conversation": conversation, "message": message, "job_id": job.id}
+        # queued_seq: a page whose events have not reached it yet can show the reply queued
+        # with the message, in one draw.
+        return {
+            "conversation": conversation,
+            "message": message,
+            "job_id": job.id,
+            "queued_seq": job.queued_seq,
+        }
 
     def retry(self, conversation_id: str) -> dict[str, Any]:
         """Answer the last user message again (after a crash or an error).
@@ -232,9 +240,10 @@ class ChatService:
         except BaseException:
             self._release(job)
             raise
-        self._events.publish(
+        queued = self._events.publish(
             "reply_queued", conversation_id=conversation_id, job_id=job.id, ahead=ahead
         )
+        job.queued_seq = queued["seq"]
         self._jobs.put(job)
 
     def _release(self, job: ReplyJob) -> None:
