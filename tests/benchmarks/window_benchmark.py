@@ -5,7 +5,7 @@
 The app runs as users run it: the real pywebview window (Qt WebEngine; under a fresh Xvfb
 when there is no DISPLAY), New chat clicked, then (half a second later, as a user types) a
 message put into the page's composer and sent with its Send button, the reply read by the
-page. A probe in the page notes when each batch of events
+page. Each direct-loop run, too, starts half a second after the page's last change. A probe in the page notes when each batch of events
 reaches the page's code (and when the first text appears in the reply's bubble), in the
 page's own clock. The baseline is ``direct_loop.DirectLoop`` in its own process. Baseline and
 app alternate run by run (ABBA...), so drift on this shared machine hits both alike.
@@ -163,6 +163,9 @@ class WindowBench:
         return self.report(loaded.plan.n_ctx)
 
     def _base_run(self, prompt: str) -> dict[str, Any]:
+        # The page may still be drawing the last reply's end (its final render, the sidebar):
+        # the direct loop starts on a settled page, as the app's runs do.
+        time.sleep(_SETTLE_SECONDS)
         before, started = _run_delay(self.baseline.pid), time.monotonic()
         result = self.baseline.run(prompt)
         waited = (_run_delay(self.baseline.pid) - before) / (time.monotonic() - started)
