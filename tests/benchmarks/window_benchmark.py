@@ -5,10 +5,11 @@
 The app runs as users run it: the real pywebview window (Qt WebEngine; under a fresh Xvfb
 when there is no DISPLAY), New chat clicked, then (half a second later, as a user types) a
 message put into the page's composer and sent with its Send button, the reply read by the
-page. Each direct-loop run, too, starts half a second after the page's last change. A probe in the page notes when each batch of events
-reaches the page's code (and when the first text appears in the reply's bubble), in the
-page's own clock. The baseline is ``direct_loop.DirectLoop`` in its own process. Baseline and
-app alternate run by run (ABBA...), so drift on this shared machine hits both alike.
+page. Each direct-loop run, too, starts half a second after the page's last change. A probe
+in the page notes when each batch of events reaches the page's code (and when the first text
+appears in the reply's bubble), in the page's own clock. The baseline is
+``direct_loop.DirectLoop`` in its own process. Baseline and app alternate run by run
+(ABBA...), so drift on this shared machine hits both alike.
 
 Per run: generation tok/s through the page divided by the direct loop's, and the first-token
 overhead (the page's time from the Send click to the first token, minus the direct loop's
