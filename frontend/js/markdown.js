@@ -11,6 +11,7 @@ import DOMPurify from "../vendor/dompurify-3.4.18.es.js";
 import hljs from "../vendor/highlight-11.12.0.es.min.js";
 import { Marked } from "../vendor/marked-18.2.1.esm.js";
 import { element } from "./dom.js";
+import { patchChildren } from "./patch.js";
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escapeHtml = (text) => text.replace(/[&<>"']/g, (char) => ESCAPES[char]);
@@ -95,7 +96,9 @@ function decorateCodeBlocks(fragment, highlightAll) {
     const bar = element("div", { class: "code-bar" });
     const name = element("span", { text: language ? language.slice("language-".length) : "code" });
     // marked ends every block with a newline; a copied snippet should not.
-    bar.append(name, copyButton(() => code.textContent.replace(/\n$/, ""), "Copy code", "copy-code"));
+    // Read when clicked, from the block as drawn then: a streaming block grows in place.
+    const copied = () => wrapper.querySelector("pre > code").textContent.replace(/\n$/, "");
+    bar.append(name, copyButton(copied, "Copy code", "copy-code"));
     pre.replaceWith(wrapper);
     wrapper.append(bar, pre);
   }
@@ -110,7 +113,8 @@ function rendered(markdown, final) {
 
 // While a reply streams, only its last block can still change (a paragraph grows, a list gets
 // an item, a code fence closes): the blocks before it are drawn once and kept, and each frame
-// rebuilds the last one alone. Rebuilding the whole reply made every frame repaint all of it.
+// brings the last one up to date in place (patch.js), so a growing paragraph gets only its
+// new words drawn. Rebuilding the whole reply made every frame repaint all of it.
 // container → { source: the kept blocks' Markdown, nodes: how many child nodes they made }
 const kept = new WeakMap();
 
@@ -136,14 +140,17 @@ export function renderMarkdown(container, text, { final = true } = {}) {
   let last = blocks.length - 1;
   while (last > 0 && blocks[last].type === "space") last -= 1;
   const finished = blocks.slice(0, Math.max(0, last)).map((block) => block.raw).join("");
-  while (container.childNodes.length > done.nodes) container.lastChild.remove();
+  const fresh = [];
+  let finishedNodes = 0;
   if (finished && rest.startsWith(finished)) { // else the lexer changed the text: keep nothing
-    const fragment = rendered(finished, false);
+    fresh.push(...rendered(finished, false).childNodes);
+    finishedNodes = fresh.length;
     done.source += finished;
-    done.nodes += fragment.childNodes.length;
-    container.append(fragment);
   }
-  container.append(rendered(text.slice(done.source.length), false));
+  fresh.push(...rendered(text.slice(done.source.length), false).childNodes);
+  // One child per fresh node, so the kept blocks' count stays true.
+  patchChildren(container, fresh, done.nodes, { splitText: false });
+  done.nodes += finishedNodes;
 }
 
 /** Clicks on links under `root` never navigate the window; http(s) links go to `open`. */

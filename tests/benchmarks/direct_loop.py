@@ -23,24 +23,28 @@ N_CTX, N_BATCH, GENERATED = 4096, 512, 128
 STORY = "Write a very long story about a dragon, at least 2000 words."
 
 
-def write_benchmark_settings(settings_file: Path, threads: int) -> None:
-    """The app's settings: the same model, threads, context and batch as the direct loop."""
+def write_benchmark_settings(settings_file: Path, threads: int, generated: int = GENERATED) -> None:
+    """The app's settings: the same model, threads, context, batch and reply length as the
+    direct loop."""
     context = {"n_ctx": N_CTX, "n_batch": N_BATCH, "n_ubatch": N_BATCH}
     context |= {"n_threads": threads, "n_threads_batch": threads}
-    generation = {"temperature": 0, "max_tokens": GENERATED, "seed": 1}
+    generation = {"temperature": 0, "max_tokens": generated, "seed": 1}
     settings_file.parent.mkdir(parents=True, exist_ok=True)
     settings_file.write_text(json.dumps({"context": context, "generation": generation}))
 
 
 class DirectLoop:
-    """The direct loop's process: ``run(prompt)`` evaluates the prompt and writes GENERATED
+    """The direct loop's process: ``run(prompt)`` evaluates the prompt and writes ``generated``
     tokens greedily, reusing the cached prefix of the previous run as the app's worker does."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, generated: int = GENERATED) -> None:
         self.threads = threads or physical_cores()
+        self.generated = generated
         context = multiprocessing.get_context("spawn")  # no inherited threads or Qt state
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, self.threads), daemon=True)
+        self._process = context.Process(
+            target=_serve, args=(child, self.threads, generated), daemon=True
+        )
         self._process.start()
         self.pid: int = self._process.pid or 0
         child.close()
@@ -56,7 +60,7 @@ class DirectLoop:
         self._process.join(10)
 
 
-def _serve(conn: Connection, threads: int) -> None:
+def _serve(conn: Connection, threads: int, generated: int) -> None:
     from llama_cpp import Llama
 
     llm = Llama(
@@ -70,10 +74,10 @@ def _serve(conn: Connection, threads: int) -> None:
     )
     conn.send("ready")
     while (prompt := conn.recv()) is not None:
-        conn.send(_timed_run(llm, prompt))
+        conn.send(_timed_run(llm, prompt, generated))
 
 
-def _timed_run(llm: Any, prompt: str) -> dict[str, float]:
+def _timed_run(llm: Any, prompt: str, generated: int) -> dict[str, float]:
     started = time.perf_counter()
     tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
     reused = _common_prefix(llm.input_ids[: llm.n_tokens], tokens[:-1])
@@ -81,14 +85,14 @@ def _timed_run(llm: Any, prompt: str) -> dict[str, float]:
     llm.eval(tokens[reused:])
     token = llm.sample(temp=0.0)
     first = time.perf_counter()
-    for _ in range(GENERATED - 1):
+    for _ in range(generated - 1):
         llm.eval([token])
         token = llm.sample(temp=0.0)
     done = time.perf_counter()
     return {
         "ttft": first - started,
         "pp": (len(tokens) - reused) / (first - started),
-        "tg": (GENERATED - 1) / (done - first),
+        "tg": (generated - 1) / (done - first),
         "prompt_tokens": len(tokens),
         "reused": reused,
     }

@@ -1,6 +1,6 @@
 """Window benchmark: the real window's path against a direct llama-cpp-python loop, same run.
 
-    .venv/bin/python -m tests.benchmarks.window_benchmark [--runs N]
+    .venv/bin/python -m tests.benchmarks.window_benchmark [--runs N] [--tokens N]
 
 The app runs as users run it: the real pywebview window (Qt WebEngine; under a fresh Xvfb
 when there is no DISPLAY), New chat clicked, then (half a second later, as a user types) a
@@ -240,7 +240,8 @@ class WindowBench:
         lines = [
             f"window path vs direct llama-cpp loop: SmolLM2-135M Q4_1, "
             f"{self.baseline.threads} threads, n_ctx {n_ctx}, n_batch {N_BATCH}, "
-            f"prompt {self.rows[0]['base']['prompt_tokens']} tokens, {GENERATED} generated, "
+            f"prompt {self.rows[0]['base']['prompt_tokens']} tokens, "
+            f"{self.baseline.generated} generated, "
             f"{len(self.rows)} alternating runs",
             f"{'run':>3} {'direct tg':>9} {'window tg':>9} {'ratio':>6} {'direct ttft':>11} "
             f"{'window ttft':>11} {'overhead':>9} {'shown':>7} {'ui cpu':>6} {'page cpu':>8} "
@@ -349,6 +350,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument(
+        "--tokens",
+        type=int,
+        default=GENERATED,
+        help="tokens each reply writes (more: each run's figure is steadier; a long reply "
+        "is also what the page draws most)",
+    )
+    parser.add_argument(
         "--unseen",
         action="store_true",
         help="diagnosis: send from the backend into a conversation the page does not show, "
@@ -362,7 +370,9 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     log.setLevel(logging.INFO)
-    baseline = DirectLoop()  # before Qt starts: a spawned process inherits nothing of it
+    baseline = DirectLoop(
+        generated=args.tokens
+    )  # before Qt starts: a spawned process inherits nothing of it
     try:
         with contextlib.ExitStack() as stack:
             if not os.environ.get("DISPLAY"):
@@ -370,7 +380,7 @@ def main() -> int:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             paths = resolve_paths(folder)
             paths.create()
-            write_benchmark_settings(paths.settings_file, baseline.threads)
+            write_benchmark_settings(paths.settings_file, baseline.threads, args.tokens)
             app = App(paths)
             stack.callback(app.close)
             app.start()

@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from localwork.transports.pace import stream_pace_ms
@@ -207,8 +208,9 @@ FEED_TOKENS = """async () => {
   const node = view.beginReply();
   const body = node.querySelector('.message-text');
   let renders = 0;
-  // One callback for each render, however many nodes it changed.
-  new MutationObserver(() => { renders += 1; }).observe(body, {childList: true});
+  // One callback for each render, however many nodes it changed (a growing paragraph gets
+  // its new words as a text node of their own).
+  new MutationObserver(() => { renders += 1; }).observe(body, {childList: true, subtree: true});
   const started = performance.now();
   for (let i = 0; i < 100; i++) {
     view.appendToken(`word${i} `);
@@ -241,18 +243,21 @@ def test_tokens_are_rendered_in_batches_not_one_by_one(page):
 # Markdown fed to the streaming render in pieces of 7 characters: a heading, paragraphs, a
 # list, a fenced code block and a table. After each piece the streamed DOM must equal a whole
 # render of the same text, and the first paragraph's node must be the one drawn first.
-FEED_MARKDOWN = """async () => {
+FEED_MARKDOWN = """async ({ step }) => {
   const { renderMarkdown } = await import('/js/markdown.js');
   const text = [
-    '# Trip', 'First paragraph, *kept* once written.', 'Second one, with `code`.',
-    '- one\\n- two\\n- three', '```python\\nprint(1)\\n```', '| a | b |\\n|---|---|\\n| 1 | 2 |',
-    'The end.',
+    '# Trip', 'First paragraph, *kept* once written.', 'Second one, with `code`, **bold** and ' +
+    'a [link](https://example.org) in a line that goes on\\nand on.',
+    '- one\\n- two **2**\\n- three', '```python\\nprint(1)\\nprint(2)\\n```',
+    '| a | b |\\n|---|---|\\n| 1 | 2 |', '> quoted\\n> more', 'Heading\\n---', 'The end & <b>.',
   ].join('\\n\\n');
   const streamed = document.createElement('div');
   const differences = [];
   let first = null;
   let firstKept = true;
-  for (let end = 7; end < text.length + 7; end += 7) {
+  let textNode = null; // the growing paragraph's first words, once drawn
+  let textKept = true;
+  for (let end = step; end < text.length + step; end += step) {
     const piece = text.slice(0, end);
     renderMarkdown(streamed, piece, { final: false });
     const whole = document.createElement('div'); // a container never drawn into: a whole render
@@ -264,20 +269,29 @@ FEED_MARKDOWN = """async () => {
       first ??= paragraph;
       firstKept &&= paragraph === first;
     }
+    const growing = [...streamed.querySelectorAll('p')]
+      .find((p) => p.textContent.startsWith('Second'));
+    if (growing && piece.includes('in a line') && !piece.includes('and on')) {
+      textNode ??= growing.lastChild.previousSibling ?? growing.lastChild;
+      textKept &&= growing.contains(textNode);
+    }
   }
   renderMarkdown(streamed, text, { final: true });
   const finalWhole = document.createElement('div');
   renderMarkdown(finalWhole, text, { final: true });
-  return { differences, firstKept, sawFirst: first !== null,
+  return { differences, firstKept, sawFirst: first !== null, textKept, sawText: textNode !== null,
            finalSame: streamed.innerHTML === finalWhole.innerHTML };
 }"""
 
 
-def test_streaming_markdown_keeps_finished_blocks_and_draws_what_a_whole_render_draws(page):
+@pytest.mark.parametrize("step", [1, 3, 7, 20])
+def test_streaming_markdown_keeps_finished_blocks_and_draws_what_a_whole_render_draws(page, step):
     wait_until_ready(page)
-    result = page.evaluate(FEED_MARKDOWN)
+    result = page.evaluate(FEED_MARKDOWN, {"step": step})
     assert result["differences"] == []
     assert result["sawFirst"] and result["firstKept"]
+    # A paragraph that grows keeps the words it has drawn: only new words are drawn.
+    assert result["sawText"] and result["textKept"]
     assert result["finalSame"]
 
 
