@@ -78,6 +78,7 @@ export class ChatView {
 
   buildMessage(role, text, state) {
     this.welcome.hidden = true;
+    this.dropRoom();
     const node = element("article", {
       class: `message ${role}`,
       "data-testid": `message-${role}`,
@@ -244,8 +245,28 @@ export class ChatView {
       if (this.pendingReasoning) showReasoning(this.pending, this.pendingReasoning, this.pendingSummary());
       this.setText(this.pending, this.pendingText, false);
       this.lastRender = performance.now();
-      if (nearEnd) this.scrollToEnd();
+      if (nearEnd) this.follow(this.pending);
     }), wait);
+  }
+
+  // While a reply streams and the view is at its end, the view follows it a third of a screen
+  // at a time: the reply gets that much room below its text, and the view moves again only
+  // once the text has filled it. Each move repaints the whole list and shifts the text being
+  // read; in the Qt window, a frame that moves the view costs half as much again as one that
+  // does not (CPU the local model's threads lose), so a move every few frames keeps both rare.
+  follow(node) {
+    const end = node.querySelector(".message-meta").getBoundingClientRect().bottom;
+    const view = this.root.getBoundingClientRect();
+    const padding = parseFloat(getComputedStyle(this.root).paddingBottom) || 0;
+    if (end <= view.bottom - padding) return; // the end is in view: nothing moves
+    const room = Math.round(this.root.clientHeight / 3);
+    node.style.minHeight = `${Math.ceil(end - node.getBoundingClientRect().top) + room}px`;
+    this.root.scrollTop = this.root.scrollHeight;
+  }
+
+  // The room a reply was given while it streamed goes with the next message.
+  dropRoom() {
+    for (const node of this.root.querySelectorAll(".message[style]")) node.style.minHeight = "";
   }
 
   setPendingNote(text) {

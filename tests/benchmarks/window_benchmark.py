@@ -16,8 +16,9 @@ overhead (the page's time from the Send click to the first token, minus the dire
 time to its first token on the same prompt). Targets (issue 15): ratio >= 0.95, overhead
 <= 50 ms. Also the CPU the UI process (Python + Qt's browser side) and the page's renderer
 take while a reply streams, the CPU everything else on the machine takes (Xvfb included),
-how often the engine worker was preempted per second, and how long its threads waited for a
-core while tokens streamed (run delay, as a share of the time; the UI's cost to generation).
+how often the engine worker was preempted per second, how long its threads waited for a core
+while tokens streamed (run delay, as a share of the time; the UI's cost to generation), and
+the share of each run the hypervisor took from the machine's cores (steal: the VM's noise).
 """
 
 from __future__ import annotations
@@ -168,9 +169,11 @@ class WindowBench:
         # the direct loop starts on a settled page, as the app's runs do.
         time.sleep(_SETTLE_SECONDS)
         before, started = _run_delay(self.baseline.pid), time.monotonic()
+        stolen = _stolen()
         result = self.baseline.run(prompt)
-        waited = (_run_delay(self.baseline.pid) - before) / (time.monotonic() - started)
-        return {**result, "waited": waited}
+        wall = time.monotonic() - started
+        waited = (_run_delay(self.baseline.pid) - before) / wall
+        return {**result, "waited": waited, "stolen": (_stolen() - stolen) / wall}
 
     def _app_run(self, window: Any, app: App, text: str) -> dict[str, Any]:
         if not self.unseen:  # a user opens a new chat, then types: the page settles first
@@ -192,7 +195,7 @@ class WindowBench:
                 at=time.monotonic(),
             )
 
-        wall_before = time.monotonic()
+        wall_before, stolen_before = time.monotonic(), _stolen()
         if self.unseen:  # into a conversation the page does not show: events, no drawing
             window.evaluate_js(_JS_MARK_SENT)
             app.chat.send(None, text)
@@ -200,6 +203,7 @@ class WindowBench:
             window.evaluate_js(_JS_SEND % json.dumps(text))
         done = _wait_for_reply_end(window, app, after, first_token)
         wall = time.monotonic() - wall_before
+        stolen = (_stolen() - stolen_before) / wall
         processes = (ui, *renderers)
         cpu = [_cpu(p) - before for p, before in zip(processes, cpu_before, strict=True)]
         # Everything else on the machine (Xvfb, the benchmark's own polling, other jobs).
@@ -232,6 +236,7 @@ class WindowBench:
             "rest_cpu": rest / wall,
             "preempted": preempted / wall,
             "waited": waited,
+            "stolen": stolen,
         }
 
     def report(self, n_ctx: int) -> str:
@@ -246,7 +251,8 @@ class WindowBench:
             f"{'run':>3} {'direct tg':>9} {'window tg':>9} {'ratio':>6} {'direct ttft':>11} "
             f"{'window ttft':>11} {'overhead':>9} {'shown':>7} {'ui cpu':>6} {'page cpu':>8} "
             f"{'engine tg':>9} {'engine ttft':>11} {'ui cpu-s':>8} {'rest cpu':>8} "
-            f"{'preempt/s':>9} {'waited':>6} {'direct waited':>13}",
+            f"{'preempt/s':>9} {'waited':>6} {'direct waited':>13} "
+            f"{'stolen':>6} {'direct stolen':>13}",
         ]
         for index, row in enumerate(self.rows):
             base, ours = row["base"], row["app"]
@@ -258,7 +264,7 @@ class WindowBench:
                 f"{ours['renderer_cpu']:8.0%} {ours['engine_tg']:9.1f} "
                 f"{ours['engine_ttft'] * 1000:9.0f}ms {ours['ui_cpu_s']:8.2f} "
                 f"{ours['rest_cpu']:8.0%} {ours['preempted']:9.0f} {ours['waited']:6.1%} "
-                f"{base['waited']:13.1%}"
+                f"{base['waited']:13.1%} {ours['stolen']:6.1%} {base['stolen']:13.1%}"
             )
         lines.append(f"generation ratio: {spread(tg)}  (target >= 0.95)")
         waits = [row["app"]["waited"] - row["base"]["waited"] for row in self.rows]
@@ -306,6 +312,11 @@ def _run_delay(pid: int) -> float:
         with contextlib.suppress(OSError):
             waited += int((task / "schedstat").read_text().split()[1])
     return waited / 1e9
+
+
+def _stolen() -> float:
+    """CPU seconds the hypervisor took from this machine's cores since boot, per core."""
+    return getattr(psutil.cpu_times(), "steal", 0.0) / (psutil.cpu_count() or 1)
 
 
 def _machine_busy() -> float:
@@ -370,9 +381,8 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     log.setLevel(logging.INFO)
-    baseline = DirectLoop(
-        generated=args.tokens
-    )  # before Qt starts: a spawned process inherits nothing of it
+    # Before Qt starts: a spawned process inherits nothing of it.
+    baseline = DirectLoop(generated=args.tokens)
     try:
         with contextlib.ExitStack() as stack:
             if not os.environ.get("DISPLAY"):

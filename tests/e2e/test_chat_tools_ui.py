@@ -1,6 +1,7 @@
 """Markdown replies, copy, regenerate, edit and resend, the context meter, search, rename,
 delete with undo, export and import, keyboard shortcuts and the first-launch welcome."""
 
+import itertools
 import json
 import re
 import time
@@ -238,6 +239,57 @@ def test_tokens_are_rendered_in_batches_not_one_by_one(page):
     assert result["final"] == 1
     text = result["text"].strip()
     assert text.startswith("word0 word1") and text.endswith("word99 " + "x" * 200)
+
+
+# The real ChatView in a short list, fed a long reply a sentence a frame; then the user
+# scrolls up and more comes.
+FOLLOW_REPLY = """async () => {
+  const { ChatView } = await import('/js/chat.js');
+  const root = document.createElement('section');
+  root.className = 'messages';
+  root.style.cssText = 'position: fixed; left: 0; top: 0; width: 600px; height: 300px; z-index: 9';
+  const welcome = document.createElement('div');
+  welcome.dataset.testid = 'welcome';
+  root.append(welcome);
+  document.body.append(root);
+  const view = new ChatView(root, {});
+  const node = view.beginReply();
+  const meta = node.querySelector('.message-meta');
+  const frame = () => new Promise((resolve) => setTimeout(resolve, 250));
+  const frames = [];
+  for (let i = 0; i < 40; i++) {
+    view.appendToken(`Sentence ${i} of a long reply that keeps going and going. `);
+    await frame();
+    const box = root.getBoundingClientRect();
+    const end = meta.getBoundingClientRect();
+    frames.push({ top: root.scrollTop, inView: end.bottom <= box.bottom && end.top >= box.top,
+                  overflows: root.scrollHeight > root.clientHeight });
+  }
+  root.scrollTop = 0; // the user scrolls up to read
+  for (let i = 0; i < 5; i++) {
+    view.appendToken('More text. ');
+    await frame();
+  }
+  const stayed = root.scrollTop === 0;
+  view.finishReply({ stopped: false, stats: null, message: null });
+  view.buildMessage('user', 'Next question', 'done');
+  const roomLeft = [...root.querySelectorAll('.message')].some((m) => m.style.minHeight);
+  root.remove();
+  return { frames, stayed, roomLeft };
+}"""
+
+
+def test_a_long_reply_is_followed_a_third_of_a_screen_at_a_time(page):
+    wait_until_ready(page)
+    result = page.evaluate(FOLLOW_REPLY)
+    frames = result["frames"]
+    assert frames[-1]["overflows"]
+    assert all(f["inView"] for f in frames), frames  # the end of the reply is always in view
+    moves = sum(1 for a, b in itertools.pairwise(frames) if a["top"] != b["top"])
+    # It moves in steps, not with every frame (each move repaints the whole list).
+    assert 2 <= moves <= len(frames) / 3, frames
+    assert result["stayed"]  # a user who scrolled up is not pulled back down
+    assert not result["roomLeft"]  # the room below a reply goes with the next message
 
 
 # Markdown fed to the streaming render in pieces of 7 characters: a heading, paragraphs, a
