@@ -197,8 +197,8 @@ def test_a_sent_message_its_queued_reply_and_the_first_text_are_one_draw_each(pa
     assert draws[writing]["text"] > 0, draws[writing - 1 : writing + 1]
 
 
-# The real ChatView, fed 100 tokens 10 ms apart, then 200 at once.
-FEED_TOKENS = """async () => {
+# The real ChatView over a list of its own (with the welcome card it expects), a reply begun.
+STANDALONE_REPLY = """
   const { ChatView } = await import('/js/chat.js');
   const root = document.createElement('section');
   const welcome = document.createElement('div');
@@ -207,6 +207,13 @@ FEED_TOKENS = """async () => {
   document.body.append(root);
   const view = new ChatView(root, {});
   const node = view.beginReply();
+"""
+
+# The real ChatView, fed 100 tokens 10 ms apart, then 200 at once.
+FEED_TOKENS = (
+    """async () => {"""
+    + STANDALONE_REPLY
+    + """
   const body = node.querySelector('.message-text');
   let renders = 0;
   // One callback for each render, however many nodes it changed (a growing paragraph gets
@@ -226,6 +233,7 @@ FEED_TOKENS = """async () => {
   root.remove();
   return { streamed, elapsed, final: renders - streamed, text: body.textContent };
 }"""
+)
 
 
 def test_tokens_are_rendered_in_batches_not_one_by_one(page):
@@ -243,17 +251,12 @@ def test_tokens_are_rendered_in_batches_not_one_by_one(page):
 
 # The real ChatView in a short list, fed a long reply a sentence a frame; then the user
 # scrolls up and more comes.
-FOLLOW_REPLY = """async () => {
-  const { ChatView } = await import('/js/chat.js');
-  const root = document.createElement('section');
+FOLLOW_REPLY = (
+    """async () => {"""
+    + STANDALONE_REPLY
+    + """
   root.className = 'messages';
   root.style.cssText = 'position: fixed; left: 0; top: 0; width: 600px; height: 300px; z-index: 9';
-  const welcome = document.createElement('div');
-  welcome.dataset.testid = 'welcome';
-  root.append(welcome);
-  document.body.append(root);
-  const view = new ChatView(root, {});
-  const node = view.beginReply();
   const meta = node.querySelector('.message-meta');
   const frame = () => new Promise((resolve) => setTimeout(resolve, 250));
   const frames = [];
@@ -277,6 +280,7 @@ FOLLOW_REPLY = """async () => {
   root.remove();
   return { frames, stayed, roomLeft };
 }"""
+)
 
 
 def test_a_long_reply_is_followed_a_third_of_a_screen_at_a_time(page):
