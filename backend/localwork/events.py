@@ -17,6 +17,8 @@ that what they listen for is declared here).
   the reply's text so far was reasoning after all and moves into the fold.
 - ``tool_call``: a tool call was made or changed state; ``text`` is its round's text so far.
 - ``history_trimmed``: the oldest ``dropped_messages`` did not fit and were left out.
+- ``reply_context``: a turn's prompt holds ``prompt_tokens`` (exact for the local engine,
+  estimated for a server's), said before it writes: the context meter's figure meanwhile.
 - ``reply_done``: the reply ended (``stopped`` when the user stopped it); ``message`` is the
   saved assistant message, or None if there was nothing to save.
 - ``reply_failed``: the reply failed; ``error`` is ``{code, message, advice, retry}``.
@@ -49,6 +51,7 @@ EventKind = Literal[
     "reasoning",
     "tool_call",
     "history_trimmed",
+    "reply_context",
     "reply_done",
     "reply_failed",
     "api_serving",
@@ -106,6 +109,10 @@ class HistoryTrimmed(_OfAReply):
     dropped_messages: int
 
 
+class ReplyContext(_OfAReply):
+    prompt_tokens: int  # what the turn's prompt holds: the context meter's figure meanwhile
+
+
 class _ReplyEnded(_OfAReply):
     message: dict[str, Any] | None
     stopped: bool
@@ -145,6 +152,7 @@ PAYLOADS: dict[EventKind, type] = {
     "reasoning": Reasoning,
     "tool_call": ToolCall,
     "history_trimmed": HistoryTrimmed,
+    "reply_context": ReplyContext,
     "reply_done": ReplyDone,
     "reply_failed": ReplyFailed,
     "api_serving": ApiServing,

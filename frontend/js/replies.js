@@ -21,6 +21,7 @@ export class Replies {
     this.thoughts = new Map(); // conversation id → reasoning streamed so far
     this.pendingNotes = new Map(); // conversation id → what its reply is waiting for
     this.liveCalls = new Map(); // conversation id → tool_call events of the reply being written
+    this.prompts = new Map(); // conversation id → its reply's prompt size, until the meter shows it
   }
 
   isBusy(conversationId) {
@@ -61,9 +62,13 @@ export class Replies {
       this.pendingNotes.set(event.conversation_id, "Thinking…");
       if (here(event)) this.chat.setPendingNote("Thinking…");
     });
+    events.on("reply_context", (event) => this.prompts.set(event.conversation_id, event.prompt_tokens));
     events.on("token", (event) => {
       this.streams.set(event.conversation_id, (this.streams.get(event.conversation_id) ?? "") + event.text);
-      if (here(event)) this.chat.appendToken(event.text);
+      if (here(event)) {
+        this.showPrompt(event.conversation_id);
+        this.chat.appendToken(event.text);
+      }
     });
     events.on("reasoning", (event) => {
       const id = event.conversation_id;
@@ -72,14 +77,20 @@ export class Replies {
         if (text.startsWith(event.text)) this.streams.set(id, text.slice(event.text.length));
       }
       this.thoughts.set(id, (this.thoughts.get(id) ?? "") + event.text);
-      if (here(event)) this.chat.appendReasoning(event.text, event.refiled);
+      if (here(event)) {
+        this.showPrompt(id);
+        this.chat.appendReasoning(event.text, event.refiled);
+      }
     });
     events.on("tool_call", (event) => {
       const calls = this.liveCalls.get(event.conversation_id) ?? new Map();
       calls.set(event.call.id, event);
       this.liveCalls.set(event.conversation_id, calls);
       this.streams.set(event.conversation_id, ""); // the text so far now belongs to the round
-      if (here(event)) this.chat.showToolCall(event.conversation_id, event.call, event.text);
+      if (here(event)) {
+        this.showPrompt(event.conversation_id);
+        this.chat.showToolCall(event.conversation_id, event.call, event.text);
+      }
     });
     events.on("history_trimmed", (event) => {
       if (here(event)) this.chat.markTrimmed(event.dropped_messages);
@@ -109,8 +120,18 @@ export class Replies {
     this.onBusy();
   }
 
+  // The meter shows what a reply's prompt holds with the reply's first text or call: in that
+  // frame, not in one of its own while llama.cpp reads the prompt (it would slow the reading).
+  showPrompt(conversationId) {
+    const tokens = this.prompts.get(conversationId);
+    if (tokens === undefined) return;
+    this.prompts.delete(conversationId);
+    this.status.showTokens(tokens);
+  }
+
   forget(conversationId) {
     this.streams.delete(conversationId);
+    this.prompts.delete(conversationId);
     this.thoughts.delete(conversationId);
     this.pendingNotes.delete(conversationId);
     this.liveCalls.delete(conversationId);

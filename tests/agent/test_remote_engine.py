@@ -344,6 +344,19 @@ def test_the_context_meter_counts_through_the_servers_engine(remote_app, server)
     assert 1000 <= tokens <= 1200  # estimated on the large side: about 3 characters a token
 
 
+def test_the_prompts_estimated_size_is_said_before_the_servers_first_text(remote_app, server):
+    server.script(Stream([chunk("Four."), chunk(finish_reason="stop"), usage_chunk(31, 2)]))
+    running = remote_app()
+    job = running.send("x" * 300)
+    running.done(job)
+    mine = [e for e in running.events.seen if e.get("job_id") == job]
+    kinds = [e["type"] for e in mine if e["type"] in ("reply_context", "token")]
+    assert kinds[0] == "reply_context"  # the meter's figure while the reply is written
+    sized = next(e for e in mine if e["type"] == "reply_context")
+    # Estimated (about 3 characters a token), with the tool list the request carries.
+    assert sized["prompt_tokens"] >= 100
+
+
 def test_a_conversation_too_long_for_the_models_context_is_refused_before_sending(
     remote_app, server
 ):

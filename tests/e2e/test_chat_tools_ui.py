@@ -72,6 +72,41 @@ def test_markdown_reply_with_highlighted_code_copy_and_context_meter(page, serve
     expect(page.get_by_test_id("context-text")).to_have_text(f"context 0 / {n_ctx:,} tokens")
 
 
+# Each text the context meter shows, with the number of the task that drew it, and the task in
+# which the reply on screen was done.
+WATCH_METER = """() => {
+  const seen = window.__meter = { texts: [], doneIn: null };
+  let task = 0;
+  new MutationObserver((records) => {
+    task += 1;
+    for (const record of records) {
+      if (record.type === 'attributes') {
+        if (record.target.dataset.state === 'done') seen.doneIn ??= task;
+      } else if (record.target.dataset?.testid === 'context-text') {
+        for (const node of record.addedNodes) seen.texts.push([task, node.textContent]);
+      }
+    }
+  }).observe(document.body,
+             { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+}"""
+
+
+def test_a_new_chats_first_reply_counts_its_prompt_while_it_is_written(page):
+    wait_until_ready(page)
+    page.evaluate(WATCH_METER)
+    send(page, "Name a color.")
+    wait_for_reply(page)
+    seen = page.evaluate("window.__meter")
+    assert seen["doneIn"] is not None
+    counted = [
+        int(re.match(r"context ([\d,]+) /", text).group(1).replace(",", ""))
+        for task, text in seen["texts"]
+        if task < seen["doneIn"] and text.startswith("context")
+    ]
+    # Not "context 0": the message it answers is counted from the reply's first text on.
+    assert counted and counted[-1] > 0, seen
+
+
 # Counts how often the streaming reply's Markdown is rebuilt, and the longest gap between
 # animation frames (a janky page skips frames).
 RECORD_RENDERS = """() => {

@@ -23,6 +23,12 @@ def test_two_turn_conversation_streams_and_persists(start_app, watch):
     done = watcher.wait_for("reply_done", job_id=sent["job_id"])
     assert watcher.types()[:2] == ["reply_queued", "reply_started"]
     assert len(watcher.tokens(sent["job_id"])) >= 2
+    # What the prompt holds is said before the first token (the context meter's figure while
+    # the reply is written), and it is the count the reply's statistics give at the end.
+    kinds = [e["type"] for e in watcher.seen if e["type"] in ("reply_context", "token")]
+    assert kinds[0] == "reply_context"
+    sized = next(e for e in watcher.seen if e["type"] == "reply_context")
+    assert sized["prompt_tokens"] == done["stats"]["prompt_tokens"] > 0
     assert done["message"]["content"] == "".join(watcher.tokens(sent["job_id"]))
     assert done["stats"]["tokens_per_second"] > 0
 

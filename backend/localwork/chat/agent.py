@@ -166,6 +166,7 @@ class AgentLoop:
                         on_text=self._shower(job, reply),
                         cancelled=job.cancelled,
                         on_reasoning=self._thinker(job, reply),
+                        on_prompt=self._sizer(job),
                     )
                 )
             except ContextOverflow:
@@ -214,6 +215,19 @@ class AgentLoop:
             )
 
         return show
+
+    def _sizer(self, job: AgentJob) -> Callable[[int], None]:
+        """What each turn's prompt holds, for the page's context meter while it is written."""
+
+        def size(prompt_tokens: int) -> None:
+            self._events.publish(
+                "reply_context",
+                conversation_id=job.conversation_id,
+                job_id=job.id,
+                prompt_tokens=prompt_tokens,
+            )
+
+        return size
 
     def _thinker(self, job: AgentJob, reply: AgentReply) -> ReasoningCallback:
         """Where a turn's reasoning goes: into the reply, and to the page's fold. Its time

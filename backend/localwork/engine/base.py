@@ -208,6 +208,10 @@ class TurnRequest:
     # ``refiled`` True: the text is what ``on_text`` had already been given, which turned
     # out to be reasoning (``engine/reasoning.py``), so the caller moves it.
     on_reasoning: ReasoningCallback | None = None
+    # The prompt's size in tokens once the turn has fitted it into the context, before
+    # anything is written (exact for the local engine, estimated for a server's): what the
+    # context holds while the reply is written.
+    on_prompt: Callable[[int], None] | None = None
     # The caller's own stop strings: the reply ends before the first one (the local API's
     # ``stop``). None: only the engine's own ends.
     stop: list[str] | None = None

@@ -124,6 +124,8 @@ class PromptTextTurns:
     def take_turn(self, turn: TurnRequest) -> TurnReply:
         loaded = self._engine.ensure_ready()
         prompt = self._prompt(loaded, turn)
+        if turn.on_prompt is not None:
+            turn.on_prompt(prompt.prompt_tokens)
         said = TurnReply("", [], dropped_messages=prompt.dropped_messages)
         if turn.must_call:  # the turn is a call: it starts with the call's marker at once
             text, opener = "", call_opener(loaded.template.source)

@@ -130,6 +130,8 @@ class RemoteEngine:
         specs = [_spec(tool.schema()) for tool in tools.values()] if tools else []
         native = bool(specs) and self.model.tools == "native"
         prompt = self._fit(turn, specs, native)
+        if turn.on_prompt is not None:
+            turn.on_prompt(prompt.prompt_tokens)
         said = TurnReply("", [], dropped_messages=prompt.dropped_messages)
         if turn.cancelled.is_set():
             return TurnReply("", [], stopped=True, dropped_messages=prompt.dropped_messages)
