@@ -77,9 +77,10 @@ class Guard:
             ]
         refusal = self._refusal(rules, headers, origin, scope["method"])
         if refusal is not None:
-            await send_error(send, refusal, shape, cors)
+            # Logged first: a client that has its answer finds the refusal in the log.
             if self._on_refused is not None:
                 self._on_refused(scope, refusal.status)
+            await send_error(send, refusal, shape, cors)
             return
         if scope["method"] == "OPTIONS" and origin is not None:  # an allowed preflight
             await send(
